@@ -112,3 +112,8 @@ class PrecomputedEmbedder:
         if all(r is not None for r in rows):
             return self._vectors[rows]
         return self._fallback.embed(texts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """A search query through the real model's own query path (what MemoryCore uses in production)."""
+        fast = getattr(self._fallback, "embed_query", None)
+        return fast(text) if fast is not None else self._fallback.embed([text])[0]
