@@ -224,7 +224,11 @@ class MemoryCore:
     async def optimize(self) -> bool:
         """Build the vector index's HNSW graph for data added since the last call (embedded Qdrant Edge has
         no background optimiser; a Qdrant server optimises on its own). Run after a large ingest: searches
-        are correct without it, but scan large scopes exhaustively. Returns True if anything was built."""
+        are correct without it, but scan large scopes exhaustively. Returns True if anything was built.
+
+        With the embedded index this blocks the whole process while it runs (the binding holds the GIL:
+        about 45 s for 100k new records on 2 cores), so run it at a quiet moment, never per request;
+        `omne memory import` runs it after a large import and `omne memory optimize` runs it on demand."""
         async with self._write_lock:
             return await asyncio.to_thread(self.index.optimize)
 
@@ -292,14 +296,15 @@ class MemoryCore:
         return await asyncio.to_thread(self.store.edges, scope, record_ids=record_ids)
 
     async def stats(self, scope: Scope | None = None) -> dict[str, Any]:
-        """Counts: live records, vectors in the index, records by kind, records awaiting indexing."""
+        """Counts (of one scope when given): live records, vectors in the index, records by kind; records
+        awaiting indexing (whole store)."""
         if scope is not None:
             require_scope(scope)
         def _stats() -> dict[str, Any]:
             return {
                 "records": self.store.count(scope),
                 "records_with_history": self.store.count(scope, live_only=False),
-                "vectors": self.index.count(),
+                "vectors": self.index.count(scope),
                 "by_kind": self.store.count_by_kind(scope),
                 "pending_index": len(self.store.dirty(10_000)),
                 "store": str(self.config.store_dir),

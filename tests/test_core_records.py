@@ -151,3 +151,14 @@ async def test_import_rejects_lines_outside_the_scope_and_writes_nothing(core: M
         assert (await fresh.stats())["records_with_history"] == 0
     finally:
         await fresh.close()
+
+
+async def test_stats_for_a_scope_count_only_that_scopes_records_and_vectors(fast_core: MemoryCore):
+    bob = Scope(user="bob")
+    await fast_core.add([Record(kind=RecordKind.MESSAGE, scope=ALICE, role="user", text=f"alice note {i}")
+                         for i in range(3)])
+    await fast_core.add([Record(kind=RecordKind.FACT, scope=bob, text="Bob's only fact.")])
+    alice, bobs, everyone = await fast_core.stats(ALICE), await fast_core.stats(bob), await fast_core.stats()
+    assert (alice["records"], alice["vectors"]) == (3, 3)
+    assert (bobs["records"], bobs["vectors"], bobs["by_kind"]) == (1, 1, {"fact": 1})
+    assert (everyone["records"], everyone["vectors"]) == (4, 4)

@@ -112,8 +112,8 @@ class EdgeVectorIndex:
         return {stage: [IndexHit(id=str(p.id), score=p.score, rank=i + 1) for i, p in enumerate(points)]
                 for stage, points in zip(stages, results)}
 
-    def count(self) -> int:
-        return self._shard.count(q.CountRequest())
+    def count(self, scope: Scope | None = None) -> int:
+        return self._shard.count(q.CountRequest(filter=edge_filter(scope, None) if scope is not None else None))
 
     def flush(self) -> None:
         with self._lock:

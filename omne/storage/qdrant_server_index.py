@@ -100,8 +100,9 @@ class ServerVectorIndex:
         return {stage: [IndexHit(id=str(p.id), score=p.score, rank=i + 1) for i, p in enumerate(resp.points)]
                 for stage, resp in zip(stages, responses)}
 
-    def count(self) -> int:
-        return self._client.count(self._collection, exact=True).count
+    def count(self, scope: Scope | None = None) -> int:
+        flt = self._filter(scope, None) if scope is not None else None
+        return self._client.count(self._collection, count_filter=flt, exact=True).count
 
     def flush(self) -> None:
         """The server persists on its own."""
