@@ -70,7 +70,7 @@ def test_memory_commands_round_trip_with_json(omne, tmp_path):
     assert out == export.read_text("utf-8")
     fresh = tmp_path / "fresh"
     assert _json(omne("memory", "import", str(export), "--store", str(fresh), "--user", "kim", "--json")) == {
-        "imported": 2}
+        "imported": 2, "optimized": False}  # small imports leave the index alone
     code, again, _ = omne("memory", "export", "--user", "kim", "--store", str(fresh))
     assert again == out
     stats = _json(omne("memory", "stats", "--store", str(fresh), "--user", "kim", "--json"))
@@ -86,3 +86,34 @@ def test_cli_errors_are_one_line(omne, tmp_path):
     bad.write_text('{"type": "record", "record": {"kind": "fact"}}\n', "utf-8")
     code, _, err = omne("memory", "import", str(bad))
     assert code == 1 and err.startswith("omne: error: line 1:") and err.count("\n") == 1
+
+
+def test_large_import_optimises_the_index_and_optimize_runs_on_demand(omne, tmp_path, monkeypatch):
+    import omne.cli.memory as memory_cli
+    from omne.core import MemoryCore
+
+    calls: list[str] = []
+    original = MemoryCore.optimize
+
+    async def spy(self):
+        calls.append(str(self.config.store_dir))
+        return await original(self)
+
+    monkeypatch.setattr(MemoryCore, "optimize", spy)
+    for i in range(3):
+        assert omne("memory", "add", f"note {i}", "--user", "kim")[0] == 0
+    export = tmp_path / "kim.jsonl"
+    assert omne("memory", "export", "--user", "kim", "--out", str(export))[0] == 0
+    assert calls == []
+
+    monkeypatch.setattr(memory_cli, "OPTIMIZE_AFTER_IMPORT", 3)
+    fresh = tmp_path / "fresh"
+    code, out, err = omne("memory", "import", str(export), "--store", str(fresh), "--no-optimize", "--json")
+    assert code == 0 and json.loads(out)["imported"] == 3 and calls == []
+    other = tmp_path / "other"
+    code, out, err = omne("memory", "import", str(export), "--store", str(other), "--json")
+    assert code == 0 and calls == [str(other)] and "optimising the vector index" in err
+    assert json.loads(out)["imported"] == 3
+
+    result = _json(omne("memory", "optimize", "--store", str(other), "--json"))
+    assert calls == [str(other), str(other)] and result["vectors"] == 3 and isinstance(result["optimized"], bool)
