@@ -91,3 +91,57 @@ async def test_component_config_round_trip(tmp_path, embedder):
         assert (await loaded.agent_memory()).session_scope == mem.session_scope
     finally:
         await loaded.close()
+
+
+async def test_an_agent_with_omne_context_and_memory_round_trips_through_its_component_config(tmp_path, embedder):
+    """AssistantAgent.dump_component() carries OmneContext and OmneMemory; the loaded agent reopens the store
+    from the config and resumes the same window with the same budget."""
+    from autogen_core import ComponentModel
+    from autogen_ext.models.replay import ReplayChatCompletionClient
+
+    from omne import MemoryCore
+    from omne.agents import OmneContext
+
+    core = await MemoryCore.open(tmp_path / "store", embedder=embedder)
+    mem = await AgentMemory.open(core, agent="helper", user="alice", session="s1")
+    client = ReplayChatCompletionClient(["Noted: Ines lives in Lisbon."])
+    agent = AssistantAgent("helper", model_client=client, system_message=None, memory=[mem.autogen_memory()],
+                           model_context=mem.context(client, window_tokens=3000, system_prompt="You are Helper.",
+                                                     warn_at=0.7, context_id="chat"))
+    await agent.run(task="My sister Ines lives in Lisbon.")
+    dumped = ComponentModel.model_validate_json(agent.dump_component().model_dump_json())  # through JSON
+    await core.close()
+
+    context_config = dumped.config["model_context"]
+    assert context_config["provider"] == "omne.agents.OmneContext"
+    assert context_config["config"]["spec"]["session"] == "s1" and context_config["config"].get("tool_schema") is None
+    loaded = AssistantAgent.load_component(dumped)
+    context = loaded._model_context
+    assert isinstance(context, OmneContext)
+    assert (context.window_tokens, context.warn_at, context.context_id, context.system_prompt) == (
+        3000, 0.7, "chat", "You are Helper.")
+    try:
+        prompt = await context.get_messages()
+        texts = [m.content for m in prompt if isinstance(m.content, str)]
+        assert "My sister Ines lives in Lisbon." in texts and "Noted: Ines lives in Lisbon." in texts
+        assert "You are Helper." in texts[0]
+        assert {t["name"] for t in context.tool_schema} >= {"conversation_search", "archival_memory_search"}
+    finally:
+        await context.close()
+        for memory in loaded._memory or []:
+            await memory.close()
+
+
+def test_omne_context_config_keeps_custom_tools_and_needs_a_memory_or_a_spec():
+    from omne.agents import AgentSpec, OmneContext
+
+    lookup = {"name": "lookup", "description": "Look a word up.",
+              "parameters": {"type": "object", "properties": {"word": {"type": "string"}}, "required": ["word"]}}
+    context = OmneContext(spec=AgentSpec(agent="a", store_dir="/nowhere"), window_tokens=1000, tool_schema=[lookup])
+    config = context.dump_component()
+    assert config.config["tool_schema"] == [lookup] and config.config["summary_tokens"] == 100
+    assert OmneContext.load_component(config).tool_schema == [lookup]  # nothing opened: the store is lazy
+    with pytest.raises(InvalidInputError, match="has not opened its store"):
+        OmneContext.load_component(config).memory
+    with pytest.raises(InvalidInputError, match="AgentMemory or an AgentSpec"):
+        OmneContext(window_tokens=1000)

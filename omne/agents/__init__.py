@@ -4,7 +4,7 @@ Memory adapter and a virtual context manager (the MemGPT hierarchy, native to Ag
 from omne.agents.agent_memory import AgentMemory, AgentSpec
 from omne.agents.archival import ARCHIVAL_KINDS, ArchivalMemory
 from omne.agents.blocks import Block, BlockError, BlockSpec, CoreMemory
-from omne.agents.context import DEFAULT_SYSTEM_PROMPT, ContextEvent, OmneContext
+from omne.agents.context import DEFAULT_SYSTEM_PROMPT, ContextEvent, OmneContext, OmneContextConfig
 from omne.agents.memory_adapter import OmneMemory, OmneMemoryConfig
 from omne.agents.recall import RecallMemory, message_to_record, record_to_message
 from omne.agents.summary import EXTRACTIVE, Summarizer, Summary
@@ -14,6 +14,6 @@ from omne.agents.tools import MEMORY_TOOL_NAMES, make_memory_tools
 __all__ = [
     "ARCHIVAL_KINDS", "AgentMemory", "AgentSpec", "ArchivalMemory", "Block", "BlockError", "BlockSpec",
     "ContextEvent", "CoreMemory", "DEFAULT_SYSTEM_PROMPT", "EXTRACTIVE", "MEMORY_TOOL_NAMES", "OmneContext",
-    "OmneMemory", "OmneMemoryConfig", "RecallMemory", "Summarizer", "Summary", "TokenCounter", "make_memory_tools",
+    "OmneContextConfig", "OmneMemory", "OmneMemoryConfig", "RecallMemory", "Summarizer", "Summary", "TokenCounter", "make_memory_tools",
     "message_to_record", "record_to_message",
 ]

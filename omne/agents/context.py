@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+from autogen_core import Component, ComponentModel
 from autogen_core.model_context import ChatCompletionContext
 from autogen_core.models import (
     AssistantMessage,
@@ -26,13 +27,16 @@ from autogen_core.models import (
     UserMessage,
 )
 from autogen_core.tools import Tool, ToolSchema
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from typing_extensions import Self
 
 from omne.errors import InvalidInputError
 from omne.types import Edge, EdgeKind, Record, RecordKind, utcnow
 
 from omne.agents import rendering
+from omne.agents.agent_memory import AgentSpec
 from omne.agents.recall import record_to_message
+from omne.agents.shared import open_agent_memory, release_core
 from omne.agents.state import ContextState, ContextStateStore
 from omne.agents.summary import ALERT_SOURCE, Summarizer
 from omne.agents.tokens import TokenCounter, _has_real_counter
@@ -86,22 +90,48 @@ def window_from_client(model_client: ChatCompletionClient | None) -> int | None:
     return value if isinstance(value, int) and value >= 512 else None
 
 
-class OmneContext(ChatCompletionContext):
+class OmneContextConfig(BaseModel):
+    """Component config: whose context (the agent's spec, store included), its budget, and the model that
+    writes its summaries (and counts its tokens)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    spec: AgentSpec
+    model_client: ComponentModel | None = None
+    summarize_with_model: bool = True
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    tool_schema: list[dict[str, Any]] | None = None  # None: the memory tools
+    window_tokens: int = Field(ge=256)
+    warn_at: float = 0.75
+    evict_at: float = 0.9
+    evict_to: float = 0.55
+    summary_tokens: int = Field(ge=1)
+    context_id: str = "main"
+
+
+class OmneContext(ChatCompletionContext, Component[OmneContextConfig]):
     """The virtual context manager for `AssistantAgent(model_context=...)`.
 
     Use it with `system_message=None` on the agent and put the instructions in `system_prompt`, so that
     the whole prompt is budgeted here. `tool_schema` (default: the memory tools) is counted too.
+    Built from an `AgentMemory`, or from a spec / component config (`OmneContext.load_component(...)`), which
+    opens the store on first use and gives it back in `close()`.
     """
 
     component_type = "chat_completion_context"
+    component_config_schema = OmneContextConfig
+    component_provider_override = "omne.agents.OmneContext"
 
-    def __init__(self, memory: AgentMemory, *, model_client: ChatCompletionClient | None = None,
+    def __init__(self, memory: AgentMemory | None = None, *, spec: AgentSpec | None = None,
+                 model_client: ChatCompletionClient | None = None,
                  summarize_with_model: bool = True, system_prompt: str = DEFAULT_SYSTEM_PROMPT,
                  tool_schema: Sequence[Tool | ToolSchema] | None = None, window_tokens: int | None = None,
                  warn_at: float = 0.75, evict_at: float = 0.9, evict_to: float = 0.55,
                  summary_tokens: int | None = None, context_id: str = "main",
                  counter: TokenCounter | None = None) -> None:
         super().__init__()
+        if memory is None and spec is None:
+            raise InvalidInputError("OmneContext needs an AgentMemory or an AgentSpec")
         if not 0 < evict_to < warn_at < evict_at <= 1:
             raise InvalidInputError("context thresholds need 0 < evict_to < warn_at < evict_at <= 1 "
                                     f"(got evict_to={evict_to}, warn_at={warn_at}, evict_at={evict_at})")
@@ -112,7 +142,11 @@ class OmneContext(ChatCompletionContext):
             window = DEFAULT_WINDOW_TOKENS
         if window < 256:
             raise InvalidInputError(f"window_tokens={window} is too small for a prompt; use at least 256")
-        self.memory = memory
+        self._memory = memory
+        self._spec = spec or memory.spec  # type: ignore[union-attr]
+        self._owns_core = memory is None
+        self.model_client = model_client
+        self.summarize_with_model = summarize_with_model
         self.context_id = context_id
         self.system_prompt = system_prompt
         self.window_tokens = window
@@ -120,26 +154,57 @@ class OmneContext(ChatCompletionContext):
         self.summary_tokens = summary_tokens or max(window // 10, 64)
         self.counter = counter or TokenCounter(model_client)
         self.summarizer = Summarizer(self.counter, model_client if summarize_with_model else None)
-        self.tool_schema = list(tool_schema) if tool_schema is not None else [t.schema for t in memory.tools()]
+        self._custom_tools = tool_schema is not None
+        self.tool_schema: list[Tool | ToolSchema] = list(tool_schema or [])  # the memory tools, once opened
         self.events: list[ContextEvent] = []
         self.last_prompt_tokens = 0
-        self._states = ContextStateStore.for_core(memory.core)
+        self._states: ContextStateStore | None = None
         self._state = ContextState()
         self._window: list[tuple[LLMMessage, str]] = []
         self._summary: Record | None = None
         self._retrieved: str | None = None
         self._loaded = False
 
+    # -- the agent's memory -----------------------------------------------------------------
+    @property
+    def memory(self) -> AgentMemory:
+        """The AgentMemory behind this context (from a config: after the first call, or `agent_memory()`)."""
+        if self._memory is None:
+            raise InvalidInputError("this OmneContext was built from a spec and has not opened its store yet: "
+                                    "await context.agent_memory() first")
+        return self._memory
+
+    async def agent_memory(self) -> AgentMemory:
+        """The AgentMemory behind this context, opened on first use when built from a spec or a config."""
+        if self._memory is None:
+            self._memory = await open_agent_memory(self._spec)
+        return self._memory
+
+    async def close(self) -> None:
+        """Give the store back when this context opened it (a context given an AgentMemory leaves it open)."""
+        if self._owns_core and self._memory is not None:
+            await release_core(self._memory.core)
+            self._memory, self._states, self._loaded = None, None, False
+
     # -- state ----------------------------------------------------------------------------
     @property
     def _scope(self):  # noqa: ANN202
         return self.memory.session_scope
 
+    async def _open(self) -> ContextStateStore:
+        memory = await self.agent_memory()
+        if self._states is None:
+            self._states = ContextStateStore.for_core(memory.core)
+            if not self._custom_tools:
+                self.tool_schema = [t.schema for t in memory.tools()]
+        return self._states
+
     async def _ensure_loaded(self) -> None:
         if self._loaded:
             return
+        states = await self._open()
         self._loaded = True
-        state = await self._states.load(self._scope, self.context_id)
+        state = await states.load(self._scope, self.context_id)
         if state is None:
             return
         records = await self.memory.core.get_many(state.window_ids, scope=self._scope)
@@ -153,7 +218,7 @@ class OmneContext(ChatCompletionContext):
 
     async def _save(self) -> None:
         self._state.window_ids = [rid for _, rid in self._window]
-        await self._states.save(self._scope, self.context_id, self._state)
+        await (await self._open()).save(self._scope, self.context_id, self._state)
 
     @property
     def summary(self) -> str | None:
@@ -221,10 +286,11 @@ class OmneContext(ChatCompletionContext):
 
     async def load_state(self, state: Mapping[str, Any]) -> None:
         """Restore a saved state: by record ids when it came from an OmneContext, else by recording its messages."""
+        states = await self._open()
         self._loaded = True
         saved = (state.get("omne") or {}).get("state")
         if saved is not None:
-            await self._states.save(self._scope, self.context_id, ContextState.model_validate(saved))
+            await states.save(self._scope, self.context_id, ContextState.model_validate(saved))
             self._loaded = False
             self._window, self._summary = [], None
             await self._ensure_loaded()
@@ -232,6 +298,23 @@ class OmneContext(ChatCompletionContext):
         await self.clear()
         for message in _MESSAGES.validate_python(state.get("messages", [])):
             await self.add_message(message)
+
+    # -- component config -----------------------------------------------------------------
+    def _to_config(self) -> OmneContextConfig:
+        tools = [dict(t.schema if isinstance(t, Tool) else t) for t in self.tool_schema] if self._custom_tools else None
+        return OmneContextConfig(
+            spec=self._spec, model_client=self.model_client.dump_component() if self.model_client else None,
+            summarize_with_model=self.summarize_with_model, system_prompt=self.system_prompt, tool_schema=tools,
+            window_tokens=self.window_tokens, warn_at=self.warn_at, evict_at=self.evict_at, evict_to=self.evict_to,
+            summary_tokens=self.summary_tokens, context_id=self.context_id)
+
+    @classmethod
+    def _from_config(cls, config: OmneContextConfig) -> Self:
+        client = ChatCompletionClient.load_component(config.model_client) if config.model_client else None
+        return cls(spec=config.spec, model_client=client, summarize_with_model=config.summarize_with_model,
+                   system_prompt=config.system_prompt, tool_schema=config.tool_schema,  # type: ignore[arg-type]
+                   window_tokens=config.window_tokens, warn_at=config.warn_at, evict_at=config.evict_at,
+                   evict_to=config.evict_to, summary_tokens=config.summary_tokens, context_id=config.context_id)
 
     # -- budget ---------------------------------------------------------------------------
     def _count(self, prompt: Sequence[LLMMessage]) -> int:

@@ -29,7 +29,7 @@ from omne.agents.agent_memory import AgentMemory, AgentSpec
 from omne.agents import rendering
 from omne.agents.archival import ARCHIVAL_KINDS
 from omne.agents.context import OmneContext
-from omne.agents.shared import acquire_core, release_core
+from omne.agents.shared import open_agent_memory, release_core
 from omne.agents.summary import ALERT_SOURCE
 from omne.agents.tokens import TokenCounter
 
@@ -77,10 +77,7 @@ class OmneMemory(Memory, Component[OmneMemoryConfig]):
     async def agent_memory(self) -> AgentMemory:
         """The AgentMemory behind this component (opened on first use when built from a config)."""
         if self._memory is None:
-            core = await acquire_core(self._spec.store_dir)
-            self._memory = await AgentMemory.open(core, agent=self._spec.agent, user=self._spec.user,
-                                                  session=self._spec.session, team=self._spec.team,
-                                                  blocks=self._spec.blocks)
+            self._memory = await open_agent_memory(self._spec)
         return self._memory
 
     # -- Memory protocol ------------------------------------------------------------------

@@ -16,10 +16,14 @@ import asyncio
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from omne.config import default_store_dir
 from omne.core import MemoryCore
 from omne.embedding import Embedder
+
+if TYPE_CHECKING:
+    from omne.agents.agent_memory import AgentMemory, AgentSpec
 
 
 @dataclass
@@ -79,6 +83,20 @@ async def acquire_core(store_dir: str | Path | None, *, embedder: Embedder | Non
             entry = _cores[key] = _Entry(await MemoryCore.open(key, embedder=embedder), 0, owned=True)
         entry.users += 1
         return entry.core
+
+
+async def open_agent_memory(spec: AgentSpec) -> AgentMemory:
+    """An agent's memory reopened from its spec (as component configs carry it) on the process's shared core
+    for `spec.store_dir`; give the core back with `release_core(memory.core)`."""
+    from omne.agents.agent_memory import AgentMemory
+
+    core = await acquire_core(spec.store_dir)
+    try:
+        return await AgentMemory.open(core, agent=spec.agent, user=spec.user, session=spec.session,
+                                      team=spec.team, blocks=spec.blocks)
+    except BaseException:
+        await release_core(core)
+        raise
 
 
 async def release_core(core: MemoryCore) -> None:
