@@ -50,13 +50,15 @@ class MemoryCore:
     """
 
     def __init__(self, config: OmneConfig, store: RecordStore, index: VectorIndex, embedder: Embedder,
-                 stages: list[SearchStage] | None = None, write_hooks: Sequence[Any] | None = None) -> None:
+                 stages: list[SearchStage] | None = None, write_hooks: Sequence[Any] | None = None,
+                 retrieval: RetrievalConfig | None = None) -> None:
         self.config = config
         self.store = store
         self.index = index
         self.embedder = embedder
         self.schemas = SchemaRegistry()
         self.retriever = Retriever(store, index, embedder, stages)
+        self.retrieval = retrieval or RetrievalConfig()  # what `search` runs when given no config
         # after_add(core, records, vectors) hooks, e.g. omne.graph.GraphBuilder; run after indexing
         self.write_hooks: list[Any] = list(write_hooks or [])
         self._write_lock = asyncio.Lock()
@@ -68,8 +70,16 @@ class MemoryCore:
     @classmethod
     async def open(cls, store_dir: Path | str | None = None, *, config: OmneConfig | None = None,
                    embedder: Embedder | None = None, stages: list[SearchStage] | None = None,
-                   write_hooks: Sequence[Any] | None = None) -> MemoryCore:
+                   write_hooks: Sequence[Any] | None = None, retrieval: RetrievalConfig | None = None,
+                   ) -> MemoryCore:
         """Open (creating if needed) the store and reconcile its indexes with the log.
+
+        Read path by default: dense + BM25 fused by normalised scores, speaker and date cues, and session
+        neighbours (each hit lends part of its score to the turns before and after it), i.e.
+        `PRESETS["default"]` over `default_stages()`; the write path links each session's messages in
+        order (NEXT edges, `GraphBuilder` with entities and SIMILAR links off). Pass `retrieval`
+        (e.g. `PRESETS["full"]`, which adds PageRank and needs `write_hooks=[GraphBuilder()]`), `stages`
+        or `write_hooks` (`[]` for none) to replace these defaults.
 
         Locking model: an embedded store (SQLite log + Qdrant Edge shard under `store_dir`) has one owner
         process at a time. Qdrant Edge locks its write-ahead log, so opening a store that another live
@@ -84,6 +94,14 @@ class MemoryCore:
         if store_dir is not None and config.store_dir != Path(store_dir).expanduser():
             config = config.model_copy(update={"store_dir": Path(store_dir).expanduser()})
         embedder = embedder or await asyncio.to_thread(MiniLMEmbedder.shared)
+        if stages is None or write_hooks is None or retrieval is None:
+            from omne.graph import GraphBuilder, GraphBuilderConfig, GraphCache
+            from omne.retrieval.stages import DEFAULT_PRESET, PRESETS, default_stages
+
+            stages = default_stages(GraphCache()) if stages is None else stages
+            if write_hooks is None:
+                write_hooks = [GraphBuilder(config=GraphBuilderConfig(entities=False, similar_k=0))]
+            retrieval = PRESETS[DEFAULT_PRESET] if retrieval is None else retrieval
 
         def _open() -> tuple[RecordStore, VectorIndex]:
             store = SQLiteRecordStore(config.store_dir / "records.sqlite3",
@@ -95,7 +113,7 @@ class MemoryCore:
                 raise
 
         store, index = await asyncio.to_thread(_open)
-        core = cls(config, store, index, embedder, stages, write_hooks)
+        core = cls(config, store, index, embedder, stages, write_hooks, retrieval)
         await core.reconcile()
         return core
 
@@ -250,7 +268,8 @@ class MemoryCore:
                      tags: Sequence[str] | None = None, roles: Sequence[str] | None = None,
                      start: datetime | None = None, end: datetime | None = None,
                      config: RetrievalConfig | None = None) -> list[SearchHit]:
-        """Hybrid search (dense + BM25 fused by reciprocal rank) within a scope; hits say which stage found them."""
+        """Hybrid search (dense + BM25, then the read path's stages; `config` defaults to the store's, see
+        `open`) within a scope; each hit says which stages found or moved it."""
         require_scope(scope)
         require_query(query)
         if not 1 <= top_k <= 1000:
@@ -263,7 +282,7 @@ class MemoryCore:
             raise InvalidInputError(f"invalid search filter: {exc}") from None
         if flt.start and flt.end and flt.start > flt.end:
             raise InvalidInputError("search start is after end")
-        ctx = SearchContext(query=query, scope=scope, flt=flt, config=config or RetrievalConfig(), top_k=top_k)
+        ctx = SearchContext(query=query, scope=scope, flt=flt, config=config or self.retrieval, top_k=top_k)
         return await self.retriever.search(ctx)
 
     async def list(self, *, scope: Scope, kinds: Sequence[RecordKind | str] | None = None,

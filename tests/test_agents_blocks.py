@@ -93,9 +93,9 @@ async def test_an_agent_serving_user_a_cannot_read_user_b(fast_core):
 
     for_a = await AgentMemory.open(fast_core, agent="helper", user="user-a")
     for_b = await AgentMemory.open(fast_core, agent="helper", user="user-b")
-    await for_b.context(window_tokens=4096).add_message(UserMessage(content="My bank PIN is 4321.", source="user"))
+    await for_b.recall.record([UserMessage(content="My bank PIN is 4321.", source="user")])
     await _run(_tool(for_b, "archival_memory_insert"), content="User B's PIN is 4321")
-    await for_a.context(window_tokens=4096).add_message(UserMessage(content="Hello there", source="user"))
+    await for_a.recall.record([UserMessage(content="Hello there", source="user")])
 
     assert "4321" in await _run(_tool(for_b, "conversation_search"), query="PIN")
     assert "4321" in await _run(_tool(for_b, "archival_memory_search"), query="PIN")

@@ -160,6 +160,7 @@ async def test_clear_empties_the_window_but_recall_keeps_everything(fast_core):
     mem = await AgentMemory.open(fast_core, agent="helper", user="alice")
     ctx = mem.context(window_tokens=4096)
     await ctx.add_message(UserMessage(content="The spare key is under the blue pot", source="user"))
+    assert await mem.recall.search("spare key") == []  # the model sees it in its window: not a search result
     await ctx.clear()
     assert await ctx.get_messages() == [(await ctx.get_messages())[0]]
     assert "blue pot" in (await mem.recall.search("spare key"))[0].text

@@ -29,6 +29,11 @@ async def test_memory_tools_work_through_the_real_openai_client(fast_core, monke
         agent = AssistantAgent("helper", client, system_message=None, tools=mem.tools(), model_context=context,
                                memory=[mem.autogen_memory()], max_tool_iterations=3, model_client_stream=True)
         first = await agent.run(task="Hi, I'm Ada. I drink green tea, brewed at 80 degrees.")
+        # a later session: the first one is out of the window, so conversation_search brings it back
+        later = await AgentMemory.open(fast_core, agent="helper", user="ada", session="later")
+        agent = AssistantAgent("helper", client, system_message=None, tools=later.tools(),
+                               model_context=later.context(client, window_tokens=8000),
+                               memory=[later.autogen_memory()], max_tool_iterations=3, model_client_stream=True)
         second = await agent.run(task="What do you remember about me?")
         await client.close()
 

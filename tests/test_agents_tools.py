@@ -120,9 +120,8 @@ async def test_conversation_search_filters_by_role_and_date(fast_core):
     from autogen_core.models import AssistantMessage, UserMessage
 
     mem = await AgentMemory.open(fast_core, agent="helper", user="alice")
-    ctx = mem.context(window_tokens=4096)
-    await ctx.add_message(UserMessage(content="The ferry leaves at nine", source="user"))
-    await ctx.add_message(AssistantMessage(content="I will remember the ferry time", source="helper"))
+    await mem.recall.record([UserMessage(content="The ferry leaves at nine", source="user"),
+                             AssistantMessage(content="I will remember the ferry time", source="helper")])
     search = _tool(mem, "conversation_search")
     both = await search.run_json({"query": "ferry"}, CancellationToken())
     assert "user, session default · id " in both and "\n> The ferry leaves at nine" in both

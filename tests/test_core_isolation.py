@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import random
 
 import numpy as np
@@ -76,7 +77,9 @@ async def test_no_user_sees_another_users_records(tmp_path, embedder, seed):
         assert all(r.scope.user == "user02" for r in await core.list(scope=intruder))
         out = io.StringIO()
         await core.export_jsonl(out, scope=intruder)
-        assert "user01" not in out.getvalue() and out.getvalue().count("\n") == 4
+        lines = [json.loads(line) for line in out.getvalue().splitlines()]
+        assert "user01" not in out.getvalue() and sum(line["type"] == "record" for line in lines) == 4
+        assert all(line[line["type"]]["scope"]["user"] == "user02" for line in lines)  # records and NEXT edges
         assert (await core.stats(intruder))["records"] == 4
     finally:
         await core.close()

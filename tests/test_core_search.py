@@ -29,13 +29,18 @@ def core_record(text: str):
     return Record(kind=RecordKind.MESSAGE, scope=ME, role="user", text=text)
 
 
+def first_stages(hit) -> dict[str, int]:
+    return {stage: rank for stage, rank in hit.stages.items() if stage in ("dense", "lexical")}
+
+
 async def test_paraphrase_is_found_by_the_dense_stage_alone(core: MemoryCore):
     ids = await _store(core)
     hits = await core.search("When is the finance meeting rescheduled?", scope=ME, top_k=5)
     top = hits[0]
     assert top.record.id == ids[BUDGET]
-    assert top.stages == {"dense": 1}  # no query term occurs in the record: only the dense stage found it
-    assert top.found_by == ["dense"]
+    # no query term occurs in the record: of the two first stages only the dense one found it (later stages,
+    # e.g. session neighbours, may still move it)
+    assert first_stages(top) == {"dense": 1}
 
 
 async def test_rare_token_is_found_by_the_lexical_stage(core: MemoryCore):
@@ -52,7 +57,7 @@ async def test_both_stages_agree_and_fusion_ranks_the_record_first(core: MemoryC
     ids = await _store(core)
     hits = await core.search("guest wifi password", scope=ME, top_k=3)
     assert hits[0].record.id == ids[PASSWORD]
-    assert hits[0].stages == {"dense": 1, "lexical": 1}
+    assert first_stages(hits[0]) == {"dense": 1, "lexical": 1}
     assert [h.rank for h in hits] == [1, 2, 3] and hits[0].score > hits[1].score
     dense_only = await core.search("guest wifi password", scope=ME, top_k=3, config=RetrievalConfig(mode="dense"))
     assert all(set(h.stages) == {"dense"} for h in dense_only)

@@ -105,8 +105,7 @@ async def test_responder_recollections_quote_hostile_memories(fast_core):
 async def test_search_tool_results_quote_hostile_records_and_messages(fast_core):
     mem = await AgentMemory.open(fast_core, agent="helper", user="alice")
     await mem.archival.insert(HOSTILE)
-    ctx = mem.context(window_tokens=4096)
-    await ctx.add_message(UserMessage(content=HOSTILE, source="user"))
+    await mem.recall.record([UserMessage(content=HOSTILE, source="user")])
 
     def script(messages, tools):
         if isinstance(messages[-1], UserMessage):

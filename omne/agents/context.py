@@ -215,9 +215,11 @@ class OmneContext(ChatCompletionContext, Component[OmneContextConfig]):
         self._state = state.model_copy(update={"window_ids": [rid for _, rid in self._window]})
         if self._window:
             self.memory.recall.last_id = self._window[-1][1]
+        self.memory.recall.in_window = frozenset(rid for _, rid in self._window)
 
     async def _save(self) -> None:
         self._state.window_ids = [rid for _, rid in self._window]
+        self.memory.recall.in_window = frozenset(self._state.window_ids)
         await (await self._open()).save(self._scope, self.context_id, self._state)
 
     @property

@@ -18,7 +18,7 @@ from pydantic import TypeAdapter
 from omne.core import MemoryCore
 from omne.errors import InvalidInputError
 from omne.ingest.messages import attach_images, check_images, images_in
-from omne.types import Edge, EdgeKind, Record, RecordKind, Scope
+from omne.types import Record, RecordKind, Scope
 
 from omne.agents.tokens import message_text
 
@@ -69,13 +69,15 @@ def record_to_message(record: Record) -> LLMMessage:
 
 
 class RecallMemory:
-    """Writes messages to the log (linked by NEXT edges) and searches them by text, role and date."""
+    """Writes messages to the log and searches them by text, role and date. Messages are linked in order by
+    the store's session linker (NEXT edges, `MemoryCore.open`'s default write hook)."""
 
     def __init__(self, core: MemoryCore, *, write_scope: Scope, search_scope: Scope) -> None:
         self.core = core
         self.write_scope = write_scope
         self.search_scope = search_scope
         self.last_id: str | None = None
+        self.in_window: frozenset[str] = frozenset()  # what an OmneContext shows the model now (search skips it)
 
     async def record(self, messages: Sequence[LLMMessage], *, tags: Sequence[str] = (), role: str | None = None,
                      metadata: dict[str, Any] | None = None) -> list[Record]:
@@ -89,9 +91,7 @@ class RecallMemory:
         records = [message_to_record(m, self.write_scope, role=role, tags=tags, metadata=metadata) for m in messages]
         if not records:
             return []
-        chain = ([self.last_id] if self.last_id else []) + [r.id for r in records]
-        edges = [Edge(scope=self.write_scope, src=a, dst=b, kind=EdgeKind.NEXT) for a, b in zip(chain, chain[1:])]
-        stored = await self.core.add(records, edges)
+        stored = await self.core.add(records)  # the core's write hook links them in order (NEXT edges)
         self.last_id = stored[-1].id
         for message, record, pictures in zip(messages, stored, images):
             if pictures:
@@ -101,16 +101,21 @@ class RecallMemory:
 
     async def search(self, query: str, *, roles: Sequence[str] | None = None, start: datetime | None = None,
                      end: datetime | None = None, limit: int = 10) -> list[Record]:
-        """Messages of this agent (all sessions with this user) matching `query`, best first.
+        """Messages of this agent (all sessions with this user) matching `query`, best first, leaving out those
+        in the model's context window now (`in_window`, kept by OmneContext): the model already sees them.
 
-        An empty query lists the newest messages that pass the filters.
+        An empty query lists the newest such messages that pass the filters.
         """
         if not 1 <= limit <= 100:
             raise InvalidInputError("limit must be between 1 and 100")
         roles = tuple(roles) if roles else DEFAULT_SEARCH_ROLES
+        hidden = self.in_window
+        wanted = min(limit + len(hidden), 1000)
         if query.strip():
-            hits = await self.core.search(query, scope=self.search_scope, top_k=limit, kinds=[RecordKind.MESSAGE],
+            hits = await self.core.search(query, scope=self.search_scope, top_k=wanted, kinds=[RecordKind.MESSAGE],
                                           roles=roles, start=start, end=end)
-            return [hit.record for hit in hits]
-        return await self.core.list(scope=self.search_scope, kinds=[RecordKind.MESSAGE], roles=roles, start=start,
-                                    end=end, limit=limit, newest_first=True)
+            found = [hit.record for hit in hits]
+        else:
+            found = await self.core.list(scope=self.search_scope, kinds=[RecordKind.MESSAGE], roles=roles,
+                                         start=start, end=end, limit=wanted, newest_first=True)
+        return [record for record in found if record.id not in hidden][:limit]

@@ -133,8 +133,9 @@ def make_memory_tools(source: MemorySource, names: Sequence[str] = MEMORY_TOOL_N
         end_date: Annotated[str | None, "Only messages on or before this date (YYYY-MM-DD or ISO 8601)."] = None,
         limit: Annotated[int, "How many messages to return (1 to 50)."] = 10,
     ) -> str:
-        """Search your conversation history (recall memory): every past message with this user, including
-        those no longer in your context window. Results show each message's time, role and session."""
+        """Search your conversation history (recall memory): every past message with this user that is no
+        longer in your context window (what you can see now is left out). Results show each message's time,
+        role and session."""
         try:
             start, end = _date_range(start_date, end_date)
             if not 1 <= limit <= 50:

@@ -27,7 +27,7 @@ _add_gaia()
 def locomo_command(
     data: Path = typer.Option(..., "--data", help="A LoCoMo-format JSON file (a list of samples)."),
     json_out: Path | None = typer.Option(None, "--json", help="Write the JSON report here."),
-    ablations: str = typer.Option("lexical,dense,fused,fused_graph,full_without_graph,full", "--ablations",
+    ablations: str = typer.Option("lexical,dense,fused,fused_graph,full_without_graph,default,full", "--ablations",
                                   help="Comma-separated read-path presets to compare side by side."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on stderr."),
 ) -> None:

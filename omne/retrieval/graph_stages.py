@@ -27,21 +27,25 @@ class SessionNeighbourStage:
     """Each candidate passes a share of its score to the turns before and after it (NEXT edges).
 
     Evidence often spans adjacent turns (a question and its answer); this smooths scores along a session.
+    Only the candidates' own NEXT edges are read (one indexed lookup), so the cost does not grow with the scope.
     """
 
     name = "session_neighbours"
-
-    def __init__(self, cache: GraphCache | None = None) -> None:
-        self.cache = cache or GraphCache()
 
     async def apply(self, ctx: SearchContext, retriever: Retriever) -> None:
         nxt, prev = ctx.config.neighbour_next_weight, ctx.config.neighbour_prev_weight
         if not ctx.candidates or (nxt <= 0 and prev <= 0):
             return
-        view = await graph_view(self.cache, ctx, retriever)
+        edges = await asyncio.to_thread(retriever.store.edges, ctx.scope, kinds=[EdgeKind.NEXT],
+                                        record_ids=[c.id for c in ctx.candidates])
+        next_of: dict[str, str] = {}
+        prev_of: dict[str, str] = {}
+        for edge in edges:  # in write order: a record's newest NEXT link wins, as in GraphView
+            next_of[edge.src] = edge.dst
+            prev_of[edge.dst] = edge.src
         bonuses: dict[str, tuple[float, int]] = {}
         for rank, cand in enumerate(ctx.candidates, 1):
-            for other, share in ((view.next_of.get(cand.id), nxt), (view.prev_of.get(cand.id), prev)):
+            for other, share in ((next_of.get(cand.id), nxt), (prev_of.get(cand.id), prev)):
                 if other is not None and share > 0:
                     total, first = bonuses.get(other, (0.0, rank))
                     bonuses[other] = (total + share * cand.score, min(first, rank))

@@ -16,14 +16,17 @@ def default_stages(cache: GraphCache | None = None) -> list[SearchStage]:
     Every stage is a no-op until its RetrievalConfig weight is set (see PRESETS).
     """
     cache = cache or GraphCache()
-    return [SpeakerStage(), TemporalStage(), SessionNeighbourStage(cache), EntityLinkStage(cache),
+    return [SpeakerStage(), TemporalStage(), SessionNeighbourStage(), EntityLinkStage(cache),
             EntityBridgeStage(cache), GraphPPRStage(cache), RerankStage()]
 
 
 _FUSED = {"fusion": "score", "dense_weight": 0.4, "lexical_weight": 0.6, "candidate_k": 100}
-# Session neighbours (NEXT) + personalised PageRank over SIMILAR links from the top 3 hits.
-_GRAPH = {"neighbour_next_weight": 0.4, "neighbour_prev_weight": 0.2, "ppr_weight": 0.3, "ppr_seeds": 3,
-          "ppr_expand": 10, "ppr_edge_weights": {"next": 0.0, "mentions": 0.0}}
+# Session neighbours over NEXT edges: bounded per query (the candidates' own edges).
+_NEIGHBOURS = {"neighbour_next_weight": 0.4, "neighbour_prev_weight": 0.2}
+# ... + personalised PageRank over SIMILAR links from the top 3 hits (needs GraphBuilder's SIMILAR edges and
+# a whole-scope graph view: opt-in).
+_GRAPH = {**_NEIGHBOURS, "ppr_weight": 0.3, "ppr_seeds": 3, "ppr_expand": 10,
+          "ppr_edge_weights": {"next": 0.0, "mentions": 0.0}}
 _CUES = {"speaker_boost": 0.2, "temporal_boost": 0.2}
 
 PRESETS: dict[str, RetrievalConfig] = {
@@ -33,4 +36,7 @@ PRESETS: dict[str, RetrievalConfig] = {
     "fused_graph": RetrievalConfig(**_FUSED, **_GRAPH),
     "full_without_graph": RetrievalConfig(**_FUSED, **_CUES),
     "full": RetrievalConfig(**_FUSED, **_GRAPH, **_CUES),
+    # What MemoryCore.open searches with: `full` without PageRank; its cost does not grow with the scope.
+    "default": RetrievalConfig(**_FUSED, **_NEIGHBOURS, **_CUES),
 }
+DEFAULT_PRESET = "default"

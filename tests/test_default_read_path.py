@@ -1,0 +1,55 @@
+"""MemoryCore.open's defaults: messages linked in order (NEXT) on write, session neighbours on read."""
+
+from __future__ import annotations
+
+from omne import MemoryCore, Record, RecordKind, RetrievalConfig, Scope
+from omne.retrieval.stages import PRESETS
+from omne.types import EdgeKind
+
+ANA = Scope(user="ana", session="s1")
+TALK = [("user", "I adopted a cat from the shelter last spring."),
+        ("assistant", "Lovely! What did you call her?"),
+        ("user", "Mimsy, after the poem."),
+        ("user", "Separately: my passport expires in March."),
+        ("assistant", "Renew it at least six weeks before you travel.")]
+
+
+async def _talk(core: MemoryCore, scope: Scope = ANA) -> list[Record]:
+    return await core.add([Record(kind=RecordKind.MESSAGE, scope=scope, role=role, text=text) for role, text in TALK])
+
+
+async def test_messages_of_a_session_are_linked_in_order_and_only_within_it(fast_core):
+    stored = await _talk(fast_core)
+    later = await fast_core.add([Record(kind=RecordKind.MESSAGE, scope=ANA, role="user", text="One more thing.")])
+    other = await _talk(fast_core, Scope(user="ana", session="s2"))
+    ids = [r.id for r in stored + later]
+    nxt = [(e.src, e.dst) for e in await fast_core.edges(scope=ANA) if e.kind is EdgeKind.NEXT]
+    assert nxt == list(zip(ids, ids[1:]))  # one chain across two add calls, no duplicates
+    second = {r.id for r in other}
+    assert all((e.src in second) == (e.dst in second) for e in await fast_core.edges(scope=Scope(user="ana")))
+
+
+async def test_the_turn_after_a_hit_is_lifted_by_session_neighbours(fast_core):
+    stored = await _talk(fast_core)
+    answer = stored[2]  # "Mimsy, after the poem." shares no word with the query
+    hits = await fast_core.search("what did you call the cat you adopted", scope=ANA, top_k=3)
+    by_id = {h.record.id: h for h in hits}
+    assert answer.id in by_id and "session_neighbours" in by_id[answer.id].stages
+    plain = await fast_core.search("what did you call the cat you adopted", scope=ANA, top_k=5,
+                                   config=RetrievalConfig())  # reciprocal rank fusion, no later stages
+    assert all("session_neighbours" not in h.stages for h in plain)
+    assert fast_core.retrieval == PRESETS["default"]
+
+
+async def test_write_hooks_and_retrieval_can_be_replaced(tmp_path):
+    from tests.support.scripted_model import HashEmbedder
+
+    core = await MemoryCore.open(tmp_path / "bare", embedder=HashEmbedder(), write_hooks=[],
+                                 retrieval=RetrievalConfig())
+    try:
+        await _talk(core)
+        assert await core.edges(scope=ANA) == []
+        hits = await core.search("what did you call the cat you adopted", scope=ANA, top_k=5)
+        assert hits and all(set(h.stages) <= {"dense", "lexical"} for h in hits)
+    finally:
+        await core.close()
