@@ -53,3 +53,19 @@ async def test_write_hooks_and_retrieval_can_be_replaced(tmp_path):
         assert hits and all(set(h.stages) <= {"dense", "lexical"} for h in hits)
     finally:
         await core.close()
+
+
+async def test_stages_read_only_live_facts_of_the_query_scope(fast_core):
+    stored = await _talk(fast_core)
+    other = await _talk(fast_core, Scope(user="bo"))
+    await fast_core.forget(stored[0].id, scope=ANA)
+    renamed = await fast_core.update(stored[2].id, scope=ANA, text="Mimsy, after the Carroll poem.")
+    asked = [r.id for r in stored + other] + [renamed.id]
+    facts = {f.id: f for f in fast_core.store.live_facts(asked, ANA)}
+    assert set(facts) == {stored[1].id, stored[3].id, stored[4].id, renamed.id}
+    fact = facts[stored[1].id]
+    assert (fact.kind, fact.role, fact.scope, fact.when, fact.tags) == (
+        RecordKind.MESSAGE, "assistant", ANA, stored[1].when, ())
+    links = fast_core.store.links(ANA, EdgeKind.NEXT, [stored[1].id])
+    assert links == [(stored[0].id, stored[1].id), (stored[1].id, stored[2].id)]
+    assert fast_core.store.links(Scope(user="bo"), EdgeKind.NEXT, [stored[1].id]) == []  # another scope's edges

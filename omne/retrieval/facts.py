@@ -2,39 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from omne.storage.protocols import RecordFacts
+from omne.types import Scope
 
-from omne.types import Record, RecordKind, Scope
-
-
-@dataclass(frozen=True, slots=True)
-class RecordFacts:
-    """Fields of a record version that never change (a change is a new version with a new id).
-
-    Liveness and importance do change, so stages never decide on them from here: the pipeline
-    loads the returned hits fresh from the record store and drops any that are no longer live.
-    """
-
-    id: str
-    kind: RecordKind
-    scope: Scope
-    role: str | None
-    name: str | None
-    tags: tuple[str, ...]
-    when: datetime
-
-    @property
-    def session(self) -> str | None:
-        return self.scope.session
-
-    @classmethod
-    def of(cls, record: Record, scope: Scope | None = None) -> RecordFacts:
-        return cls(id=record.id, kind=record.kind, scope=scope or record.scope, role=record.role,
-                   name=record.name, tags=tuple(record.tags), when=record.when)
+__all__ = ["FactsCache", "RecordFacts"]
 
 
 class FactsCache:
@@ -56,13 +31,19 @@ class FactsCache:
                 self._facts.move_to_end(i)
             return found
 
-    def put(self, records: Sequence[Record]) -> None:
+    def put(self, facts: Sequence[RecordFacts]) -> list[RecordFacts]:
+        """Cache facts; returns them as cached (equal scopes as one shared object)."""
+        cached: list[RecordFacts] = []
         with self._lock:
             if len(self._scopes) > self.max_records:
                 self._scopes.clear()
-            for record in records:
-                scope = self._scopes.setdefault(record.scope, record.scope)
-                self._facts[record.id] = RecordFacts.of(record, scope)
-                self._facts.move_to_end(record.id)
+            for fact in facts:
+                scope = self._scopes.setdefault(fact.scope, fact.scope)
+                if scope is not fact.scope:
+                    fact = dataclasses.replace(fact, scope=scope)
+                self._facts[fact.id] = fact
+                self._facts.move_to_end(fact.id)
+                cached.append(fact)
             while len(self._facts) > self.max_records:
                 self._facts.popitem(last=False)
+        return cached

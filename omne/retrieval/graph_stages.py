@@ -36,15 +36,15 @@ class SessionNeighbourStage:
         nxt, prev = ctx.config.neighbour_next_weight, ctx.config.neighbour_prev_weight
         if not ctx.candidates or (nxt <= 0 and prev <= 0):
             return
-        edges = await asyncio.to_thread(retriever.store.edges, ctx.scope, kinds=[EdgeKind.NEXT],
-                                        record_ids=[c.id for c in ctx.candidates])
+        lenders = ctx.candidates[:ctx.config.neighbour_pool]
+        links = await asyncio.to_thread(retriever.store.links, ctx.scope, EdgeKind.NEXT, [c.id for c in lenders])
         next_of: dict[str, str] = {}
         prev_of: dict[str, str] = {}
-        for edge in edges:  # in write order: a record's newest NEXT link wins, as in GraphView
-            next_of[edge.src] = edge.dst
-            prev_of[edge.dst] = edge.src
+        for src, dst in links:  # in write order: a record's newest NEXT link wins, as in GraphView
+            next_of[src] = dst
+            prev_of[dst] = src
         bonuses: dict[str, tuple[float, int]] = {}
-        for rank, cand in enumerate(ctx.candidates, 1):
+        for rank, cand in enumerate(lenders, 1):
             for other, share in ((next_of.get(cand.id), nxt), (prev_of.get(cand.id), prev)):
                 if other is not None and share > 0:
                     total, first = bonuses.get(other, (0.0, rank))

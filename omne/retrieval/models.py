@@ -27,6 +27,7 @@ class RetrievalConfig(BaseModel):
     temporal_boost: float = Field(default=0.0, ge=0.0)  # x(1+b) for records inside a date the query names
     neighbour_next_weight: float = Field(default=0.0, ge=0.0)  # share of a hit's score given to the next turn
     neighbour_prev_weight: float = Field(default=0.0, ge=0.0)  # ... and to the turn before it
+    neighbour_pool: int = Field(default=1000, ge=1, le=1000)  # only the best this many candidates lend
     entity_weight: float = Field(default=0.0, ge=0.0)  # bonus for records mentioning the query's entities
     bridge_weight: float = Field(default=0.0, ge=0.0)  # bonus via entities near the query (entity bridge)
     bridge_entities: int = Field(default=8, ge=1, le=100)  # entity nodes looked up per query

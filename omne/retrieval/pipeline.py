@@ -77,7 +77,7 @@ class Retriever:
         missing = [i for i in ids if i not in ctx.records]
         if missing:
             found = await asyncio.to_thread(self.store.get_many, missing, ctx.scope)
-            self.facts_cache.put(found)
+            self.facts_cache.put([RecordFacts.of(r) for r in found])
             ctx.records.update((r.id, r) for r in found if r.live)
         return {i: ctx.records[i] for i in ids if i in ctx.records}
 
@@ -95,9 +95,8 @@ class Retriever:
                 found[i] = f
         missing = [i for i in dict.fromkeys(ids) if i not in found]
         if missing:
-            records = await asyncio.to_thread(self.store.get_many, missing, ctx.scope)
-            self.facts_cache.put(records)
-            found.update((r.id, RecordFacts.of(r)) for r in records if r.live)  # in scope: asked by scope
+            facts = await asyncio.to_thread(self.store.live_facts, missing, ctx.scope)
+            found.update((f.id, f) for f in self.facts_cache.put(facts))  # in scope: asked by scope
         return found
 
     async def search(self, ctx: SearchContext) -> list[SearchHit]:

@@ -22,7 +22,7 @@ def default_stages(cache: GraphCache | None = None) -> list[SearchStage]:
 
 _FUSED = {"fusion": "score", "dense_weight": 0.4, "lexical_weight": 0.6, "candidate_k": 100}
 # Session neighbours over NEXT edges: bounded per query (the candidates' own edges).
-_NEIGHBOURS = {"neighbour_next_weight": 0.4, "neighbour_prev_weight": 0.2}
+_NEIGHBOURS = {"neighbour_next_weight": 0.4, "neighbour_prev_weight": 0.2, "neighbour_pool": 50}
 # ... + personalised PageRank over SIMILAR links from the top 3 hits (needs GraphBuilder's SIMILAR edges and
 # a whole-scope graph view: opt-in).
 _GRAPH = {**_NEIGHBOURS, "ppr_weight": 0.3, "ppr_seeds": 3, "ppr_expand": 10,

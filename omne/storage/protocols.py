@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -10,6 +11,32 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from omne.types import Edge, EdgeKind, Record, RecordKind, Scope, as_utc
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFacts:
+    """Fields of a record version that never change (a change is a new version with a new id).
+
+    Liveness and importance do change, so stages never decide on them from here: the pipeline
+    loads the returned hits fresh from the record store and drops any that are no longer live.
+    """
+
+    id: str
+    kind: RecordKind
+    scope: Scope
+    role: str | None
+    name: str | None
+    tags: tuple[str, ...]
+    when: datetime
+
+    @property
+    def session(self) -> str | None:
+        return self.scope.session
+
+    @classmethod
+    def of(cls, record: Record, scope: Scope | None = None) -> RecordFacts:
+        return cls(id=record.id, kind=record.kind, scope=scope or record.scope, role=record.role,
+                   name=record.name, tags=tuple(record.tags), when=record.when)
 
 
 class RecordFilter(BaseModel):
@@ -37,6 +64,7 @@ class RecordStore(Protocol):
     def mark_deleted(self, record: Record, when: datetime) -> None: ...
     def annotate(self, record_id: str, *, importance: float, metadata: dict[str, Any]) -> None: ...
     def get_many(self, ids: Sequence[str], scope: Scope) -> list[Record]: ...
+    def live_facts(self, ids: Sequence[str], scope: Scope) -> list[RecordFacts]: ...
     def history(self, record_id: str, scope: Scope) -> list[Record]: ...
     def list(self, scope: Scope, flt: RecordFilter | None = None, *, live_only: bool = True,
              limit: int | None = None, newest_first: bool = False, text_contains: str | None = None,
@@ -49,6 +77,7 @@ class RecordStore(Protocol):
     def add_edges(self, edges: Sequence[Edge]) -> None: ...
     def edges(self, scope: Scope, *, kinds: Sequence[EdgeKind] | None = None,
               record_ids: Sequence[str] | None = None) -> list[Edge]: ...
+    def links(self, scope: Scope, kind: EdgeKind, record_ids: Sequence[str]) -> list[tuple[str, str]]: ...
     def close(self) -> None: ...
 
 
