@@ -69,3 +69,19 @@ async def test_stages_read_only_live_facts_of_the_query_scope(fast_core):
     links = fast_core.store.links(ANA, EdgeKind.NEXT, [stored[1].id])
     assert links == [(stored[0].id, stored[1].id), (stored[1].id, stored[2].id)]
     assert fast_core.store.links(Scope(user="bo"), EdgeKind.NEXT, [stored[1].id]) == []  # another scope's edges
+
+
+async def test_the_full_preset_switches_on_per_store_as_the_readme_shows(tmp_path, embedder):
+    from omne.graph import GraphBuilder
+
+    core = await MemoryCore.open(tmp_path / "full", embedder=embedder, write_hooks=[GraphBuilder()],
+                                 retrieval=PRESETS["full"])
+    try:
+        stored = await _talk(core)
+        await core.add([Record(kind=RecordKind.MESSAGE, scope=ANA, role="user", text="My passport expires in March.")])
+        kinds = {e.kind for e in await core.edges(scope=Scope(user="ana"))}  # graph links live in the user scope
+        assert {EdgeKind.NEXT, EdgeKind.SIMILAR, EdgeKind.MENTIONS} <= kinds
+        hits = await core.search("what did you call the cat you adopted", scope=ANA, top_k=5)
+        assert core.retrieval == PRESETS["full"] and stored[2].id in {h.record.id for h in hits}
+    finally:
+        await core.close()
