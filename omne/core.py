@@ -51,7 +51,7 @@ class MemoryCore:
 
     def __init__(self, config: OmneConfig, store: RecordStore, index: VectorIndex, embedder: Embedder,
                  stages: list[SearchStage] | None = None, write_hooks: Sequence[Any] | None = None,
-                 retrieval: RetrievalConfig | None = None) -> None:
+                 retrieval: RetrievalConfig | None = None, link_messages: bool = False) -> None:
         self.config = config
         self.store = store
         self.index = index
@@ -59,6 +59,7 @@ class MemoryCore:
         self.schemas = SchemaRegistry()
         self.retriever = Retriever(store, index, embedder, stages)
         self.retrieval = retrieval or RetrievalConfig()  # what `search` runs when given no config
+        self.link_messages = link_messages  # chain each scope's messages (NEXT edges) as they are added
         # after_add(core, records, vectors) hooks, e.g. omne.graph.GraphBuilder; run after indexing
         self.write_hooks: list[Any] = list(write_hooks or [])
         self._write_lock = asyncio.Lock()
@@ -71,15 +72,15 @@ class MemoryCore:
     async def open(cls, store_dir: Path | str | None = None, *, config: OmneConfig | None = None,
                    embedder: Embedder | None = None, stages: list[SearchStage] | None = None,
                    write_hooks: Sequence[Any] | None = None, retrieval: RetrievalConfig | None = None,
-                   ) -> MemoryCore:
+                   link_messages: bool = True) -> MemoryCore:
         """Open (creating if needed) the store and reconcile its indexes with the log.
 
         Read path by default: dense + BM25 fused by normalised scores, speaker and date cues, and session
         neighbours (each hit lends part of its score to the turns before and after it), i.e.
-        `PRESETS["default"]` over `default_stages()`; the write path links each session's messages in
-        order (NEXT edges, `GraphBuilder` with entities and SIMILAR links off). Pass `retrieval`
-        (e.g. `PRESETS["full"]`, which adds PageRank and needs `write_hooks=[GraphBuilder()]`), `stages`
-        or `write_hooks` (`[]` for none) to replace these defaults.
+        `PRESETS["default"]` over `default_stages()`; the write path chains each scope's messages in time
+        order (NEXT edges, written in the same transaction as the messages; `link_messages=False` turns
+        this off). Pass `retrieval` (e.g. `PRESETS["full"]`, which adds PageRank and needs
+        `write_hooks=[GraphBuilder()]` for SIMILAR links), `stages` or `write_hooks` to replace the defaults.
 
         Locking model: an embedded store (SQLite log + Qdrant Edge shard under `store_dir`) has one owner
         process at a time. Qdrant Edge locks its write-ahead log, so opening a store that another live
@@ -94,13 +95,11 @@ class MemoryCore:
         if store_dir is not None and config.store_dir != Path(store_dir).expanduser():
             config = config.model_copy(update={"store_dir": Path(store_dir).expanduser()})
         embedder = embedder or await asyncio.to_thread(MiniLMEmbedder.shared)
-        if stages is None or write_hooks is None or retrieval is None:
-            from omne.graph import GraphBuilder, GraphBuilderConfig, GraphCache
+        if stages is None or retrieval is None:
+            from omne.graph import GraphCache
             from omne.retrieval.stages import DEFAULT_PRESET, PRESETS, default_stages
 
             stages = default_stages(GraphCache()) if stages is None else stages
-            if write_hooks is None:
-                write_hooks = [GraphBuilder(config=GraphBuilderConfig(entities=False, similar_k=0))]
             retrieval = PRESETS[DEFAULT_PRESET] if retrieval is None else retrieval
 
         def _open() -> tuple[RecordStore, VectorIndex]:
@@ -113,7 +112,7 @@ class MemoryCore:
                 raise
 
         store, index = await asyncio.to_thread(_open)
-        core = cls(config, store, index, embedder, stages, write_hooks, retrieval)
+        core = cls(config, store, index, embedder, stages, write_hooks, retrieval, link_messages)
         await core.reconcile()
         return core
 
@@ -142,7 +141,7 @@ class MemoryCore:
         if not batch:
             return []
         checked = check_records(batch, self.config.limits, self.schemas)
-        await asyncio.to_thread(self.store.insert, checked, list(edges))
+        await asyncio.to_thread(self.store.insert, checked, list(edges), link_messages=self.link_messages)
         async with self._write_lock:  # a concurrent forget/update must not be overtaken by this upsert
             vectors = await self._index(checked)
         for hook in self.write_hooks:

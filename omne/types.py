@@ -29,6 +29,14 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+_DERIVED_NAMESPACE = uuid.UUID("6f6d6e65-6772-6170-6800-000000000001")
+
+
+def stable_id(*parts: str) -> str:
+    """A deterministic UUID for a derived node or edge (same input, same id)."""
+    return str(uuid.uuid5(_DERIVED_NAMESPACE, "\x1f".join(parts)))
+
+
 class RecordKind(StrEnum):
     """What a record is: the MemGPT hierarchy maps onto these kinds."""
 

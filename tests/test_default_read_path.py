@@ -41,10 +41,10 @@ async def test_the_turn_after_a_hit_is_lifted_by_session_neighbours(fast_core):
     assert fast_core.retrieval == PRESETS["default"]
 
 
-async def test_write_hooks_and_retrieval_can_be_replaced(tmp_path):
+async def test_message_links_and_retrieval_can_be_switched_off(tmp_path):
     from tests.support.scripted_model import HashEmbedder
 
-    core = await MemoryCore.open(tmp_path / "bare", embedder=HashEmbedder(), write_hooks=[],
+    core = await MemoryCore.open(tmp_path / "bare", embedder=HashEmbedder(), link_messages=False,
                                  retrieval=RetrievalConfig())
     try:
         await _talk(core)
@@ -85,3 +85,18 @@ async def test_the_full_preset_switches_on_per_store_as_the_readme_shows(tmp_pat
         assert core.retrieval == PRESETS["full"] and stored[2].id in {h.record.id for h in hits}
     finally:
         await core.close()
+
+
+async def test_concurrent_and_late_batches_leave_one_chain_per_session(fast_core):
+    import asyncio
+    from datetime import datetime, timedelta, timezone
+
+    start = datetime(2024, 5, 1, tzinfo=timezone.utc)
+    batches = [[Record(kind=RecordKind.MESSAGE, scope=ANA, role="user", text=f"batch {b} message {i}",
+                       event_time=start + timedelta(minutes=10 * b + i)) for i in range(5)] for b in range(8)]
+    late, rest = batches[3], batches[:3] + batches[4:]
+    await asyncio.gather(*(fast_core.add(b) for b in rest))
+    await fast_core.add(late)  # an earlier stretch of the conversation arrives last: spliced into place
+    nxt = [(e.src, e.dst) for e in await fast_core.edges(scope=ANA) if e.kind is EdgeKind.NEXT]
+    in_time_order = [r.id for b in batches for r in b]
+    assert sorted(nxt) == sorted(zip(in_time_order, in_time_order[1:]))  # one chain, no fork, no gap

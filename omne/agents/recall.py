@@ -69,8 +69,8 @@ def record_to_message(record: Record) -> LLMMessage:
 
 
 class RecallMemory:
-    """Writes messages to the log and searches them by text, role and date. Messages are linked in order by
-    the store's session linker (NEXT edges, `MemoryCore.open`'s default write hook)."""
+    """Writes messages to the log and searches them by text, role and date. The store chains them in order
+    (NEXT edges, in the same transaction; `MemoryCore.open(link_messages=True)`, the default)."""
 
     def __init__(self, core: MemoryCore, *, write_scope: Scope, search_scope: Scope) -> None:
         self.core = core
@@ -91,7 +91,7 @@ class RecallMemory:
         records = [message_to_record(m, self.write_scope, role=role, tags=tags, metadata=metadata) for m in messages]
         if not records:
             return []
-        stored = await self.core.add(records)  # the core's write hook links them in order (NEXT edges)
+        stored = await self.core.add(records)  # the store links them in order (NEXT edges), atomically
         self.last_id = stored[-1].id
         for message, record, pictures in zip(messages, stored, images):
             if pictures:

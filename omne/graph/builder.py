@@ -1,9 +1,11 @@
-"""Builds the graph on the write path: NEXT, MENTIONS (to ENTITY records) and SIMILAR edges. No model."""
+"""Builds the graph on the write path: MENTIONS (to ENTITY records) and SIMILAR edges. No model.
+
+NEXT edges (each scope's messages in time order) are written by the record store itself, in the same
+transaction as the messages (`MemoryCore.open(link_messages=True)`, the default)."""
 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
@@ -13,12 +15,11 @@ from pydantic import BaseModel, Field
 from omne.graph.entities import CapitalisedSpanExtractor, EntityExtractor
 from omne.graph.resolution import EntityResolver, KnownEntity, ResolverConfig, entity_key
 from omne.storage.protocols import RecordFilter
-from omne.types import Edge, EdgeKind, Record, RecordKind, Scope
+from omne.types import Edge, EdgeKind, Record, RecordKind, Scope, stable_id
 
 if TYPE_CHECKING:
     from omne.core import MemoryCore
 
-_NAMESPACE = uuid.UUID("6f6d6e65-6772-6170-6800-000000000001")
 CONTENT_KINDS = (RecordKind.MESSAGE, RecordKind.SUMMARY, RecordKind.FACT, RecordKind.INSIGHT, RecordKind.DOCUMENT)
 
 
@@ -32,7 +33,6 @@ class WriteHook(Protocol):
 class GraphBuilderConfig(BaseModel):
     """What the builder writes. Every part can be switched off."""
 
-    next_edges: bool = True
     entities: bool = True
     similar_k: int = Field(default=3, ge=0)  # SIMILAR links per new record (0 = off)
     similar_threshold: float = Field(default=0.6, ge=-1.0, le=1.0)  # cosine of the indexed embeddings
@@ -43,11 +43,6 @@ def entity_scope(scope: Scope) -> Scope:
     """Entities are shared across the sessions of a user/agent/team; a session-only scope keeps its session."""
     wider = {k: v for k, v in scope.fields().items() if k != "session"}
     return Scope(**wider) if wider else scope
-
-
-def stable_id(*parts: str) -> str:
-    """A deterministic UUID for a derived node or edge (same input, same id)."""
-    return str(uuid.uuid5(_NAMESPACE, "\x1f".join(parts)))
 
 
 class GraphBuilder:
@@ -65,31 +60,12 @@ class GraphBuilder:
         content = [r for r in records if r.kind in CONTENT_KINDS and r.live]
         if not content:
             return
-        edges: list[Edge] = []
-        if self.config.next_edges:
-            edges += await self._next_edges(core, [r for r in content if r.kind is RecordKind.MESSAGE])
+        edges: list[Edge] = []  # NEXT edges come from the record store, in the insert's transaction
         if self.config.entities:
             edges += await self._mention_edges(core, content)
         if self.config.similar_k:
             edges += await asyncio.to_thread(self._similar_edges, core, content, vectors)
         await core.add_edges(edges)
-
-    # -- NEXT -----------------------------------------------------------------------------
-    async def _next_edges(self, core: MemoryCore, messages: list[Record]) -> list[Edge]:
-        groups: dict[Scope, list[Record]] = {}
-        for record in messages:
-            groups.setdefault(record.scope, []).append(record)
-        edges: list[Edge] = []
-        batch_ids = {r.id for r in messages}
-        for scope, group in groups.items():
-            group = sorted(group, key=lambda r: r.when)  # stable: batch order breaks ties
-            stored = await core.list(scope=scope, kinds=[RecordKind.MESSAGE], newest_first=True,
-                                     limit=len(group) + 1, end=group[0].when)
-            previous = next((r for r in stored if r.scope == scope and r.id not in batch_ids), None)
-            chain = ([previous] if previous else []) + group
-            edges += [Edge(id=stable_id(a.id, b.id, "next"), scope=scope, src=a.id, dst=b.id, kind=EdgeKind.NEXT)
-                      for a, b in zip(chain, chain[1:])]
-        return edges
 
     # -- ENTITY + MENTIONS ------------------------------------------------------------------
     async def _mention_edges(self, core: MemoryCore, content: list[Record]) -> list[Edge]:

@@ -15,7 +15,7 @@ from omne.errors import InvalidInputError, StorageError
 from omne.storage.protocols import RecordFacts, RecordFilter
 from omne.storage.space import DEFAULT_MIN_FREE_BYTES, require_free_space
 from omne.storage.sqlite_schema import open_database
-from omne.types import Edge, EdgeKind, Record, RecordKind, Scope
+from omne.types import Edge, EdgeKind, Record, RecordKind, Scope, stable_id
 
 _SCOPE_COLUMNS = ("s_user", "s_agent", "s_session", "s_team")
 _RECORD_COLUMNS = (
@@ -108,6 +108,36 @@ def _edges_sql(columns: str, scope: Scope, kinds: Sequence[EdgeKind] | None,
     return sql + " ORDER BY seq", params
 
 
+def _message_links(conn: sqlite3.Connection, records: Sequence[Record]) -> list[Edge]:
+    """NEXT edges splicing each scope's new live messages (time order; ties keep batch order) into that exact
+    scope's chain: after the newest message at or before the first of them, and before that message's
+    successor (whose old link is removed), so a batch committed late still leaves one chain. Runs inside the
+    insert's transaction, before the insert."""
+    groups: dict[Scope, list[Record]] = {}
+    for record in records:
+        if record.kind is RecordKind.MESSAGE and record.live:
+            groups.setdefault(record.scope, []).append(record)
+    links: list[Edge] = []
+    for scope, group in groups.items():
+        group = sorted(group, key=lambda r: r.when)
+        row = conn.execute(
+            "SELECT id FROM records WHERE s_user IS ? AND kind = 'message' AND s_agent IS ? AND s_session IS ? "
+            "AND s_team IS ? AND t <= ? AND superseded_by IS NULL AND deleted_at IS NULL "
+            "ORDER BY t DESC, seq DESC LIMIT 1",
+            (scope.user, scope.agent, scope.session, scope.team, _ts(group[0].when))).fetchone()
+        chain = [r.id for r in group]
+        if row is not None:
+            after = conn.execute("SELECT dst FROM edges WHERE src = ? AND kind = 'next' ORDER BY seq DESC LIMIT 1",
+                                 (row["id"],)).fetchone()
+            if after is not None:  # splice: previous -> new ... -> its old successor
+                conn.execute("DELETE FROM edges WHERE src = ? AND dst = ? AND kind = 'next'", (row["id"], after["dst"]))
+                chain.append(after["dst"])
+            chain.insert(0, row["id"])
+        links += [Edge(id=stable_id(a, b, "next"), scope=scope, src=a, dst=b, kind=EdgeKind.NEXT,
+                       created_at=group[0].created_at) for a, b in zip(chain, chain[1:])]
+    return links
+
+
 def _filter_sql(flt: RecordFilter | None) -> tuple[str, list[Any]]:
     if flt is None:
         return "", []
@@ -173,13 +203,19 @@ class SQLiteRecordStore:
                 raise StorageError(f"the record store could not be written ({exc}); nothing was saved. "
                                    "Check free disk space and write permission on the store directory.") from exc
 
-    def insert(self, records: Sequence[Record], edges: Sequence[Edge] = ()) -> None:
-        stmts: list[tuple[str, Any, bool]] = [(
-            f"INSERT INTO records ({_RECORD_COLUMNS}) VALUES ({','.join('?' * 23)})",
-            [_record_row(r) for r in records], True)]
-        if edges:
-            stmts.append(self._edge_stmt(edges))
-        self._write(stmts)
+    def insert(self, records: Sequence[Record], edges: Sequence[Edge] = (), *, link_messages: bool = False) -> None:
+        """Commit records and edges in one transaction. With `link_messages`, each scope's new live messages
+        are chained in time order (NEXT edges) after the newest message already in that exact scope, in the
+        same transaction: the chain survives any crash and concurrent writers cannot fork it."""
+        edge_sql, _, _ = self._edge_stmt([])
+
+        def body(conn: sqlite3.Connection) -> None:
+            links = _message_links(conn, records) if link_messages else []
+            conn.executemany(f"INSERT INTO records ({_RECORD_COLUMNS}) VALUES ({','.join('?' * 23)})",
+                             [_record_row(r) for r in records])
+            if edges or links:
+                conn.executemany(edge_sql, self._edge_stmt([*edges, *links])[1])
+        self._transaction(body)
 
     def upsert_raw(self, records: Sequence[Record], edges: Sequence[Edge] = ()) -> None:
         """Insert or replace records and edges exactly as given (import path)."""
