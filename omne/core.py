@@ -42,6 +42,17 @@ def _open_index(config: OmneConfig, dim: int) -> VectorIndex:
     return EdgeVectorIndex(config.store_dir / "vectors", dim, min_free_bytes=config.limits.min_free_bytes)
 
 
+def _record_filter(what: str, kinds: Sequence[RecordKind | str] | None, roles: Sequence[str] | None,
+                   tags: Sequence[str] | None, start: datetime | None, end: datetime | None) -> RecordFilter:
+    """The filter a caller asked for, validated at the edge (`what` names the call in the error)."""
+    try:
+        return RecordFilter(kinds=tuple(RecordKind(k) for k in kinds) if kinds else None,
+                            roles=tuple(roles) if roles else None, tags=tuple(tags) if tags else None,
+                            start=start, end=end)
+    except ValueError as exc:
+        raise InvalidInputError(f"invalid {what} filter: {exc}") from None
+
+
 class MemoryCore:
     """One store of long-term memory. Open with `await MemoryCore.open(...)`; close when done.
 
@@ -273,12 +284,7 @@ class MemoryCore:
         require_query(query)
         if not 1 <= top_k <= 1000:
             raise InvalidInputError("top_k must be between 1 and 1000")
-        try:
-            flt = RecordFilter(kinds=tuple(RecordKind(k) for k in kinds) if kinds else None,
-                               tags=tuple(tags) if tags else None, roles=tuple(roles) if roles else None,
-                               start=start, end=end)
-        except ValueError as exc:
-            raise InvalidInputError(f"invalid search filter: {exc}") from None
+        flt = _record_filter("search", kinds, roles, tags, start, end)
         if flt.start and flt.end and flt.start > flt.end:
             raise InvalidInputError("search start is after end")
         ctx = SearchContext(query=query, scope=scope, flt=flt, config=config or self.retrieval, top_k=top_k)
@@ -291,12 +297,7 @@ class MemoryCore:
                    ) -> list[Record]:
         """Records of a scope in time order, filtered; no ranking."""
         require_scope(scope)
-        try:
-            flt = RecordFilter(kinds=tuple(RecordKind(k) for k in kinds) if kinds else None,
-                               roles=tuple(roles) if roles else None, tags=tuple(tags) if tags else None,
-                               start=start, end=end)
-        except ValueError as exc:
-            raise InvalidInputError(f"invalid list filter: {exc}") from None
+        flt = _record_filter("list", kinds, roles, tags, start, end)
         return await asyncio.to_thread(self.store.list, scope, flt, live_only=not include_history, limit=limit,
                                        newest_first=newest_first, text_contains=text_contains)
 

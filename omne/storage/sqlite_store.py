@@ -205,16 +205,15 @@ class SQLiteRecordStore:
 
     def insert(self, records: Sequence[Record], edges: Sequence[Edge] = (), *, link_messages: bool = False) -> None:
         """Commit records and edges in one transaction. With `link_messages`, each scope's new live messages
-        are chained in time order (NEXT edges) after the newest message already in that exact scope, in the
-        same transaction: the chain survives any crash and concurrent writers cannot fork it."""
-        edge_sql, _, _ = self._edge_stmt([])
-
+        are spliced into that scope's chain of messages in time (NEXT edges, see `_message_links`) in the same
+        transaction: the chain survives any crash and concurrent writers cannot fork it."""
         def body(conn: sqlite3.Connection) -> None:
             links = _message_links(conn, records) if link_messages else []
             conn.executemany(f"INSERT INTO records ({_RECORD_COLUMNS}) VALUES ({','.join('?' * 23)})",
                              [_record_row(r) for r in records])
             if edges or links:
-                conn.executemany(edge_sql, self._edge_stmt([*edges, *links])[1])
+                edge_sql, edge_rows, _ = self._edge_stmt([*edges, *links])
+                conn.executemany(edge_sql, edge_rows)
         self._transaction(body)
 
     def upsert_raw(self, records: Sequence[Record], edges: Sequence[Edge] = ()) -> None:
@@ -303,7 +302,6 @@ class SQLiteRecordStore:
         if not ids:
             return []
         where, params = _scope_where(scope, "+")
-        scopes: dict[tuple, Scope] = {}
         facts: list[RecordFacts] = []
         for start in range(0, len(ids), 500):
             chunk = list(ids[start:start + 500])
@@ -313,8 +311,7 @@ class SQLiteRecordStore:
             for row in rows:  # liveness tested here: in SQL it steers SQLite off the id index
                 if row["superseded_by"] is not None or row["deleted_at"] is not None:
                     continue
-                key = (row["s_user"], row["s_agent"], row["s_session"], row["s_team"])
-                record_scope = scopes.get(key) or scopes.setdefault(key, _scope(*key))
+                record_scope = _scope(row["s_user"], row["s_agent"], row["s_session"], row["s_team"])  # memoised
                 facts.append(RecordFacts(id=row["id"], kind=RecordKind(row["kind"]), scope=record_scope,
                                          role=row["role"], name=row["name"], tags=tuple(_json(row["tags"])),
                                          when=datetime.fromisoformat(row["t"])))
