@@ -100,3 +100,19 @@ async def test_concurrent_and_late_batches_leave_one_chain_per_session(fast_core
     nxt = [(e.src, e.dst) for e in await fast_core.edges(scope=ANA) if e.kind is EdgeKind.NEXT]
     in_time_order = [r.id for b in batches for r in b]
     assert sorted(nxt) == sorted(zip(in_time_order, in_time_order[1:]))  # one chain, no fork, no gap
+
+
+async def test_a_batch_older_than_every_stored_message_becomes_the_head_of_the_chain(fast_core):
+    # What the concurrent test hits when the earliest batch happens to commit last: it has no predecessor
+    # in time, so it must link to the stored chain's first message instead of starting a second chain.
+    from datetime import datetime, timedelta, timezone
+
+    start = datetime(2024, 5, 1, tzinfo=timezone.utc)
+    early, middle, late = ([Record(kind=RecordKind.MESSAGE, scope=ANA, role="user", text=f"part {p} turn {i}",
+                                   event_time=start + timedelta(minutes=10 * p + i)) for i in range(3)]
+                           for p in range(3))
+    for batch in (late, middle, early):
+        await fast_core.add(batch)
+    nxt = [(e.src, e.dst) for e in await fast_core.edges(scope=ANA) if e.kind is EdgeKind.NEXT]
+    in_time_order = [r.id for r in early + middle + late]
+    assert sorted(nxt) == sorted(zip(in_time_order, in_time_order[1:]))

@@ -111,22 +111,27 @@ def _edges_sql(columns: str, scope: Scope, kinds: Sequence[EdgeKind] | None,
 def _message_links(conn: sqlite3.Connection, records: Sequence[Record]) -> list[Edge]:
     """NEXT edges splicing each scope's new live messages (time order; ties keep batch order) into that exact
     scope's chain: after the newest message at or before the first of them, and before that message's
-    successor (whose old link is removed), so a batch committed late still leaves one chain. Runs inside the
-    insert's transaction, before the insert."""
+    successor (whose old link is removed), or, when none is that old, before the chain's first message; so a
+    batch committed late, even the earliest one, still leaves one chain. Runs inside the insert's transaction,
+    before the insert."""
     groups: dict[Scope, list[Record]] = {}
     for record in records:
         if record.kind is RecordKind.MESSAGE and record.live:
             groups.setdefault(record.scope, []).append(record)
+    live_messages = ("SELECT id FROM records WHERE s_user IS ? AND kind = 'message' AND s_agent IS ? "
+                     "AND s_session IS ? AND s_team IS ? AND superseded_by IS NULL AND deleted_at IS NULL ")
     links: list[Edge] = []
     for scope, group in groups.items():
         group = sorted(group, key=lambda r: r.when)
-        row = conn.execute(
-            "SELECT id FROM records WHERE s_user IS ? AND kind = 'message' AND s_agent IS ? AND s_session IS ? "
-            "AND s_team IS ? AND t <= ? AND superseded_by IS NULL AND deleted_at IS NULL "
-            "ORDER BY t DESC, seq DESC LIMIT 1",
-            (scope.user, scope.agent, scope.session, scope.team, _ts(group[0].when))).fetchone()
+        in_scope = (scope.user, scope.agent, scope.session, scope.team)
+        row = conn.execute(live_messages + "AND t <= ? ORDER BY t DESC, seq DESC LIMIT 1",
+                           (*in_scope, _ts(group[0].when))).fetchone()
         chain = [r.id for r in group]
-        if row is not None:
+        if row is None:  # older than every stored message: the new stretch becomes the head of the chain
+            head = conn.execute(live_messages + "ORDER BY t, seq LIMIT 1", in_scope).fetchone()
+            if head is not None:
+                chain.append(head["id"])
+        else:
             after = conn.execute("SELECT dst FROM edges WHERE src = ? AND kind = 'next' ORDER BY seq DESC LIMIT 1",
                                  (row["id"],)).fetchone()
             if after is not None:  # splice: previous -> new ... -> its old successor
