@@ -116,3 +116,22 @@ async def test_a_batch_older_than_every_stored_message_becomes_the_head_of_the_c
     nxt = [(e.src, e.dst) for e in await fast_core.edges(scope=ANA) if e.kind is EdgeKind.NEXT]
     in_time_order = [r.id for r in early + middle + late]
     assert sorted(nxt) == sorted(zip(in_time_order, in_time_order[1:]))
+
+
+async def test_turns_that_interleave_with_stored_turns_are_merged_into_one_chain_in_time(fast_core):
+    # Two agents writing one team scope: each batch spans the other's turns in time.
+    from datetime import datetime, timedelta, timezone
+
+    start = datetime(2024, 5, 1, tzinfo=timezone.utc)
+
+    def turns(name: str, minutes: list[int]) -> list[Record]:
+        return [Record(kind=RecordKind.MESSAGE, scope=ANA, role="assistant", name=name, text=f"{name} at {m}",
+                       event_time=start + timedelta(minutes=m)) for m in minutes]
+
+    first = await fast_core.add(turns("planner", [0, 2, 4, 6]))
+    second = await fast_core.add(turns("coder", [1, 4, 5, 9]))  # 4 ties with a stored turn: stored goes first
+    third = await fast_core.add(turns("critic", [3, 7]))
+    by_time = [first[0], second[0], first[1], third[0], first[2], second[1], second[2], first[3], third[1], second[3]]
+    ids = [r.id for r in by_time]
+    nxt = [(e.src, e.dst) for e in await fast_core.edges(scope=ANA) if e.kind is EdgeKind.NEXT]
+    assert sorted(nxt) == sorted(zip(ids, ids[1:]))

@@ -109,35 +109,44 @@ def _edges_sql(columns: str, scope: Scope, kinds: Sequence[EdgeKind] | None,
 
 
 def _message_links(conn: sqlite3.Connection, records: Sequence[Record]) -> list[Edge]:
-    """NEXT edges splicing each scope's new live messages (time order; ties keep batch order) into that exact
-    scope's chain: after the newest message at or before the first of them, and before that message's
-    successor (whose old link is removed), or, when none is that old, before the chain's first message; so a
-    batch committed late, even the earliest one, still leaves one chain. Runs inside the insert's transaction,
-    before the insert."""
+    """NEXT edges merging each scope's new live messages into that exact scope's chain of messages in time.
+
+    The new messages (time order; ties keep batch order) go after the newest live message at or before the
+    first of them, or at the head when none is that old. The stretch of the stored chain that they overlap in
+    time is merged with them (stored before new on equal times) and relinked, up to the first stored message
+    after the last of them. So a batch committed late, the earliest one included, or one whose turns
+    interleave with stored turns (two agents writing one team scope) still leaves one chain in time order.
+    Runs inside the insert's transaction, before the insert; the work is proportional to the overlap."""
     groups: dict[Scope, list[Record]] = {}
     for record in records:
         if record.kind is RecordKind.MESSAGE and record.live:
             groups.setdefault(record.scope, []).append(record)
-    live_messages = ("SELECT id FROM records WHERE s_user IS ? AND kind = 'message' AND s_agent IS ? "
+    live_messages = ("SELECT id, t FROM records WHERE s_user IS ? AND kind = 'message' AND s_agent IS ? "
                      "AND s_session IS ? AND s_team IS ? AND superseded_by IS NULL AND deleted_at IS NULL ")
+    successor = ("SELECT r.id, r.t FROM edges e JOIN records r ON r.id = e.dst "
+                 "WHERE e.src = ? AND e.kind = 'next' ORDER BY e.seq DESC LIMIT 1")
     links: list[Edge] = []
     for scope, group in groups.items():
         group = sorted(group, key=lambda r: r.when)
         in_scope = (scope.user, scope.agent, scope.session, scope.team)
-        row = conn.execute(live_messages + "AND t <= ? ORDER BY t DESC, seq DESC LIMIT 1",
-                           (*in_scope, _ts(group[0].when))).fetchone()
-        chain = [r.id for r in group]
-        if row is None:  # older than every stored message: the new stretch becomes the head of the chain
-            head = conn.execute(live_messages + "ORDER BY t, seq LIMIT 1", in_scope).fetchone()
-            if head is not None:
-                chain.append(head["id"])
-        else:
-            after = conn.execute("SELECT dst FROM edges WHERE src = ? AND kind = 'next' ORDER BY seq DESC LIMIT 1",
-                                 (row["id"],)).fetchone()
-            if after is not None:  # splice: previous -> new ... -> its old successor
-                conn.execute("DELETE FROM edges WHERE src = ? AND dst = ? AND kind = 'next'", (row["id"], after["dst"]))
-                chain.append(after["dst"])
-            chain.insert(0, row["id"])
+        first, last = _ts(group[0].when), _ts(group[-1].when)
+        pred = conn.execute(live_messages + "AND t <= ? ORDER BY t DESC, seq DESC LIMIT 1",
+                            (*in_scope, first)).fetchone()
+        node = (conn.execute(successor, (pred["id"],)) if pred is not None
+                else conn.execute(live_messages + "ORDER BY t, seq LIMIT 1", in_scope)).fetchone()
+        overlapped: list[tuple[str, str]] = []  # stored (t, id) in the chain up to the new stretch's end
+        while node is not None and node["t"] <= last and node["id"] != (pred["id"] if pred else None):
+            overlapped.append((node["t"], node["id"]))
+            node = conn.execute(successor, (node["id"],)).fetchone()
+        old_path = ([pred["id"]] if pred is not None else []) + [i for _, i in overlapped]
+        if node is not None and old_path:
+            old_path.append(node["id"])
+        conn.executemany("DELETE FROM edges WHERE src = ? AND dst = ? AND kind = 'next'", zip(old_path, old_path[1:]))
+        merged = sorted([(t, 0, n, i) for n, (t, i) in enumerate(overlapped)]
+                        + [(_ts(r.when), 1, n, r.id) for n, r in enumerate(group)])
+        chain = ([pred["id"]] if pred is not None else []) + [m[3] for m in merged]
+        if node is not None:
+            chain.append(node["id"])
         links += [Edge(id=stable_id(a, b, "next"), scope=scope, src=a, dst=b, kind=EdgeKind.NEXT,
                        created_at=group[0].created_at) for a, b in zip(chain, chain[1:])]
     return links
@@ -210,7 +219,7 @@ class SQLiteRecordStore:
 
     def insert(self, records: Sequence[Record], edges: Sequence[Edge] = (), *, link_messages: bool = False) -> None:
         """Commit records and edges in one transaction. With `link_messages`, each scope's new live messages
-        are spliced into that scope's chain of messages in time (NEXT edges, see `_message_links`) in the same
+        are merged into that scope's chain of messages in time (NEXT edges, see `_message_links`) in the same
         transaction: the chain survives any crash and concurrent writers cannot fork it."""
         def body(conn: sqlite3.Connection) -> None:
             links = _message_links(conn, records) if link_messages else []
