@@ -21,16 +21,24 @@ def load_sample() -> dict:
     return json.loads(resources.files("omne.data").joinpath("sample_conversation.json").read_text("utf-8"))
 
 
-def sample_records(sample: dict) -> list[Record]:
-    """One message record per turn, with its session and time (a minute apart within a session)."""
-    records = []
+def sample_records(sample: dict) -> dict[str, Record]:
+    """One message record per turn, keyed 'session:turn' (as the questions' `answer_turns` name them), with
+    its session and time (a minute apart within a session)."""
+    records = {}
     for session in sample["sessions"]:
         start = datetime.fromisoformat(session["date"])
         scope = Scope(user=sample["user"], session=session["id"])
         for i, (role, name, text) in enumerate(session["turns"]):
-            records.append(Record(kind=RecordKind.MESSAGE, scope=scope, role=role, name=name, text=text,
-                                  event_time=start + timedelta(minutes=i)))
+            records[f"{session['id']}:{i}"] = Record(kind=RecordKind.MESSAGE, scope=scope, role=role, name=name,
+                                                     text=text, event_time=start + timedelta(minutes=i))
     return records
+
+
+def _answer_line(ranks: list[int | None], found: bool, top_k: int) -> str:
+    """Where the question's answer turns ranked, best first: '   answer turns: rank 1 (in the top 3)'."""
+    shown = ", ".join("not found" if r is None else f"rank {r}"
+                      for r in sorted(ranks, key=lambda r: (r is None, r or 0)))
+    return f"   answer turns: {shown} ({'in the top' if found else 'MISSED: not in the top'} {top_k})"
 
 
 def demo(
@@ -44,16 +52,24 @@ def demo(
         typer.echo(f"Store: {config.store_dir} (embedded: SQLite log + Qdrant Edge, MiniLM embeddings; no server, "
                    "no model key)")
         with SyncMemoryCore(config=config) as core:
-            stored = core.add(sample_records(sample))
+            turns = sample_records(sample)
+            stored = core.add(list(turns.values()))
             typer.echo(f"Ingested {len(stored)} messages from {len(sample['sessions'])} sessions of "
                        f"'{sample['title']}'.\n")
             scope = Scope(user=sample["user"])
-            for question in sample["questions"]:
-                typer.echo(f"Q: {question}")
-                for hit in core.search(question, scope=scope, top_k=top_k):
+            answered = 0
+            for item in sample["questions"]:
+                typer.echo(f"Q: {item['question']}")
+                hits = core.search(item["question"], scope=scope, top_k=len(stored))
+                for hit in hits[:top_k]:
                     rec = hit.record
                     typer.echo(f"   {hit.rank}. [{rec.when:%Y-%m-%d} {rec.scope.session} {rec.name}] {rec.text}"
                                f"   (found by: {', '.join(hit.found_by)})")
-                typer.echo("")
+                rank_of = {hit.record.id: hit.rank for hit in hits}
+                ranks = [rank_of.get(turns[key].id) for key in item["answer_turns"]]
+                found = any(r is not None and r <= top_k for r in ranks)
+                answered += found
+                typer.echo(_answer_line(ranks, found, top_k) + "\n")
+            typer.echo(f"{answered} of {len(sample['questions'])} questions have an answer turn in the top {top_k}.")
             stats = core.stats()
             typer.echo(f"Store holds {stats['records']} records and {stats['vectors']} vectors.")
