@@ -114,7 +114,8 @@ def test_graph_view_queries_are_deterministic():
              Edge(scope=scope, src=ids[2], dst=ids[5], kind=EdgeKind.MENTIONS, data={"surface": "Anna"}),
              Edge(scope=scope, src=ids[3], dst=ids[5], kind=EdgeKind.MENTIONS, data={"surface": "Anna"})]
     view = GraphView(scope, edges)
-    assert view.next_of[ids[0]] == ids[1] and view.prev_of[ids[2]] == ids[1]
+    assert view.neighbours(ids[1], [EdgeKind.NEXT]) == [ids[0], ids[2]]
+    assert view.neighbours(ids[2], [EdgeKind.NEXT]) == [ids[1]]
     assert view.neighbourhood([ids[0]], depth=2) == {ids[0], ids[1], ids[2]}
     assert view.path(ids[0], ids[3]) == [ids[0], ids[1], ids[2], ids[5], ids[3]]
     assert view.path(ids[0], ids[4]) == []

@@ -20,7 +20,7 @@ DEFAULT_KIND_WEIGHTS: dict[EdgeKind, float] = {
 
 
 class GraphView:
-    """An in-memory, undirected networkx view of a scope's edges (NEXT order kept separately).
+    """An in-memory, undirected networkx view of a scope's edges.
 
     Built from the store's edges only, so it never reaches outside the scope it was built for.
     """
@@ -28,16 +28,11 @@ class GraphView:
     def __init__(self, scope: Scope, edges: Iterable[Edge]) -> None:
         self.scope = scope
         self.graph = nx.MultiGraph()
-        self.next_of: dict[str, str] = {}
-        self.prev_of: dict[str, str] = {}
         self.mentioned_by: dict[str, list[str]] = {}  # entity id -> records mentioning it
         self.entity_by_key: dict[str, set[str]] = {}  # entity_key(surface) -> entity ids
         for edge in edges:
             self.graph.add_edge(edge.src, edge.dst, key=edge.kind.value, kind=edge.kind, weight=edge.weight)
-            if edge.kind is EdgeKind.NEXT:
-                self.next_of[edge.src] = edge.dst
-                self.prev_of[edge.dst] = edge.src
-            elif edge.kind is EdgeKind.MENTIONS:
+            if edge.kind is EdgeKind.MENTIONS:
                 self.mentioned_by.setdefault(edge.dst, []).append(edge.src)
                 key = entity_key(str(edge.data.get("surface", "")))
                 if key:
