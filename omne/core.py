@@ -191,7 +191,8 @@ class MemoryCore:
         await asyncio.to_thread(self.store.add_edges, list(edges))
 
     async def update(self, record_id: str, *, scope: Scope, **changes: Any) -> Record:
-        """Write a new version of a record; the old one is kept, superseded, in history."""
+        """Write a new version of a record; the old one is kept, superseded, in history. A message's new
+        version keeps its time (and its place in the session's chain) unless `event_time` is changed."""
         old = await self.get(record_id, scope=scope)
         if not old.live:
             raise InvalidInputError(f"record {record_id} is {'forgotten' if old.deleted_at else 'superseded'}; "
@@ -200,6 +201,8 @@ class MemoryCore:
             if key in changes:
                 raise InvalidInputError(f"update cannot change {key!r}")
         now = utcnow()
+        if old.kind is RecordKind.MESSAGE and "event_time" not in changes:
+            changes["event_time"] = old.when  # a corrected message was still said when it was said
         data = old.model_dump() | changes | {
             "id": new_id(), "created_at": now, "version": old.version + 1,
             "valid_from": changes.get("valid_from", now), "valid_to": None, "superseded_by": None,

@@ -67,7 +67,7 @@ async def test_stages_read_only_live_facts_of_the_query_scope(fast_core):
     assert (fact.kind, fact.role, fact.scope, fact.when, fact.tags) == (
         RecordKind.MESSAGE, "assistant", ANA, stored[1].when, ())
     links = fast_core.store.links(ANA, EdgeKind.NEXT, [stored[1].id])
-    assert links == [(stored[0].id, stored[1].id), (stored[1].id, stored[2].id)]
+    assert links == [(stored[1].id, renamed.id)]  # the forgotten head left the chain; the new version took its place
     assert fast_core.store.links(Scope(user="bo"), EdgeKind.NEXT, [stored[1].id]) == []  # another scope's edges
 
 
@@ -135,3 +135,30 @@ async def test_turns_that_interleave_with_stored_turns_are_merged_into_one_chain
     ids = [r.id for r in by_time]
     nxt = [(e.src, e.dst) for e in await fast_core.edges(scope=ANA) if e.kind is EdgeKind.NEXT]
     assert sorted(nxt) == sorted(zip(ids, ids[1:]))
+
+
+async def test_forget_and_update_keep_the_chain_on_live_messages(fast_core):
+    stored = await _talk(fast_core)
+    ids = [r.id for r in stored]
+    await fast_core.forget(ids[1], scope=ANA)  # the turn's neighbours now link to each other
+    renamed = await fast_core.update(ids[3], scope=ANA, text="Separately: my passport expires in April.")
+    later = await fast_core.add([Record(kind=RecordKind.MESSAGE, scope=ANA, role="user", text="Thanks!")])
+    chain = [ids[0], ids[2], renamed.id, ids[4], later[0].id]  # the new version takes the old one's place
+    nxt = [(e.src, e.dst) for e in await fast_core.edges(scope=ANA) if e.kind is EdgeKind.NEXT]
+    assert sorted(nxt) == sorted(zip(chain, chain[1:]))
+    links = fast_core.store.links(ANA, EdgeKind.NEXT, [renamed.id])  # what session neighbours read
+    assert sorted(links) == sorted([(ids[2], renamed.id), (renamed.id, ids[4])])
+    assert [v.id for v in await fast_core.history(renamed.id, scope=ANA)] == [ids[3], renamed.id]
+
+
+async def test_an_update_that_moves_a_message_in_time_moves_it_in_the_chain(fast_core):
+    from datetime import datetime, timedelta, timezone
+
+    start = datetime(2024, 5, 1, tzinfo=timezone.utc)
+    stored = await fast_core.add([Record(kind=RecordKind.MESSAGE, scope=ANA, role=role, text=text,
+                                         event_time=start + timedelta(minutes=i)) for i, (role, text) in enumerate(TALK)])
+    ids = [r.id for r in stored]
+    moved = await fast_core.update(ids[0], scope=ANA, event_time=start + timedelta(minutes=2, seconds=30))
+    chain = [ids[1], ids[2], moved.id, ids[3], ids[4]]
+    nxt = [(e.src, e.dst) for e in await fast_core.edges(scope=ANA) if e.kind is EdgeKind.NEXT]
+    assert sorted(nxt) == sorted(zip(chain, chain[1:]))

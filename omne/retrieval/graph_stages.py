@@ -40,7 +40,7 @@ class SessionNeighbourStage:
         links = await asyncio.to_thread(retriever.store.links, ctx.scope, EdgeKind.NEXT, [c.id for c in lenders])
         next_of: dict[str, str] = {}
         prev_of: dict[str, str] = {}
-        for src, dst in links:  # in write order: a record's newest NEXT link wins, as in GraphView
+        for src, dst in links:  # in write order: should a record have two NEXT links, the newest wins
             next_of[src] = dst
             prev_of[dst] = src
         bonuses: dict[str, tuple[float, int]] = {}

@@ -255,9 +255,9 @@ class SQLiteRecordStore:
 
     def supersede(self, old: Record, new: Record) -> None:
         """Write `new` as the next version of `old`, atomically. Only the current version can be superseded:
-        when a concurrent update or forget got there first, nothing is written and InvalidInputError says so."""
+        when a concurrent update or forget got there first, nothing is written and InvalidInputError says so.
+        A chained message's new version takes its place in the chain (moved, if its time changed)."""
         edge = Edge(scope=new.scope, src=new.id, dst=old.id, kind=EdgeKind.SUPERSEDES, created_at=new.created_at)
-        edge_sql, edge_rows, _ = self._edge_stmt([edge])
 
         def body(conn: sqlite3.Connection) -> None:
             changed = conn.execute(
@@ -267,9 +267,31 @@ class SQLiteRecordStore:
             if changed != 1:
                 raise InvalidInputError(f"record {old.id} is no longer current (superseded or forgotten by a "
                                         "concurrent write); update its current version (see history)")
+            chained = self._unchain(conn, old, new.created_at)
+            links = _message_links(conn, [new]) if chained else []
             conn.execute(f"INSERT INTO records ({_RECORD_COLUMNS}) VALUES ({','.join('?' * 23)})", _record_row(new))
+            edge_sql, edge_rows, _ = self._edge_stmt([edge, *links])
             conn.executemany(edge_sql, edge_rows)
         self._transaction(body)
+
+    def _unchain(self, conn: sqlite3.Connection, record: Record, when: datetime) -> bool:
+        """Take a message that stops being live out of its scope's chain (which links live messages only):
+        its NEXT links go and its neighbours link to each other. Returns whether it was chained."""
+        if record.kind is not RecordKind.MESSAGE:
+            return False
+        newest = "SELECT {0} FROM edges WHERE {1} = ? AND kind = 'next' ORDER BY seq DESC LIMIT 1"
+        before = conn.execute(newest.format("src", "dst"), (record.id,)).fetchone()
+        after = conn.execute(newest.format("dst", "src"), (record.id,)).fetchone()
+        if before is None and after is None:
+            return False
+        conn.execute("DELETE FROM edges WHERE kind = 'next' AND (src = ? OR dst = ?)", (record.id, record.id))
+        if before is not None and after is not None:
+            a, b = before[0], after[0]
+            bridge = Edge(id=stable_id(a, b, "next"), scope=record.scope, src=a, dst=b, kind=EdgeKind.NEXT,
+                          created_at=when)
+            edge_sql, edge_rows, _ = self._edge_stmt([bridge])
+            conn.executemany(edge_sql, edge_rows)
+        return True
 
     def annotate(self, record_id: str, *, importance: float, metadata: dict[str, Any]) -> None:
         """Change a live record's importance and metadata in place (bookkeeping such as reinforcement
@@ -279,7 +301,11 @@ class SQLiteRecordStore:
                       (importance, json.dumps(metadata, ensure_ascii=False), record_id), False)])
 
     def mark_deleted(self, record: Record, when: datetime) -> None:
-        self._write([("UPDATE records SET deleted_at = ?, index_dirty = 1 WHERE id = ?", (_ts(when), record.id), False)])
+        """Mark a record forgotten (it stays in the log); a chained message leaves its chain."""
+        def body(conn: sqlite3.Connection) -> None:
+            conn.execute("UPDATE records SET deleted_at = ?, index_dirty = 1 WHERE id = ?", (_ts(when), record.id))
+            self._unchain(conn, record, when)
+        self._transaction(body)
 
     def mark_clean(self, ids: Sequence[str]) -> None:
         self._write([("UPDATE records SET index_dirty = 0 WHERE id = ?", [(i,) for i in ids], True)])
