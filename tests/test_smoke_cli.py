@@ -1,8 +1,7 @@
 import json
 import re
-from pathlib import Path
 
-import omne
+from omne.cli.demo import load_sample
 
 
 def test_demo_answers_from_the_sample(omne_cli):
@@ -14,15 +13,15 @@ def test_demo_answers_from_the_sample(omne_cli):
     firmware = result.stdout.split("Q: When is the firmware release?")[1].split("Q:")[0]
     assert "slipped to May 20th" in firmware, firmware
     assert "Store holds 15 records and 15 vectors." in result.stdout
+    _check_answer_verdicts(result.stdout)
 
 
-def test_demo_reports_where_each_answer_turn_ranked(omne_cli):
+def _check_answer_verdicts(stdout: str) -> None:
     """The demo's verdicts agree with the hits it prints and with its closing count."""
-    sample = json.loads((Path(omne.__file__).parent / "data" / "sample_conversation.json").read_text("utf-8"))
+    sample = load_sample()
     turns = {f"{s['id']}:{i}": text for s in sample["sessions"] for i, (_, _, text) in enumerate(s["turns"])}
-    result = omne_cli("demo")
-    assert result.returncode == 0, result.stderr
-    blocks = result.stdout.split("Q: ")[1:]
+    hit_line = re.compile(r"   (\d+)\. \[[^]]*\] (.*?)   \(")
+    blocks = stdout.split("Q: ")[1:]
     assert len(blocks) == len(sample["questions"])
     found = 0
     for item, block in zip(sample["questions"], blocks):
@@ -31,15 +30,14 @@ def test_demo_reports_where_each_answer_turn_ranked(omne_cli):
         verdict = next(line for line in lines if line.startswith("   answer turns: "))
         ranks = [int(r) for r in re.findall(r"rank (\d+)", verdict)]
         assert len(ranks) == len(item["answer_turns"]), verdict
-        listed = {int(m.group(1)): m.group(2) for m in map(re.compile(r"   (\d+)\. \[[^]]*\] (.*?)   \(").match, lines)
-                  if m}
+        listed = {int(m.group(1)): m.group(2) for m in map(hit_line.match, lines) if m}
         assert sorted(listed) == [1, 2, 3]
         answers = {turns[key] for key in item["answer_turns"]}
         assert {listed[r] for r in ranks if r <= 3} == {t for t in answers if t in listed.values()}
         hit = any(r <= 3 for r in ranks)
         assert verdict.endswith("(in the top 3)" if hit else "(MISSED: not in the top 3)"), verdict
         found += hit
-    assert f"{found} of {len(blocks)} questions have an answer turn in the top 3." in result.stdout
+    assert f"{found} of {len(blocks)} questions have an answer turn in the top 3." in stdout
     assert found >= 4  # the bike, visitor, food and firmware questions; see the README on the first
 
 

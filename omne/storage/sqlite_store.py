@@ -134,19 +134,17 @@ def _message_links(conn: sqlite3.Connection, records: Sequence[Record]) -> list[
                             (*in_scope, first)).fetchone()
         node = (conn.execute(successor, (pred["id"],)) if pred is not None
                 else conn.execute(live_messages + "ORDER BY t, seq LIMIT 1", in_scope)).fetchone()
+        head = [pred["id"]] if pred is not None else []
         overlapped: list[tuple[str, str]] = []  # stored (t, id) in the chain up to the new stretch's end
-        while node is not None and node["t"] <= last and node["id"] != (pred["id"] if pred else None):
+        while node is not None and node["t"] <= last and [node["id"]] != head:
             overlapped.append((node["t"], node["id"]))
             node = conn.execute(successor, (node["id"],)).fetchone()
-        old_path = ([pred["id"]] if pred is not None else []) + [i for _, i in overlapped]
-        if node is not None and old_path:
-            old_path.append(node["id"])
+        tail = [node["id"]] if node is not None else []
+        old_path = head + [i for _, i in overlapped] + tail
         conn.executemany("DELETE FROM edges WHERE src = ? AND dst = ? AND kind = 'next'", zip(old_path, old_path[1:]))
         merged = sorted([(t, 0, n, i) for n, (t, i) in enumerate(overlapped)]
                         + [(_ts(r.when), 1, n, r.id) for n, r in enumerate(group)])
-        chain = ([pred["id"]] if pred is not None else []) + [m[3] for m in merged]
-        if node is not None:
-            chain.append(node["id"])
+        chain = head + [m[3] for m in merged] + tail
         links += [Edge(id=stable_id(a, b, "next"), scope=scope, src=a, dst=b, kind=EdgeKind.NEXT,
                        created_at=group[0].created_at) for a, b in zip(chain, chain[1:])]
     return links
