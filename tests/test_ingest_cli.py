@@ -15,8 +15,8 @@ def test_ingest_command_stores_good_files_and_names_the_bad_one(omne_cli, tmp_pa
     args = ["memory", "ingest", str(files["md"]), str(broken), str(files["xlsx"]), "--user", "u1"]
     first = omne_cli(*args, "--json")
     assert first.returncode == 1
-    assert first.stderr.strip().splitlines() == [f"omne: error: {broken}: corrupt PDF (Failed to load document "
-                                                 "(PDFium: Data format error).)"]
+    assert first.stderr.strip().splitlines() == [f"omne: error: {broken}: corrupt PDF (No /Root object! - "
+                                                 "Is this really a PDF?)"]
     results = json.loads(first.stdout)
     assert [(r["file"], r["status"]) for r in results] == [("notes.md", "added"), ("inventory.xlsx", "added")]
     assert 'inventory.xlsx, sheet "Tools", rows 2-4' in [rec["location"] for rec in results[1]["records"]]

@@ -73,7 +73,9 @@ async def test_file_reader_root_limits_and_truncation(files, tmp_path):
     with pytest.raises(NotFoundError):
         await read(reader, path="missing.pdf")
     (tmp_path / "long.txt").write_text("x" * 500)
-    assert (await read(reader, path="long.txt")).endswith("[... truncated: 400 more characters]")
+    assert (await read(reader, path="long.txt")).endswith(
+        "[characters 0-100 of 500; 400 more: call read_file(path=" + repr(str(tmp_path / "long.txt"))
+        + ", start=100) for the next part, or find_in_file to locate a string]")
 
 
 async def test_code_tool_runs_in_a_temp_folder_with_a_time_limit(tmp_path):

@@ -45,9 +45,10 @@ class ResponderSolver:
             "answer_format": AnswerFormat(prefix="FINAL ANSWER:", instruction=ANSWER_INSTRUCTIONS)})
 
     def _responder(self, client: Any, task: GaiaTask, attachments: list[Path]) -> Any:
-        from assistants.tools import FileReaderTool
+        from assistants.tools import FileReaderTool, FindInFileTool
 
-        tools = [FileReaderTool(root=attachments[0].resolve().parent)] if attachments else []
+        root = attachments[0].resolve().parent if attachments else None
+        tools = [FileReaderTool(root=root), FindInFileTool(root=root)] if root else []
         return self._class(RESPONDER_NAME, client, tools=tools, settings=self._responder_settings,
                            memory=self._settings.memory, session=f"gaia-{task.task_id}")
 

@@ -171,6 +171,8 @@ class Chunker:
             yield from self._split_text(block.text, block.start)
 
     def _split_table(self, block: Block) -> Iterator[tuple[str, int, int, int, tuple[int, int] | None]]:
+        """Row groups of a long table, each under the table's header. A section-label row (one filled cell)
+        never ends a group, and a group that starts under a label repeats that label after the header."""
         header, rows = self._table_parts(block)
         header_text = "\n".join(header)
         header_tokens = self.counter.count(header_text) if header else 0
@@ -178,18 +180,29 @@ class Chunker:
         row_base = 2 if header else 1
         line_base = block.start + len(header)
         group: list[tuple[int, str, int]] = []  # (row index, line, tokens)
+        label: tuple[str, int] | None = None  # the section label over the current row, and its tokens
+        context: tuple[str, int] | None = None  # the label repeated at the top of the current group
 
-        def flush() -> tuple[str, int, int, int, tuple[int, int]]:
-            text = "\n".join(header + [line for _, line, _ in group])
-            tokens = header_tokens + sum(t for _, _, t in group)
-            first, last = group[0][0], group[-1][0]
+        def flush(part: list[tuple[int, str, int]],
+                  above: tuple[str, int] | None) -> tuple[str, int, int, int, tuple[int, int]]:
+            lead = [above[0]] if above else []
+            text = "\n".join(header + lead + [line for _, line, _ in part])
+            tokens = header_tokens + (above[1] if above else 0) + sum(t for _, _, t in part)
+            first, last = part[0][0], part[-1][0]
             return text, tokens, line_base + first, line_base + last, (row_base + first, row_base + last)
 
         for index, line in enumerate(rows):
             tokens = self.counter.count(line)
-            if group and sum(t for _, _, t in group) + tokens > budget:
-                yield flush()
-                group = []
+            used = sum(t for _, _, t in group) + (context[1] if context else 0)
+            if group and used + tokens > budget:
+                carried: list[tuple[int, str, int]] = []
+                while group and _is_label_row(group[-1][1]) and len(group) > 1:
+                    carried.insert(0, group.pop())  # a label goes with the rows under it
+                yield flush(group, context)
+                group = carried
+                context = label if not carried and label is not None else None
+            if _is_label_row(line):
+                label = (line, tokens)
             if tokens > budget:  # one enormous row: cut it into windows, each with the header
                 for start, end in self.counter.windows(line, budget, self.overlap):
                     piece = line[start:end]
@@ -198,7 +211,7 @@ class Chunker:
                 continue
             group.append((index, line, tokens))
         if group:
-            yield flush()
+            yield flush(group, context)
 
     def _split_text(self, text: str, start_line: int) -> Iterator[tuple[str, int, int, int, None]]:
         sentences: list[tuple[int, int]] = []  # char spans
@@ -230,3 +243,9 @@ class Chunker:
             if piece:
                 yield (piece, self.counter.count(piece), start_line + text[:start].count("\n"),
                        start_line + text[:end].count("\n"), None)
+
+
+def _is_label_row(line: str) -> bool:
+    """A table row with exactly one filled cell in a wider table: a section label such as '| Fruit | | |'."""
+    cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
+    return len(cells) > 1 and sum(1 for c in cells if c) == 1

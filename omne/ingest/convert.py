@@ -1,16 +1,20 @@
-"""Files to markdown through markitdown: the one converter of Omne (ingest, file-reading tools, GAIA).
+"""Files to faithful text: the one converter of Omne (ingest, file-reading tools, GAIA attachments).
 
-`sections` yields one section per page, slide or sheet, for ingest. PDFs are read one page at a
-time (each page is copied into a one-page PDF with pypdfium2, the renderer markitdown's PDF reader
-already depends on), so a long PDF never becomes one string and every chunk knows its page.
-`to_markdown` gives a whole file as one text, for tools that show a file to a model.
+Content decides the reader (omne.ingest.formats): text files come back exactly (whitespace and line
+endings kept), spreadsheets through openpyxl / xlrd (omne.ingest.sheets: header row, merged ranges,
+formulas and cached values, colours), PDFs page by page through pdfplumber (omne.ingest.pdf: rows kept
+together), zip archives member by member (recursively), docx / pptx / html / csv through markitdown.
+`sections` yields one section per page, slide, sheet or archive member, for ingest; `to_markdown` gives
+a whole file as one text, for tools that show a file to a model. What cannot be rendered is said in the
+text, never dropped silently.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
-import threading
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +24,15 @@ from omne.config import LimitsConfig
 from omne.errors import InvalidInputError
 from omne.ingest.formats import MIME_TYPES, check_content, decode_text, detect_format
 from omne.ingest.models import FileFormat
+from omne.ingest.pdf import pdf_pages
+from omne.ingest.sheets import Sheet, read_xls, read_xlsx, render_sheet
 from omne.ingest.source import SourceFile
 
-_PDFIUM_LOCK = threading.Lock()  # PDFium is not thread-safe; two ingests must not call it at once
-_FPDF_ERR_PASSWORD = 4
+MAX_ZIP_MEMBERS = 200  # members read from one archive; the rest are named as not read
+MAX_MEMBER_BYTES = 50_000_000
+MAX_ZIP_DEPTH = 3  # archives inside archives are expanded this deep
+IMAGE_NEEDS_MODEL = ("an image has no text to read; it needs a vision model (configure one for the reader, "
+                     "or ingest the image with core.ingest to store it with a caption)")
 _SLIDE_MARK = re.compile(r"^<!-- Slide number: (\d+) -->\s*$", re.MULTILINE)
 
 
@@ -37,29 +46,46 @@ class Section:
     sheet: str | None = None
     count: int | None = None  # how many parts the file has, when known (for progress)
     lines_are_source: bool = False  # text is the file's own text, so line numbers are the file's
+    member: str | None = None  # the path inside a zip archive
 
 
 def converter_name() -> str:
     from markitdown import __version__
 
-    return f"markitdown {__version__}"
+    return f"omne.ingest (openpyxl, xlrd, pdfplumber, markitdown {__version__})"
 
 
-def sections(fmt: FileFormat, src: SourceFile) -> Iterator[Section]:
-    """Convert lazily; conversion failures become one InvalidInputError naming the file."""
+def sections(fmt: FileFormat, src: SourceFile, *, member: str | None = None, depth: int = 0) -> Iterator[Section]:
+    """Convert lazily; a file that cannot be read as its format raises one InvalidInputError naming it.
+
+    A zip archive yields its members' sections (`member` is the path inside the archive, nested archives
+    joined with '/'); a member that cannot be read yields one section saying why.
+    """
+    if fmt is FileFormat.ZIP:
+        office = _office_kind(src)
+        if office is None:
+            yield from _zip_sections(src, member, depth)
+            return
+        fmt = office
     if fmt is FileFormat.PDF:
-        yield from _pdf_sections(src)
+        for page, count, text in pdf_pages(src):
+            yield Section(text=text, page=page, count=count, member=member)
         return
     try:
-        if fmt is FileFormat.PPTX:
-            yield from _split_slides(_markitdown(fmt, src))
-        elif fmt is FileFormat.XLSX:
-            yield from _split_sheets(_markitdown(fmt, src), _sheet_names(src))
+        if fmt is FileFormat.XLSX:
+            with src.open() as stream:
+                sheets = list(read_xlsx(stream))
+            yield from _sheet_sections(sheets, member)
+        elif fmt is FileFormat.XLS:
+            yield from _sheet_sections(list(read_xls(src.read())), member)
+        elif fmt is FileFormat.PPTX:
+            for section in _split_slides(_markitdown(fmt, src)):
+                yield dataclasses.replace(section, member=member)
         elif fmt in (FileFormat.MD, FileFormat.TXT, FileFormat.JSON):
-            yield Section(text=_markitdown(fmt, src, charset="utf-8", text=True), lines_are_source=True)
+            yield Section(text=decode_text(src.read(), src.label), lines_are_source=True, member=member)
         else:
             yield Section(text=_markitdown(fmt, src, charset="utf-8" if fmt is not FileFormat.DOCX else None,
-                                           text=fmt is not FileFormat.DOCX))
+                                           text=fmt is not FileFormat.DOCX), member=member)
     except InvalidInputError:
         raise
     except Exception as exc:  # noqa: BLE001 - any reader failure means the file cannot be read as this format
@@ -67,31 +93,87 @@ def sections(fmt: FileFormat, src: SourceFile) -> Iterator[Section]:
                                 f"({type(exc).__name__}: {_short(exc)})") from None
 
 
-def to_markdown(source: Path | str | bytes, *, name: str | None = None, max_bytes: int | None = None) -> str:
-    """A whole file (path, or bytes named by `name`) as markdown, read exactly as ingest reads it.
+def _office_kind(src: SourceFile) -> FileFormat | None:
+    """The Office Open XML format of a zip whose first bytes did not show it (e.g. streamed writers)."""
+    with src.open() as stream, zipfile.ZipFile(stream) as archive:
+        names = set(archive.namelist())
+    for fmt, part in ((FileFormat.XLSX, "xl/workbook.xml"), (FileFormat.DOCX, "word/document.xml"),
+                      (FileFormat.PPTX, "ppt/presentation.xml")):
+        if part in names:
+            return fmt
+    return None
 
-    Pages, slides and sheets follow each other in order, each after a marker (`<!-- Page number: 2 -->`,
-    `<!-- Slide number: 2 -->`, `## <sheet>`). Unsupported, corrupt, encrypted or oversized files raise
-    one InvalidInputError naming the file and the reason. Blocking: call it in a worker thread.
+
+def _sheet_sections(sheets: list[Sheet], member: str | None) -> Iterator[Section]:
+    for sheet in sheets:
+        yield Section(text=render_sheet(sheet), sheet=sheet.name, count=len(sheets), member=member)
+
+
+def _zip_sections(src: SourceFile, member: str | None, depth: int) -> Iterator[Section]:
+    prefix = f"{member}/" if member else ""
+    with src.open() as stream, zipfile.ZipFile(stream) as archive:
+        infos = [info for info in archive.infolist() if not info.is_dir()]
+        if not infos:
+            yield Section(text="(an empty zip archive)", member=member)
+        for info in infos[:MAX_ZIP_MEMBERS]:
+            path = prefix + info.filename
+            if info.file_size > MAX_MEMBER_BYTES:
+                yield Section(text=f"[not rendered: {info.file_size:,} bytes is over the {MAX_MEMBER_BYTES:,}-byte "
+                                   "member limit]", member=path)
+                continue
+            try:
+                data = archive.read(info)
+                inner = SourceFile.from_input(data, info.filename)
+                inner = dataclasses.replace(inner, label=f"{src.label}:{info.filename}")
+                fmt = detect_format(info.filename, data[:8192], None, inner.label)
+                if fmt is FileFormat.IMAGE:
+                    raise InvalidInputError(f"{inner.label}: {IMAGE_NEEDS_MODEL}")
+                if fmt is FileFormat.ZIP and depth >= MAX_ZIP_DEPTH:
+                    raise InvalidInputError(f"{inner.label}: a zip nested {depth + 1} deep (not expanded further)")
+                check_content(fmt, inner.label, io.BytesIO(data), len(data), MAX_MEMBER_BYTES)
+                yield from sections(fmt, inner, member=path, depth=depth + 1)
+            except InvalidInputError as exc:
+                yield Section(text=f"[not rendered: {exc}]", member=path)
+            except (zipfile.BadZipFile, RuntimeError, NotImplementedError) as exc:  # encrypted, bad compression
+                yield Section(text=f"[not rendered: {type(exc).__name__}: {_short(exc)}]", member=path)
+        if len(infos) > MAX_ZIP_MEMBERS:
+            yield Section(text=f"[not rendered: {len(infos) - MAX_ZIP_MEMBERS} more members past the first "
+                               f"{MAX_ZIP_MEMBERS}]", member=member)
+
+
+def to_markdown(source: Path | str | bytes, *, name: str | None = None, max_bytes: int | None = None) -> str:
+    """A whole file (path, or bytes named by `name`) as text, read exactly as ingest reads it.
+
+    Text files come back unchanged. Pages, slides, sheets and archive members follow each other in order,
+    each after a marker (`<!-- Page number: 2 -->`, `<!-- Slide number: 2 -->`, `## <sheet>`,
+    `## <member path>`). Unsupported, corrupt, encrypted or oversized files, Git LFS pointers, images and
+    audio raise one InvalidInputError naming the file, the reason and the fix. Blocking: call it in a thread.
     """
     src = SourceFile.from_input(source, name)
     limit = max_bytes or LimitsConfig().max_file_bytes
     if src.size > limit:
         raise InvalidInputError(f"{src.label}: {src.size:,} bytes is over the {limit:,}-byte file limit")
+    if src.size == 0:
+        raise InvalidInputError(f"{src.label}: the file is empty")
     fmt = detect_format(src.name, src.head(), None, src.label)
     if fmt is FileFormat.IMAGE:
-        raise InvalidInputError(f"{src.label}: an image has no text to read; describe it with a vision model, "
-                                "or ingest it (core.ingest) to store it with a caption")
+        raise InvalidInputError(f"{src.label}: {IMAGE_NEEDS_MODEL}")
     with src.open() as stream:
         check_content(fmt, src.label, stream, src.size, limit)
-    parts = []
-    for section in sections(fmt, src):
-        marker = (f"<!-- Page number: {section.page} -->" if section.page is not None else
-                  f"<!-- Slide number: {section.slide} -->" if section.slide is not None else
-                  f"## {section.sheet}" if section.sheet is not None else "")
-        text = section.text.strip()
-        parts.append(f"{marker}\n{text}" if marker else text)
+    parts = [_with_marker(section) for section in sections(fmt, src)]
+    if fmt is FileFormat.ZIP and _office_kind(src) is None:
+        with src.open() as stream, zipfile.ZipFile(stream) as archive:
+            files = sum(1 for info in archive.infolist() if not info.is_dir())
+        return f"# {src.name} (zip archive, {files} files)\n\n" + "\n\n".join(parts)
     return "\n\n".join(parts)
+
+
+def _with_marker(section: Section) -> str:
+    marker = (f"<!-- Page number: {section.page} -->" if section.page is not None else
+              f"<!-- Slide number: {section.slide} -->" if section.slide is not None else
+              f"## {section.sheet}" if section.sheet is not None else "")
+    text = f"{marker}\n{section.text}" if marker else section.text
+    return f"## {section.member}\n{text}" if section.member is not None else text
 
 
 def _short(exc: BaseException) -> str:
@@ -120,74 +202,8 @@ def _markitdown(fmt: FileFormat, src: SourceFile, *, charset: str | None = None,
         return _converter(fmt).convert(stream, info).markdown
 
 
-def _pdf_sections(src: SourceFile) -> Iterator[Section]:
-    import pypdfium2 as pdfium
-    from markitdown import StreamInfo
-
-    converter = _converter(FileFormat.PDF)
-    info = StreamInfo(extension=".pdf", mimetype=MIME_TYPES[FileFormat.PDF])
-    with _PDFIUM_LOCK:
-        try:
-            doc = pdfium.PdfDocument(src.path if src.path is not None else src.data)
-        except pdfium.PdfiumError as exc:
-            if getattr(exc, "err_code", None) == _FPDF_ERR_PASSWORD:
-                raise InvalidInputError(f"{src.label}: encrypted PDF (it needs a password to open); "
-                                        "save an unprotected copy and ingest that") from None
-            raise InvalidInputError(f"{src.label}: corrupt PDF ({_short(exc)})") from None
-    try:
-        pages = len(doc)
-        if pages == 0:
-            raise InvalidInputError(f"{src.label}: the PDF has no pages")
-        for index in range(pages):
-            with _PDFIUM_LOCK:
-                try:
-                    single = pdfium.PdfDocument.new()
-                    single.import_pages(doc, [index])
-                    buffer = io.BytesIO()
-                    single.save(buffer)
-                    single.close()
-                except pdfium.PdfiumError as exc:
-                    raise InvalidInputError(f"{src.label}: corrupt PDF page {index + 1} ({_short(exc)})") from None
-            buffer.seek(0)
-            try:
-                markdown = converter.convert(buffer, info).markdown
-            except Exception as exc:  # noqa: BLE001
-                raise InvalidInputError(f"{src.label}: page {index + 1} could not be read "
-                                        f"({type(exc).__name__}: {_short(exc)})") from None
-            yield Section(text=markdown.replace("\f", "\n"), page=index + 1, count=pages)
-    finally:
-        with _PDFIUM_LOCK:
-            doc.close()
-
-
 def _split_slides(markdown: str) -> Iterator[Section]:
     marks = list(_SLIDE_MARK.finditer(markdown))
     for i, mark in enumerate(marks):
         end = marks[i + 1].start() if i + 1 < len(marks) else len(markdown)
         yield Section(text=markdown[mark.end():end], slide=int(mark.group(1)), count=len(marks))
-
-
-def _sheet_names(src: SourceFile) -> list[str]:
-    from openpyxl import load_workbook
-
-    with src.open() as stream:
-        book = load_workbook(stream, read_only=True)
-        try:
-            return list(book.sheetnames)
-        finally:
-            book.close()
-
-
-def _split_sheets(markdown: str, names: list[str]) -> Iterator[Section]:
-    """markitdown writes each sheet as '## <name>' then a table; cut at those lines, in order."""
-    starts: list[tuple[int, int, str]] = []
-    position = 0
-    for name in names:
-        found = re.compile(rf"^## {re.escape(name)}[ \t]*$", re.MULTILINE).search(markdown, position)
-        if found is None:
-            continue
-        starts.append((found.start(), found.end(), name))
-        position = found.end()
-    for i, (_, body_start, name) in enumerate(starts):
-        end = starts[i + 1][0] if i + 1 < len(starts) else len(markdown)
-        yield Section(text=markdown[body_start:end], sheet=name, count=len(starts))

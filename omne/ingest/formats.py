@@ -17,8 +17,9 @@ EXTENSIONS: dict[str, FileFormat] = {
     ".jsonl": FileFormat.TXT, ".log": FileFormat.TXT, ".py": FileFormat.TXT, ".xml": FileFormat.TXT,
     ".yaml": FileFormat.TXT, ".yml": FileFormat.TXT, ".tsv": FileFormat.TXT,
     ".png": FileFormat.IMAGE, ".jpg": FileFormat.IMAGE, ".jpeg": FileFormat.IMAGE, ".gif": FileFormat.IMAGE,
-    ".webp": FileFormat.IMAGE, ".bmp": FileFormat.IMAGE,
+    ".webp": FileFormat.IMAGE, ".bmp": FileFormat.IMAGE, ".xls": FileFormat.XLS, ".zip": FileFormat.ZIP,
 }
+_OOXML_SUFFIXES = frozenset({".docx", ".xlsx", ".pptx"})
 
 MIME_TYPES: dict[FileFormat, str] = {
     FileFormat.PDF: "application/pdf",
@@ -26,7 +27,8 @@ MIME_TYPES: dict[FileFormat, str] = {
     FileFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     FileFormat.PPTX: "application/vnd.openxmlformats-officedocument.presentationml.presentation",
     FileFormat.CSV: "text/csv", FileFormat.HTML: "text/html", FileFormat.MD: "text/markdown",
-    FileFormat.TXT: "text/plain", FileFormat.JSON: "application/json",
+    FileFormat.TXT: "text/plain", FileFormat.JSON: "application/json", FileFormat.XLS: "application/vnd.ms-excel",
+    FileFormat.ZIP: "application/zip",
 }
 _FORMAT_OF_MIME = {mime: fmt for fmt, mime in MIME_TYPES.items()} | {"application/x-pdf": FileFormat.PDF,
                                                                      "text/x-markdown": FileFormat.MD}
@@ -52,41 +54,118 @@ def sniff_image_mime(head: bytes) -> str | None:
     return None
 
 
-def detect_format(name: str, head: bytes, mime: str | None = None, label: str | None = None) -> FileFormat:
-    """The format named by the file's extension (else its MIME type, else its first bytes)."""
+LFS_POINTER = b"version https://git-lfs.github.com/spec/v1"
+_AUDIO_MAGIC = ((b"ID3", "mp3"), (b"\xff\xfb", "mp3"), (b"\xff\xf3", "mp3"), (b"\xff\xf2", "mp3"),
+                (b"fLaC", "flac"), (b"OggS", "ogg"))
+_AUDIO_SUFFIXES = frozenset({".mp3", ".wav", ".flac", ".ogg", ".m4a", ".aac", ".opus", ".wma"})
+
+
+def sniff_audio(head: bytes, name: str = "") -> str | None:
+    """The kind of audio ('mp3', 'wav', ...) from the first bytes (or, for containers, the name), else None."""
+    for magic, kind in _AUDIO_MAGIC:
+        if head.startswith(magic):
+            return kind
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "wav"
     suffix = PurePath(name).suffix.lower()
+    if head[4:8] == b"ftyp" and suffix in _AUDIO_SUFFIXES:
+        return suffix.lstrip(".")
+    return None
+
+
+def is_text(head: bytes) -> bool:
+    """True when the first bytes look like text: no NUL byte, and UTF-8 or another detectable encoding."""
+    if not head or b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+        return True
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(head) - 4 and exc.reason == "unexpected end of data":
+            return True  # a multi-byte character cut at the end of the sample
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(head).best()
+    return best is not None and best.chaos < 0.2
+
+
+def detect_format(name: str, head: bytes, mime: str | None = None, label: str | None = None) -> FileFormat:
+    """The format of a file, decided by its content first (magic bytes, zip parts, text or not), then by
+    its extension or MIME type among the text formats. Git LFS pointers, audio and unknown binary
+    content raise InvalidInputError naming what to do."""
+    label = label or name or "input"
+    suffix = PurePath(name).suffix.lower()
+    if head.startswith(LFS_POINTER):
+        raise InvalidInputError(f"{label}: a Git LFS pointer file, not the content (the repository was cloned "
+                                "without LFS); run `git lfs pull` in the clone (or download the real file) "
+                                "and read it again")
+    sniffed = _sniff_binary(head)
+    if sniffed is not None:
+        if sniffed is FileFormat.ZIP and suffix in _OOXML_SUFFIXES:
+            return EXTENSIONS[suffix]  # check_content names what is missing from the Office file
+        return sniffed
+    if head.startswith(_OLE_MAGIC):
+        if suffix in _OOXML_SUFFIXES:
+            return EXTENSIONS[suffix]  # check_content says: encrypted or legacy Office file
+        if suffix in (".xls", "") or (mime or "").startswith("application/vnd.ms-excel"):
+            return FileFormat.XLS
+        raise InvalidInputError(f"{label}: a legacy Office file (OLE container) other than .xls; save it as "
+                                ".docx/.xlsx/.pptx (or PDF) and read that")
+    audio = sniff_audio(head, name)
+    if audio is not None or suffix in _AUDIO_SUFFIXES:
+        raise InvalidInputError(f"{label}: {audio or suffix.lstrip('.')} audio has no text to read; reading it "
+                                "needs a transcription model, and none is configured")
+    if suffix in EXTENSIONS and EXTENSIONS[suffix] not in TEXT_FORMATS:
+        return EXTENSIONS[suffix]  # binary formats named by their extension: check_content says what is wrong
+    if not is_text(head):
+        if suffix in EXTENSIONS:
+            return EXTENSIONS[suffix]  # check_content refuses binary data in a text file, naming it
+        what = f"'{suffix}' files" if suffix else "files of this type"
+        raise InvalidInputError(f"{label}: unsupported format ({what} cannot be ingested); its content is binary "
+                                f"and no document, spreadsheet, archive, image or text; readable: {SUPPORTED}, "
+                                "and any text file")
     if suffix in EXTENSIONS:
         return EXTENSIONS[suffix]
     if mime:
         base = mime.split(";")[0].strip().lower()
-        if base in _FORMAT_OF_MIME:
+        if _FORMAT_OF_MIME.get(base) in TEXT_FORMATS:
             return _FORMAT_OF_MIME[base]
-        if base.startswith("image/") and sniff_image_mime(head):
-            return FileFormat.IMAGE
-    if not suffix:
-        sniffed = _sniff(head)
-        if sniffed is not None:
-            return sniffed
-    what = f"'{suffix}' files" if suffix else "files of this type"
-    raise InvalidInputError(f"{label or name or 'input'}: unsupported format ({what} cannot be ingested); supported: {SUPPORTED}")
+    text = head.decode("utf-8", errors="ignore").lstrip("\ufeff \t\r\n")
+    if text[:15].lower().startswith(("<!doctype html", "<html")):
+        return FileFormat.HTML
+    if not suffix and text[:1] in ("{", "["):
+        return FileFormat.JSON
+    return FileFormat.TXT  # .pdb, .jsonld, .gff, source code...: read as exact text
 
 
-def _sniff(head: bytes) -> FileFormat | None:
+def _sniff_binary(head: bytes) -> FileFormat | None:
     if b"%PDF-" in head[:1024]:
         return FileFormat.PDF
     if sniff_image_mime(head):
         return FileFormat.IMAGE
-    if b"\x00" in head:
-        return None
-    try:
-        text = head.decode("utf-8", errors="strict").lstrip("\ufeff \t\r\n")
-    except UnicodeDecodeError:
-        return None
-    if text[:1] in "{[":
-        return FileFormat.JSON
-    if text[:15].lower().startswith(("<!doctype html", "<html")):
-        return FileFormat.HTML
-    return FileFormat.TXT
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return _zip_kind(head)
+    return None
+
+
+def _zip_kind(head: bytes) -> FileFormat:
+    """An Office Open XML file or a plain archive, from the member names in the local headers that the
+    first bytes hold (a member's own content is never taken for a name)."""
+    import struct
+
+    position = 0
+    while head[position:position + 4] == b"PK\x03\x04" and position + 30 <= len(head):
+        flags, size, name_len, extra_len = (struct.unpack_from("<H", head, position + 6)[0],
+                                            *struct.unpack_from("<I", head, position + 18),
+                                            *struct.unpack_from("<HH", head, position + 26))
+        name = head[position + 30:position + 30 + name_len]
+        for prefix, fmt in ((b"xl/", FileFormat.XLSX), (b"word/", FileFormat.DOCX), (b"ppt/", FileFormat.PPTX)):
+            if name.startswith(prefix):
+                return fmt
+        if flags & 0x08:  # sizes follow the data: the next header cannot be found from here
+            break
+        position += 30 + name_len + extra_len + size
+    return FileFormat.ZIP
 
 
 def extension_of(fmt: FileFormat, head: bytes) -> str:
@@ -108,6 +187,10 @@ def check_content(fmt: FileFormat, label: str, stream: BinaryIO, size: int, max_
             raise InvalidInputError(f"{label}: corrupt PDF (no %PDF- header; the file is not a PDF)")
     elif fmt in _OOXML_MAIN_PART:
         _check_ooxml(fmt, label, stream, head, max_bytes)
+    elif fmt is FileFormat.ZIP:
+        _check_zip(label, stream, max_bytes)
+    elif fmt is FileFormat.XLS and not head.startswith(_OLE_MAGIC):
+        raise InvalidInputError(f"{label}: corrupt .xls file (not a legacy Excel OLE container)")
     elif fmt in TEXT_FORMATS:
         _check_text(fmt, label, stream, head)
     stream.seek(0)
@@ -128,6 +211,17 @@ def _check_ooxml(fmt: FileFormat, label: str, stream: BinaryIO, head: bytes, max
         raise InvalidInputError(f"{label}: corrupt .{fmt.value} file ({exc})") from None
     if _OOXML_MAIN_PART[fmt] not in names:
         raise InvalidInputError(f"{label}: corrupt .{fmt.value} file (no {_OOXML_MAIN_PART[fmt]} inside)")
+    if expanded > _ZIP_EXPANSION_LIMIT * max_bytes:
+        raise InvalidInputError(f"{label}: unpacks to {expanded:,} bytes, over {_ZIP_EXPANSION_LIMIT}x the "
+                                f"{max_bytes:,}-byte file limit (raise limits.max_file_bytes to allow it)")
+
+
+def _check_zip(label: str, stream: BinaryIO, max_bytes: int) -> None:
+    try:
+        with zipfile.ZipFile(stream) as archive:
+            expanded = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise InvalidInputError(f"{label}: corrupt zip archive ({exc})") from None
     if expanded > _ZIP_EXPANSION_LIMIT * max_bytes:
         raise InvalidInputError(f"{label}: unpacks to {expanded:,} bytes, over {_ZIP_EXPANSION_LIMIT}x the "
                                 f"{max_bytes:,}-byte file limit (raise limits.max_file_bytes to allow it)")

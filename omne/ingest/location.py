@@ -28,6 +28,8 @@ def format_location(record: Record) -> str:
     parts = [prov.source.file]
     if prov.image is not None:
         parts.append(f"image {prov.image.width}x{prov.image.height}")
+    if loc.member is not None:
+        parts.append(f"member {loc.member}")
     if loc.page is not None:
         parts.append(f"page {loc.page}")
     if loc.slide is not None:

@@ -17,7 +17,7 @@ BINARY_TAG = "binary"
 
 
 class FileFormat(StrEnum):
-    """Formats `ingest` reads. Documents go through markitdown; images become blobs with captions."""
+    """Formats `ingest` reads, decided by content. Documents become text; images blobs with captions."""
 
     PDF = "pdf"
     DOCX = "docx"
@@ -28,6 +28,8 @@ class FileFormat(StrEnum):
     MD = "md"
     TXT = "txt"
     JSON = "json"
+    XLS = "xls"  # legacy Excel (an OLE container), read with xlrd
+    ZIP = "zip"  # an archive: each member is read as its own file
     IMAGE = "image"
     BINARY = "binary"  # kept as a blob with a describing record; no text is read from it
 
@@ -63,6 +65,7 @@ class Location(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    member: str | None = None  # the path inside a zip archive
     page: int | None = None
     slide: int | None = None
     sheet: str | None = None

@@ -130,7 +130,8 @@ async def _document_records(core: MemoryCore, src: SourceFile, fmt: FileFormat, 
     tags = [DOCUMENT_TAG, f"format:{fmt.value}", source_tag(src.key)]
     records = []
     for index, (section, chunk) in enumerate(drafts):
-        location = Location(page=section.page, slide=section.slide, sheet=section.sheet, section=chunk.section,
+        location = Location(member=section.member, page=section.page, slide=section.slide, sheet=section.sheet,
+                            section=chunk.section,
                             rows=chunk.rows, lines=chunk.lines if section.lines_are_source else None)
         prov = Provenance(source=info, location=location, chunk=index, chunks=len(drafts), tokens=chunk.tokens,
                           converter=converter, message_id=message_id)
