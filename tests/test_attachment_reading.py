@@ -189,3 +189,22 @@ async def test_images_go_to_the_vision_model_and_audio_to_the_transcriber(tmp_pa
     assert heard == [(audio.stat().st_size, "voice.mp3")]
     gaia = gaia_tool([image], vision)
     assert "A red square." in await gaia.run_json({"file_name": "board.png"}, TOKEN)
+
+
+def test_theme_colours_are_resolved_to_rgb_with_their_tint():
+    import io
+
+    from openpyxl import Workbook
+    from openpyxl.styles import Color, PatternFill
+
+    from omne.ingest import to_markdown
+
+    book = Workbook()
+    book.active["A1"] = "plan"
+    book.active["A1"].fill = PatternFill("solid", fgColor=Color(theme=4))
+    book.active["B1"].fill = PatternFill("solid", fgColor=Color(theme=4, tint=0.6))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    text = to_markdown(buffer.getvalue(), name="plan.xlsx")
+    assert "1 = #4F81BD (blue) (theme 4), 2 = #B9CDE5 (light blue) (theme 4)" in text  # accent1 of the default theme
+    assert "   1 1 2" in text

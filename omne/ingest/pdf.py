@@ -37,7 +37,13 @@ def _page_text(page: Any) -> str:
     for line in rest.extract_text_lines(layout=False, strip=False, return_chars=False):
         blocks.append((line["top"], line["text"].rstrip()))
     blocks.sort(key=lambda b: b[0])
-    return "\n".join(text for _, text in blocks)
+    text = "\n".join(text for _, text in blocks)
+    notes = []
+    if not text.strip():
+        notes.append("no text on this page (a scanned image? it needs OCR)")
+    if page.images:
+        notes.append(f"{len(page.images)} image(s) on this page (images are not rendered as text)")
+    return text + "".join(f"\n[not rendered: {note}]" for note in notes)
 
 
 def pdf_pages(src: SourceFile) -> Iterator[tuple[int, int, str]]:

@@ -9,20 +9,15 @@ Cell text is kept as written: a literal `N/A` stays `N/A`.
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 _MAX_COLOUR_GRID = (200, 60)  # rows, columns: larger coloured areas are listed per colour instead
-_BASIC_COLOURS = {  # CSS basics and Excel's standard palette, so Excel's own colours are named exactly
-    "black": (0, 0, 0), "white": (255, 255, 255), "red": (255, 0, 0), "dark red": (192, 0, 0),
-    "orange": (255, 192, 0), "yellow": (255, 255, 0), "light green": (146, 208, 80), "green": (0, 176, 80),
-    "dark green": (0, 100, 0), "light blue": (0, 176, 240), "blue": (0, 112, 192), "dark blue": (0, 32, 96),
-    "purple": (112, 48, 160), "pink": (255, 192, 203), "grey": (128, 128, 128), "light grey": (217, 217, 217),
-    "brown": (150, 75, 0), "cyan": (0, 255, 255), "magenta": (255, 0, 255), "navy": (0, 0, 128),
-    "teal": (0, 128, 128), "pure blue": (0, 0, 255), "pure green": (0, 255, 0), "olive": (128, 128, 0),
-    "maroon": (128, 0, 0),
-}
+_HUES = ((15, "red"), (48, "orange"), (70, "yellow"), (165, "green"), (195, "cyan"), (255, "blue"),
+         (290, "purple"), (345, "pink"), (360, "red"))  # upper bound of each hue range, in degrees
 
 
 @dataclass
@@ -66,10 +61,18 @@ def show_value(value: Any) -> str:
 
 
 def colour_name(rgb: str) -> str:
-    """'FFFF0000' -> 'FF0000 (red)': the hex colour and the nearest basic colour name."""
+    """'FFFF0000' -> '#FF0000 (red)': the hex colour and a plain name from its hue and lightness."""
+    import colorsys
+
     hexa = rgb[-6:].upper()
-    r, g, b = int(hexa[0:2], 16), int(hexa[2:4], 16), int(hexa[4:6], 16)
-    name = min(_BASIC_COLOURS, key=lambda n: sum((x - y) ** 2 for x, y in zip((r, g, b), _BASIC_COLOURS[n])))
+    r, g, b = (int(hexa[i:i + 2], 16) / 255 for i in (0, 2, 4))
+    hue, light, sat = colorsys.rgb_to_hls(r, g, b)
+    if sat < 0.15 or light > 0.96 or light < 0.06:
+        name = "white" if light > 0.9 else "black" if light < 0.1 else \
+            "light grey" if light > 0.65 else "dark grey" if light < 0.3 else "grey"
+    else:
+        name = next(label for bound, label in _HUES if hue * 360 < bound)
+        name = f"light {name}" if light > 0.7 else f"dark {name}" if light < 0.25 else name
     return f"#{hexa} ({name})"
 
 
@@ -79,18 +82,61 @@ def read_xlsx(stream: BinaryIO) -> Iterator[Sheet]:
     """Every worksheet of an .xlsx workbook (charts and chart sheets are named as not rendered)."""
     from openpyxl import load_workbook
 
-    data = stream.read()
     import io
 
+    data = stream.read()
     formulas = load_workbook(io.BytesIO(data), data_only=False, rich_text=False)
-    values = load_workbook(io.BytesIO(data), data_only=True)
+    loaded: list[Any] = []
+
+    def cached(title: str, row: int, col: int) -> Any:
+        """A formula cell's cached value: the workbook is loaded a second time (values only) at the first
+        formula, so a workbook without formulas is parsed once."""
+        if not loaded:
+            loaded.append(load_workbook(io.BytesIO(data), data_only=True))
+        return loaded[0][title].cell(row=row, column=col).value
+
+    theme = theme_colours(formulas.loaded_theme)
     for ws in formulas.worksheets:
-        yield _openpyxl_sheet(ws, values[ws.title], formulas)
+        yield _openpyxl_sheet(ws, cached, theme)
     for chartsheet in getattr(formulas, "chartsheets", []):
         yield Sheet(name=chartsheet.title, unrendered=["a chart sheet (charts are not rendered as text)"])
 
 
-def _openpyxl_colour(colour: Any, theme_colours: list[str] | None) -> str | None:
+def theme_colours(theme_xml: bytes | None) -> list[str]:
+    """The workbook theme's colours as RGB hex, in the order cell styles index them (lt1, dk1, lt2, dk2,
+    accent1-6, hlink, folHlink)."""
+    if not theme_xml:
+        return []
+    from xml.etree import ElementTree
+
+    try:
+        root = ElementTree.fromstring(theme_xml)
+    except ElementTree.ParseError:
+        return []
+    ns = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
+    scheme = root.find(f".//{ns}clrScheme")
+    if scheme is None:
+        return []
+    found: list[str] = []
+    for slot in scheme:
+        rgb = next((child.get("lastClr") or child.get("val") for child in slot), None) or ""
+        found.append(rgb.upper() if re.fullmatch(r"[0-9A-Fa-f]{6}", rgb) else "000000")
+    if len(found) >= 4:
+        found[0], found[1], found[2], found[3] = found[1], found[0], found[3], found[2]
+    return found
+
+
+def _tinted(rgb: str, tint: float) -> str:
+    """Excel's tint: lighten (tint > 0) or darken (tint < 0) a colour in HLS space."""
+    import colorsys
+
+    r, g, b = (int(rgb[i:i + 2], 16) / 255 for i in (0, 2, 4))
+    h, lum, sat = colorsys.rgb_to_hls(r, g, b)
+    lum = lum * (1 + tint) if tint < 0 else lum * (1 - tint) + tint
+    return "".join(f"{round(v * 255):02X}" for v in colorsys.hls_to_rgb(h, lum, sat))
+
+
+def _openpyxl_colour(colour: Any, theme_colours: list[str]) -> str | None:
     """A colour label for an openpyxl Color, or None for 'no colour' / the default."""
     if colour is None:
         return None
@@ -106,12 +152,14 @@ def _openpyxl_colour(colour: Any, theme_colours: list[str] | None) -> str | None
             return None
         return colour_name(COLOR_INDEX[index])
     if kind == "theme":
+        if colour.theme < len(theme_colours):
+            return colour_name(_tinted(theme_colours[colour.theme], colour.tint or 0.0)) + f" (theme {colour.theme})"
         tint = f", tint {colour.tint:+.2f}" if colour.tint else ""
         return f"theme colour {colour.theme}{tint}"
     return None
 
 
-def _openpyxl_sheet(ws: Any, values_ws: Any, book: Any) -> Sheet:
+def _openpyxl_sheet(ws: Any, cached_value: Any, theme: list[str]) -> Sheet:
     sheet = Sheet(name=ws.title)
     for row in ws.iter_rows():
         for cell in row:
@@ -120,8 +168,8 @@ def _openpyxl_sheet(ws: Any, values_ws: Any, book: Any) -> Sheet:
             key = (cell.row, cell.column)
             raw = cell.value
             if raw is not None:
-                cached = values_ws.cell(row=cell.row, column=cell.column).value
                 if cell.data_type == "f" or (isinstance(raw, str) and raw.startswith("=")):
+                    cached = cached_value(ws.title, cell.row, cell.column)
                     formula = str(getattr(raw, "text", raw))
                     shown = show_value(cached) if cached is not None else ""
                     sheet.formulas.append((cell.coordinate, formula,
@@ -130,18 +178,20 @@ def _openpyxl_sheet(ws: Any, values_ws: Any, book: Any) -> Sheet:
                     sheet.cells[key] = shown
                 else:
                     sheet.cells[key] = show_value(raw)
+            if not cell.has_style:
+                continue
             fill = cell.fill
             if fill is not None and fill.fill_type == "solid":
-                label = _openpyxl_colour(fill.fgColor, None)
+                label = _openpyxl_colour(fill.fgColor, theme)
                 if label:
                     sheet.fills[key] = label
             elif fill is not None and fill.fill_type not in (None, "none"):
-                label = _openpyxl_colour(fill.fgColor, None)
+                label = _openpyxl_colour(fill.fgColor, theme)
                 sheet.fills[key] = f"{fill.fill_type} pattern" + (f" {label}" if label else "")
             font = cell.font
             if font is not None and font.color is not None:
-                label = _openpyxl_colour(font.color, None)
-                if label and not label.startswith("#000000") and label != "theme colour 1":
+                label = _openpyxl_colour(font.color, theme)
+                if label and not label.startswith("#000000") and not label.endswith("(theme 1)"):
                     sheet.fonts[key] = label
     for merged in ws.merged_cells.ranges:
         top = sheet.cells.get((merged.min_row, merged.min_col), "")
@@ -219,7 +269,7 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r\n", "<br>").replace("\n", "<br>")
 
 
-def header_row(rows: list[int], filled: dict[int, int], width: int) -> int:
+def header_row(rows: list[int], filled: Counter[int], width: int) -> int:
     """The header row: the first row holding at least half of the widest row's cells (at least 2 when
     the table is wider than one column), so a title line above the table is not taken for the header."""
     needed = 1 if width <= 1 else max(2, (max(filled.values()) + 1) // 2)
@@ -236,7 +286,7 @@ def render_sheet(sheet: Sheet) -> str:
         rows = sorted({r for r, _ in sheet.cells})
         cols = sorted({c for _, c in sheet.cells})
         first_col, last_col = cols[0], cols[-1]
-        filled = {r: sum(1 for (rr, _) in sheet.cells if rr == r) for r in rows}
+        filled = Counter(r for r, _ in sheet.cells)
         head = header_row(rows, filled, len(cols))
         for row in rows:
             if row >= head:
