@@ -208,3 +208,22 @@ def test_theme_colours_are_resolved_to_rgb_with_their_tint():
     text = to_markdown(buffer.getvalue(), name="plan.xlsx")
     assert "1 = #4F81BD (blue) (theme 4), 2 = #B9CDE5 (light blue) (theme 4)" in text  # accent1 of the default theme
     assert "   1 1 2" in text
+
+
+@pytest.mark.parametrize("door", READERS)
+async def test_what_cannot_be_rendered_is_named_not_dropped(door, tmp_path):
+    import zipfile
+
+    from tests.ingest_samples import pdf_bytes
+
+    bundle = tmp_path / "mixed.zip"
+    with zipfile.ZipFile(bundle, "w") as archive:
+        archive.writestr("notes/readme.txt", "  indented note\n")
+        archive.writestr("tool.exe", b"MZ\x90\x00\x03")
+        archive.writestr("big.xlsx", corpus.lfs_pointer(tmp_path).read_bytes())
+        archive.writestr("scan.pdf", pdf_bytes([["Cover"], []]))
+    text = await read(door, bundle)
+    assert "## notes/readme.txt\n  indented note\n" in text
+    assert "## tool.exe\n[not rendered: " in text and "unsupported format" in text
+    assert "## big.xlsx\n[not rendered: " in text and "git lfs pull" in text
+    assert "<!-- Page number: 2 -->\n[not rendered: no text on this page" in text

@@ -47,6 +47,7 @@ class Section:
     count: int | None = None  # how many parts the file has, when known (for progress)
     lines_are_source: bool = False  # text is the file's own text, so line numbers are the file's
     member: str | None = None  # the path inside a zip archive
+    notes: tuple[str, ...] = ()  # what could not be rendered (shown by to_markdown, not ingested)
 
 
 def converter_name() -> str:
@@ -68,8 +69,8 @@ def sections(fmt: FileFormat, src: SourceFile, *, member: str | None = None, dep
             return
         fmt = office
     if fmt is FileFormat.PDF:
-        for page, count, text in pdf_pages(src):
-            yield Section(text=text, page=page, count=count, member=member)
+        for page, count, text, notes in pdf_pages(src):
+            yield Section(text=text, page=page, count=count, member=member, notes=tuple(notes))
         return
     try:
         if fmt is FileFormat.XLSX:
@@ -114,12 +115,12 @@ def _zip_sections(src: SourceFile, member: str | None, depth: int) -> Iterator[S
     with src.open() as stream, zipfile.ZipFile(stream) as archive:
         infos = [info for info in archive.infolist() if not info.is_dir()]
         if not infos:
-            yield Section(text="(an empty zip archive)", member=member)
+            yield Section(text="", notes=("an empty zip archive",), member=member)
         for info in infos[:MAX_ZIP_MEMBERS]:
             path = prefix + info.filename
             if info.file_size > MAX_MEMBER_BYTES:
-                yield Section(text=f"[not rendered: {info.file_size:,} bytes is over the {MAX_MEMBER_BYTES:,}-byte "
-                                   "member limit]", member=path)
+                note = f"{info.file_size:,} bytes is over the {MAX_MEMBER_BYTES:,}-byte member limit"
+                yield Section(text="", notes=(note,), member=path)
                 continue
             try:
                 data = archive.read(info)
@@ -133,12 +134,12 @@ def _zip_sections(src: SourceFile, member: str | None, depth: int) -> Iterator[S
                 check_content(fmt, inner.label, io.BytesIO(data), len(data), MAX_MEMBER_BYTES)
                 yield from sections(fmt, inner, member=path, depth=depth + 1)
             except InvalidInputError as exc:
-                yield Section(text=f"[not rendered: {exc}]", member=path)
+                yield Section(text="", notes=(str(exc),), member=path)
             except (zipfile.BadZipFile, RuntimeError, NotImplementedError) as exc:  # encrypted, bad compression
-                yield Section(text=f"[not rendered: {type(exc).__name__}: {_short(exc)}]", member=path)
+                yield Section(text="", notes=(f"{type(exc).__name__}: {_short(exc)}",), member=path)
         if len(infos) > MAX_ZIP_MEMBERS:
-            yield Section(text=f"[not rendered: {len(infos) - MAX_ZIP_MEMBERS} more members past the first "
-                               f"{MAX_ZIP_MEMBERS}]", member=member)
+            note = f"{len(infos) - MAX_ZIP_MEMBERS} more members past the first {MAX_ZIP_MEMBERS}"
+            yield Section(text="", notes=(note,), member=member)
 
 
 def to_markdown(source: Path | str | bytes, *, name: str | None = None, max_bytes: int | None = None) -> str:
@@ -172,7 +173,9 @@ def _with_marker(section: Section) -> str:
     marker = (f"<!-- Page number: {section.page} -->" if section.page is not None else
               f"<!-- Slide number: {section.slide} -->" if section.slide is not None else
               f"## {section.sheet}" if section.sheet is not None else "")
-    text = f"{marker}\n{section.text}" if marker else section.text
+    body = section.text + "".join(f"\n[not rendered: {note}]" for note in section.notes)
+    body = body.removeprefix("\n")
+    text = f"{marker}\n{body}" if marker else body
     return f"## {section.member}\n{text}" if section.member is not None else text
 
 

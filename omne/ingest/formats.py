@@ -139,12 +139,12 @@ def detect_format(name: str, head: bytes, mime: str | None = None, label: str | 
 
 
 def _sniff_binary(head: bytes) -> FileFormat | None:
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):  # before '%PDF-': a zip may store a PDF uncompressed
+        return _zip_kind(head)
     if b"%PDF-" in head[:1024]:
         return FileFormat.PDF
     if sniff_image_mime(head):
         return FileFormat.IMAGE
-    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        return _zip_kind(head)
     return None
 
 

@@ -25,8 +25,8 @@ def _table_markdown(rows: list[list[str | None]]) -> str:
     return "\n".join(lines)
 
 
-def _page_text(page: Any) -> str:
-    """Tables (as markdown) and the text around them, top to bottom."""
+def _page_text(page: Any) -> tuple[str, list[str]]:
+    """Tables (as markdown) and the text around them, top to bottom; and what was not rendered."""
     blocks: list[tuple[float, str]] = []
     rest = page
     for table in page.find_tables():
@@ -43,11 +43,11 @@ def _page_text(page: Any) -> str:
         notes.append("no text on this page (a scanned image? it needs OCR)")
     if page.images:
         notes.append(f"{len(page.images)} image(s) on this page (images are not rendered as text)")
-    return text + "".join(f"\n[not rendered: {note}]" for note in notes)
+    return text, notes
 
 
-def pdf_pages(src: SourceFile) -> Iterator[tuple[int, int, str]]:
-    """(page number, page count, text) for each page; encrypted or corrupt files raise InvalidInputError."""
+def pdf_pages(src: SourceFile) -> Iterator[tuple[int, int, str, list[str]]]:
+    """(page number, page count, text, what was not rendered) for each page; encrypted or corrupt files raise InvalidInputError."""
     import pdfplumber
     from pdfminer.pdfdocument import PDFPasswordIncorrect
 
@@ -65,13 +65,13 @@ def pdf_pages(src: SourceFile) -> Iterator[tuple[int, int, str]]:
             raise InvalidInputError(f"{src.label}: the PDF has no pages")
         for index, page in enumerate(pdf.pages):
             try:
-                text = _page_text(page)
+                text, notes = _page_text(page)
             except Exception as exc:  # noqa: BLE001
                 raise InvalidInputError(f"{src.label}: page {index + 1} could not be read "
                                         f"({type(exc).__name__}: {_short(exc)})") from None
             finally:
                 page.close()
-            yield index + 1, count, text
+            yield index + 1, count, text, notes
 
 
 def _bytes_stream(src: SourceFile) -> Any:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+_MAX_BLANK_ROWS = 3  # empty rows inside a table drawn as empty rows; a longer run is one line
 _MAX_COLOUR_GRID = (200, 60)  # rows, columns: larger coloured areas are listed per colour instead
 _HUES = ((15, "red"), (48, "orange"), (70, "yellow"), (165, "green"), (195, "cyan"), (255, "blue"),
          (290, "purple"), (345, "pink"), (360, "red"))  # upper bound of each hue range, in degrees
@@ -299,9 +300,16 @@ def render_sheet(sheet: Sheet) -> str:
         cells = [_escape(sheet.cells.get((head, c), "")) for c in span]
         out.append("| " + " | ".join(cells) + " |")
         out.append("|" + "---|" * len(cells))
-        for row in range(head + 1, rows[-1] + 1):
+        filled_rows = [row for row in rows if row > head]
+        previous = head
+        for row in filled_rows:
+            if row - previous > _MAX_BLANK_ROWS + 1:  # a long run of empty rows is named, not drawn
+                out.append(f"| (rows {previous + 1}-{row - 1} are empty) |" + " |" * (len(span) - 1))
+            else:
+                out.extend("|" + " |" * len(span) for _ in range(previous + 1, row))
             cells = [_escape(sheet.cells.get((row, c), "")) for c in span]
             out.append("| " + " | ".join(cells) + " |")
+            previous = row
         out.append("")
         out.append(f"(header row {head}; columns {column_letter(first_col)}-{column_letter(last_col)}; "
                    f"rows {head}-{rows[-1]})")
