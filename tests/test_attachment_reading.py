@@ -63,6 +63,42 @@ async def test_text_like_files_are_read_by_content_not_refused_by_suffix(door, f
 
 
 @pytest.mark.parametrize("door", READERS)
+async def test_a_csv_comes_back_as_written_quotes_spaces_and_crlf_kept(door, files):
+    assert await read(door, files["quoted_csv"]) == corpus.CSV_TEXT
+
+
+@pytest.mark.parametrize("door", READERS)
+async def test_an_html_file_comes_back_as_its_source(door, files):
+    assert await read(door, files["html_page"]) == corpus.HTML_TEXT  # comments, scripts and spacing included
+
+
+@pytest.mark.parametrize("door", READERS)
+async def test_csv_and_html_members_of_a_zip_come_back_as_written(door, tmp_path):
+    import zipfile
+
+    bundle = tmp_path / "export.zip"
+    with zipfile.ZipFile(bundle, "w") as archive:
+        archive.writestr("data/visitors.csv", corpus.CSV_TEXT)
+        archive.writestr("page.html", corpus.HTML_TEXT)
+    text = await read(door, bundle)
+    assert text.endswith(f"## data/visitors.csv\n{corpus.CSV_TEXT}\n\n## page.html\n{corpus.HTML_TEXT}")
+
+
+@pytest.mark.parametrize("door", READERS)
+async def test_leading_blank_lines_are_kept(door, tmp_path):
+    art = tmp_path / "art.txt"
+    art.write_text("\n\n  *\n", encoding="utf-8")
+    assert await read(door, art) == "\n\n  *\n"
+
+
+@pytest.mark.parametrize("door", READERS)
+async def test_a_json_file_that_does_not_parse_is_still_read_as_written(door, tmp_path):
+    path = tmp_path / "records.json"  # JSON Lines under a .json name, as many dataset exports are
+    path.write_bytes(b'{"id": 1, "name": "Ada"}\n{"id": 2, "name": "Bo"}\n')
+    assert await read(door, path) == path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("door", READERS)
 async def test_cell_fill_colours_and_font_colours_are_shown(door, files):
     text = await read(door, files["colour_xlsx"])
     fills = colour_grid(text)

@@ -72,3 +72,17 @@ async def test_a_zip_is_ingested_member_by_member_with_member_locations(core, tm
     pdf = [text for place, text in places.items() if place.startswith("bundle.zip, member catalogue.pdf, page 1")]
     assert any("| Porto | N/A |" in t for t in xls), places
     assert any("| Emma | Available |" in t for t in pdf), places
+
+
+async def test_csv_chunks_repeat_the_header_while_the_reader_shows_the_csv_as_written(core, tmp_path):
+    from omne.ingest import to_markdown
+
+    rows = "".join(f'{i},"Smith, {i}", bin {i % 7}\r\n' for i in range(60))
+    path = tmp_path / "parts.csv"
+    path.write_bytes(f"id,name, bin\r\n{rows}".encode())
+    assert to_markdown(path) == path.read_bytes().decode()  # read_file / read_attachment: exact
+    result = await core.ingest(path, scope=U1, options=IngestOptions(chunk_tokens=48))
+    assert len(result.records) > 3
+    for record in result.records:  # ingest: markdown table rows under the header, in every chunk
+        assert record.text.splitlines()[:2] == ["| id | name |  bin |", "| --- | --- | --- |"], record.text
+    assert any("| 17 | Smith, 17 |  bin 3 |" in r.text for r in result.records)

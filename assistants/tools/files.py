@@ -168,8 +168,8 @@ class _FileTool:
 
 
 class FileReaderTool(_FileTool, BaseTool[ReadFileArgs, str], Component[FileReaderConfig]):
-    """Reads a local file as faithful text (any text file exactly; pdf, docx, xlsx, xls, pptx, csv, html, zip
-    converted), in windows of at most `max_chars` characters."""
+    """Reads a local file as faithful text (any text file exactly, csv and html source included; pdf, docx,
+    xlsx, xls, pptx, zip converted), in windows of at most `max_chars` characters."""
 
     component_type = "tool"
     component_config_schema = FileReaderConfig
@@ -178,9 +178,9 @@ class FileReaderTool(_FileTool, BaseTool[ReadFileArgs, str], Component[FileReade
     def __init__(self, root: Path | str | None = None, *, max_chars: int = DEFAULT_MAX_CHARS, vision: Any = None,
                  transcribe: Transcriber | None = None) -> None:
         super().__init__(ReadFileArgs, str, "read_file",
-                         "Read a local file as text: text files exactly; pdf (page by page), docx, xlsx/xls (every "
-                         "sheet, formulas, colours), pptx, csv, html and zip archives converted. Long files come "
-                         f"in parts of at most {max_chars:,} characters: pass start= to read further.")
+                         "Read a local file as text: text files exactly (csv, json and html source too); pdf (page "
+                         "by page), docx, xlsx/xls (every sheet, formulas, colours), pptx and zip archives converted. "
+                         f"Long files come in parts of at most {max_chars:,} characters: pass start= to read further.")
         self.config = FileReaderConfig(root=str(root) if root else None, max_chars=max_chars)
         self.vision, self.transcribe = vision, transcribe
 

@@ -3,10 +3,11 @@
 Content decides the reader (omne.ingest.formats): text files come back exactly (whitespace and line
 endings kept), spreadsheets through openpyxl / xlrd (omne.ingest.sheets: header row, merged ranges,
 formulas and cached values, colours), PDFs page by page through pdfplumber (omne.ingest.pdf: rows kept
-together), zip archives member by member (recursively), docx / pptx / html / csv through markitdown.
-`sections` yields one section per page, slide, sheet or archive member, for ingest; `to_markdown` gives
-a whole file as one text, for tools that show a file to a model. What cannot be rendered is said in the
-text, never dropped silently.
+together), zip archives member by member (recursively), docx / pptx through markitdown.
+`sections` yields one section per page, slide, sheet or archive member, for ingest (which also renders
+csv and html to markdown, so chunks repeat a table's header and name their headings); `to_markdown` gives
+a whole file as one text, for tools that show a file to a model (csv and html as their exact source).
+What cannot be rendered is said in the text, never dropped silently.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from typing import Any
 
 from omne.config import LimitsConfig
 from omne.errors import InvalidInputError
-from omne.ingest.formats import MIME_TYPES, check_content, decode_text, detect_format
+from omne.ingest.formats import (
+    MIME_TYPES, RENDERED_TEXT, TEXT_FORMATS, check_content, check_json, decode_text, detect_format,
+)
 from omne.ingest.models import FileFormat
 from omne.ingest.pdf import pdf_pages
 from omne.ingest.sheets import Sheet, read_xls, read_xlsx, render_sheet
@@ -56,16 +59,19 @@ def converter_name() -> str:
     return f"omne.ingest (openpyxl, xlrd, pdfplumber, markitdown {__version__})"
 
 
-def sections(fmt: FileFormat, src: SourceFile, *, member: str | None = None, depth: int = 0) -> Iterator[Section]:
+def sections(fmt: FileFormat, src: SourceFile, *, member: str | None = None, depth: int = 0,
+             exact_text: bool = False) -> Iterator[Section]:
     """Convert lazily; a file that cannot be read as its format raises one InvalidInputError naming it.
 
-    A zip archive yields its members' sections (`member` is the path inside the archive, nested archives
-    joined with '/'); a member that cannot be read yields one section saying why.
+    Text files come back as their exact text, except that csv and html are rendered to markdown (a table
+    whose header row chunking repeats, headings that name sections) unless `exact_text` (what the file
+    tools show a model). A zip archive yields its members' sections (`member` is the path inside the
+    archive, nested archives joined with '/'); a member that cannot be read yields one section saying why.
     """
     if fmt is FileFormat.ZIP:
         office = _office_kind(src)
         if office is None:
-            yield from _zip_sections(src, member, depth)
+            yield from _zip_sections(src, member, depth, exact_text)
             return
         fmt = office
     if fmt is FileFormat.PDF:
@@ -82,8 +88,11 @@ def sections(fmt: FileFormat, src: SourceFile, *, member: str | None = None, dep
         elif fmt is FileFormat.PPTX:
             for section in _split_slides(_markitdown(fmt, src)):
                 yield dataclasses.replace(section, member=member)
-        elif fmt in (FileFormat.MD, FileFormat.TXT, FileFormat.JSON):
-            yield Section(text=decode_text(src.read(), src.label), lines_are_source=True, member=member)
+        elif fmt in TEXT_FORMATS and (exact_text or fmt not in RENDERED_TEXT):
+            text = decode_text(src.read(), src.label)
+            if fmt is FileFormat.JSON and not exact_text:
+                check_json(text, src.label)  # ingest refuses corrupt JSON; a reader shows it as it is
+            yield Section(text=text, lines_are_source=True, member=member)
         else:
             yield Section(text=_markitdown(fmt, src, charset="utf-8" if fmt is not FileFormat.DOCX else None,
                                            text=fmt is not FileFormat.DOCX), member=member)
@@ -110,7 +119,7 @@ def _sheet_sections(sheets: list[Sheet], member: str | None) -> Iterator[Section
         yield Section(text=render_sheet(sheet), sheet=sheet.name, count=len(sheets), member=member)
 
 
-def _zip_sections(src: SourceFile, member: str | None, depth: int) -> Iterator[Section]:
+def _zip_sections(src: SourceFile, member: str | None, depth: int, exact_text: bool) -> Iterator[Section]:
     prefix = f"{member}/" if member else ""
     with src.open() as stream, zipfile.ZipFile(stream) as archive:
         infos = [info for info in archive.infolist() if not info.is_dir()]
@@ -132,7 +141,7 @@ def _zip_sections(src: SourceFile, member: str | None, depth: int) -> Iterator[S
                 if fmt is FileFormat.ZIP and depth >= MAX_ZIP_DEPTH:
                     raise InvalidInputError(f"{inner.label}: a zip nested {depth + 1} deep (not expanded further)")
                 check_content(fmt, inner.label, io.BytesIO(data), len(data), MAX_MEMBER_BYTES)
-                yield from sections(fmt, inner, member=path, depth=depth + 1)
+                yield from sections(fmt, inner, member=path, depth=depth + 1, exact_text=exact_text)
             except InvalidInputError as exc:
                 yield Section(text="", notes=(str(exc),), member=path)
             except (zipfile.BadZipFile, RuntimeError, NotImplementedError) as exc:  # encrypted, bad compression
@@ -143,12 +152,13 @@ def _zip_sections(src: SourceFile, member: str | None, depth: int) -> Iterator[S
 
 
 def to_markdown(source: Path | str | bytes, *, name: str | None = None, max_bytes: int | None = None) -> str:
-    """A whole file (path, or bytes named by `name`) as text, read exactly as ingest reads it.
+    """A whole file (path, or bytes named by `name`) as text, through the reader ingest uses.
 
-    Text files come back unchanged. Pages, slides, sheets and archive members follow each other in order,
-    each after a marker (`<!-- Page number: 2 -->`, `<!-- Slide number: 2 -->`, `## <sheet>`,
-    `## <member path>`). Unsupported, corrupt, encrypted or oversized files, Git LFS pointers, images and
-    audio raise one InvalidInputError naming the file, the reason and the fix. Blocking: call it in a thread.
+    Text files (csv, tsv, json, markdown and html source included) come back unchanged. Pages, slides,
+    sheets and archive members follow each other in order, each after a marker (`<!-- Page number: 2 -->`,
+    `<!-- Slide number: 2 -->`, `## <sheet>`, `## <member path>`). Unsupported, corrupt, encrypted or
+    oversized files, Git LFS pointers, images and audio raise one InvalidInputError naming the file, the
+    reason and the fix. Blocking: call it in a thread.
     """
     src = SourceFile.from_input(source, name)
     limit = max_bytes or LimitsConfig().max_file_bytes
@@ -161,7 +171,7 @@ def to_markdown(source: Path | str | bytes, *, name: str | None = None, max_byte
         raise InvalidInputError(f"{src.label}: {IMAGE_NEEDS_MODEL}")
     with src.open() as stream:
         check_content(fmt, src.label, stream, src.size, limit)
-    parts = [_with_marker(section) for section in sections(fmt, src)]
+    parts = [_with_marker(section) for section in sections(fmt, src, exact_text=True)]
     if fmt is FileFormat.ZIP and _office_kind(src) is None:
         with src.open() as stream, zipfile.ZipFile(stream) as archive:
             files = sum(1 for info in archive.infolist() if not info.is_dir())
@@ -173,8 +183,8 @@ def _with_marker(section: Section) -> str:
     marker = (f"<!-- Page number: {section.page} -->" if section.page is not None else
               f"<!-- Slide number: {section.slide} -->" if section.slide is not None else
               f"## {section.sheet}" if section.sheet is not None else "")
-    body = section.text + "".join(f"\n[not rendered: {note}]" for note in section.notes)
-    body = body.removeprefix("\n")
+    lines = [section.text] if section.text else []  # a text's own leading newlines are kept
+    body = "\n".join(lines + [f"[not rendered: {note}]" for note in section.notes])
     text = f"{marker}\n{body}" if marker else body
     return f"## {section.member}\n{text}" if section.member is not None else text
 

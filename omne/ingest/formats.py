@@ -40,6 +40,7 @@ _IMAGE_MAGIC = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jp
                 (b"GIF89a", "image/gif"), (b"BM", "image/bmp"))
 _ZIP_EXPANSION_LIMIT = 20  # an Office file may unpack to this many times the file-size limit, not more
 TEXT_FORMATS = frozenset({FileFormat.CSV, FileFormat.HTML, FileFormat.MD, FileFormat.TXT, FileFormat.JSON})
+RENDERED_TEXT = frozenset({FileFormat.CSV, FileFormat.HTML})  # ingest chunks these as markdown, readers show source
 
 SUPPORTED = ", ".join(sorted({ext.lstrip(".") for ext in EXTENSIONS}))
 
@@ -191,8 +192,8 @@ def check_content(fmt: FileFormat, label: str, stream: BinaryIO, size: int, max_
         _check_zip(label, stream, max_bytes)
     elif fmt is FileFormat.XLS and not head.startswith(_OLE_MAGIC):
         raise InvalidInputError(f"{label}: corrupt .xls file (not a legacy Excel OLE container)")
-    elif fmt in TEXT_FORMATS:
-        _check_text(fmt, label, stream, head)
+    elif fmt in TEXT_FORMATS and b"\x00" in head:
+        raise InvalidInputError(f"{label}: binary data in a .{fmt.value} file (it holds NUL bytes, not text)")
     stream.seek(0)
 
 
@@ -227,15 +228,13 @@ def _check_zip(label: str, stream: BinaryIO, max_bytes: int) -> None:
                                 f"{max_bytes:,}-byte file limit (raise limits.max_file_bytes to allow it)")
 
 
-def _check_text(fmt: FileFormat, label: str, stream: BinaryIO, head: bytes) -> None:
-    if b"\x00" in head:
-        raise InvalidInputError(f"{label}: binary data in a .{fmt.value} file (it holds NUL bytes, not text)")
-    if fmt is FileFormat.JSON:
-        try:
-            json.loads(decode_text(stream.read(), label))
-        except json.JSONDecodeError as exc:
-            raise InvalidInputError(f"{label}: corrupt JSON ({exc.msg} at line {exc.lineno}, "
-                                    f"column {exc.colno})") from None
+def check_json(text: str, label: str) -> None:
+    """Refuse text that is not JSON, naming where it breaks."""
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(f"{label}: corrupt JSON ({exc.msg} at line {exc.lineno}, "
+                                f"column {exc.colno})") from None
 
 
 def decode_text(data: bytes, label: str) -> str:

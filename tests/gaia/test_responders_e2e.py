@@ -33,7 +33,7 @@ def _said(body: dict[str, Any], role: str) -> list[str]:
 
 def _read_the_prices(body: dict[str, Any]) -> Reply | None:
     """A read_file call for the attachment until the tool has answered; None once it has."""
-    if any("| apple | 1.25 |" in t for t in _said(body, "tool")):
+    if any("\napple,1.25\n" in t for t in _said(body, "tool")):
         return None
     path = re.search(r"^- (/\S+fruit_prices\.csv)$", "\n".join(_said(body, "user")), re.MULTILINE).group(1)
     return Reply(tool_calls=[ToolCall("read_file", {"path": path})])
@@ -57,7 +57,7 @@ def reactive_script(body: dict[str, Any]) -> Reply:
     if "Write a short plan" in prompt:
         return Reply(content=Plan(steps=[PlanStep(description="read the file and answer")]).model_dump_json())
     if "Check progress" in prompt:
-        done = key != PRICE_KEY or "| apple | 1.25 |" in prompt
+        done = key != PRICE_KEY or "\napple,1.25\n" in prompt
         return Reply(content=ProgressLedger(is_request_satisfied=done, is_in_loop=False, is_progress_being_made=True,
                                             next_speaker=RESPONDER_NAME, instruction="Read the price list.")
                      .model_dump_json())
@@ -91,7 +91,7 @@ async def test_the_simple_responder_runs_the_sample_with_memory(tmp_path):
     assert results["omne-s5"]["answer"] == "$1,000" and results["omne-s5"]["tokens"] > 0
     (step,) = json.loads((out / "trajectories" / "omne-s2.json").read_text())["trajectory"]
     assert step["kind"] == "answer" and step["tool_calls"][0]["name"] == "read_file"
-    assert "| apple | 1.25 |" in step["tool_calls"][0]["result"]  # the attachment was read through solve()
+    assert "\napple,1.25\n" in step["tool_calls"][0]["result"]  # the attachment was read through solve()
 
     first, *_, last = [b for b in server.requests if question_key(b) in FINALS]
     assert [t["function"]["name"] for t in last["tools"]] == [
@@ -113,7 +113,7 @@ async def test_the_reactive_responder_plans_reads_the_attachment_and_answers(tmp
     assert [results[t]["answer"] for t in ("omne-s1", "omne-s2", "omne-s6")] == ["8", "3.5", "Kyoto"]
     steps = json.loads((out / "trajectories" / "omne-s2.json").read_text())["trajectory"]
     assert [s["kind"] for s in steps] == ["analysis", "plan", "progress", "act", "progress", "final", "reflection"]
-    assert "| apple | 1.25 |" in steps[3]["tool_calls"][0]["result"]
+    assert "\napple,1.25\n" in steps[3]["tool_calls"][0]["result"]
     assert results["omne-s2"]["steps"] == 8 == sum(question_key(b) == PRICE_KEY for b in server.requests)
     assert not any("tools" in b and any(t["function"]["name"] == "archival_memory_search" for t in b["tools"])
                    for b in server.requests)  # memory off: no store, so no memory tools

@@ -46,7 +46,7 @@ async def test_sample_run_scores_per_level_and_writes_every_output(tmp_path, emb
     trajectory = json.loads((out / "trajectories" / "omne-s2.json").read_text())
     kinds = [m["type"] for m in trajectory["trajectory"]]
     assert kinds[:3] == ["TextMessage", "ToolCallRequestEvent", "ToolCallExecutionEvent"]
-    assert "| apple | 1.25 |" in trajectory["trajectory"][2]["content"][0]["content"]  # the attachment was read
+    assert "\napple,1.25\n" in trajectory["trajectory"][2]["content"][0]["content"]  # the attachment was read
     assert len(list((out / "trajectories").glob("*.json"))) == 6
 
     report = (out / "report.md").read_text()

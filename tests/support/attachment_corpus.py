@@ -1,9 +1,9 @@
 """A corpus of small GAIA-style attachments the tests write themselves (nothing binary is committed).
 
-Each builder writes one file reproducing a way a reader can lose the answer: leading spaces, a colour
-answer, a title row above the header, N/A cells, merged cells and formulas, a PDF table drawn column by
-column, text formats named by unusual suffixes, a legacy .xls, a zip of an xls and a pdf, a needle past the
-reader's cap, a Git LFS pointer.
+Each builder writes one file reproducing a way a reader can lose the answer: leading spaces, a CSV or an
+HTML page shown converted instead of as written, a colour answer, a title row above the header, N/A cells,
+merged cells and formulas, a PDF table drawn column by column, text formats named by unusual suffixes, a
+legacy .xls, a zip of an xls and a pdf, a needle past the reader's cap, a Git LFS pointer.
 """
 
 from __future__ import annotations
@@ -21,6 +21,11 @@ PDB_TEXT = ("HEADER    HYDROLASE                               01-JAN-99   1ABC 
 JSONLD = {"@context": "https://schema.org", "@type": "Person", "name": "Ada Lovelace", "birthDate": "1815-12-10"}
 BOOKS = [("Title", "Status"), ("Dune", "Checked out"), ("Emma", "Available"), ("Ubik", "Overdue"),
          ("Solaris", "Available")]  # two columns: too few for markitdown's form detection
+CSV_TEXT = ('id,name, note\r\n1,"Smith, Jane","  said ""hi"""\r\n2, Lee ,"line one\r\nline two"\r\n'
+            '3,,  N/A\r\n')  # quoted commas and quotes, leading spaces, a line break inside a field, CRLF
+HTML_TEXT = ("<!DOCTYPE html>\n<html><head><title>Tides</title><style>td { color: red }</style></head>\n"
+             "<body>\n  <h1>Tide   tables</h1>\n  <table><tr><td class=\"high\">14:05</td></tr></table>\n"
+             "  <!-- low tide: 20:17 -->\n<script>var x = 1;</script>\n</body></html>\n")  # the answer is in a comment
 NEEDLE = "the key is MAGENTA-42"
 BIG_CHARS = 130_000
 
@@ -28,6 +33,18 @@ BIG_CHARS = 130_000
 def ascii_layout(folder: Path) -> Path:
     path = folder / "layout.txt"
     path.write_bytes(ASCII_LAYOUT.encode())
+    return path
+
+
+def quoted_csv(folder: Path) -> Path:
+    path = folder / "visitors.csv"
+    path.write_bytes(CSV_TEXT.encode())
+    return path
+
+
+def html_page(folder: Path) -> Path:
+    path = folder / "tides.html"
+    path.write_bytes(HTML_TEXT.encode())
     return path
 
 
@@ -181,8 +198,8 @@ def lfs_pointer(folder: Path) -> Path:
 
 
 CORPUS: dict[str, Callable[[Path], Path]] = {
-    "ascii_layout": ascii_layout, "colour_xlsx": colour_xlsx, "title_row_xlsx": title_row_xlsx,
-    "multi_sheet_xlsx": multi_sheet_xlsx, "table_pdf": table_pdf, "pdb": pdb_file, "jsonld": jsonld_file,
+    "ascii_layout": ascii_layout, "quoted_csv": quoted_csv, "html_page": html_page, "colour_xlsx": colour_xlsx,
+    "title_row_xlsx": title_row_xlsx, "multi_sheet_xlsx": multi_sheet_xlsx, "table_pdf": table_pdf, "pdb": pdb_file, "jsonld": jsonld_file,
     "legacy_xls": legacy_xls, "zip_bundle": zip_bundle, "big_text": big_text, "lfs_pointer": lfs_pointer,
 }
 
