@@ -30,22 +30,22 @@ NEEDLE = "the key is MAGENTA-42"
 BIG_CHARS = 130_000
 
 
-def ascii_layout(folder: Path) -> Path:
-    path = folder / "layout.txt"
-    path.write_bytes(ASCII_LAYOUT.encode())
+def _text_file(path: Path, text: str) -> Path:
+    """`text` written byte for byte (UTF-8, line endings as given)."""
+    path.write_bytes(text.encode())
     return path
+
+
+def ascii_layout(folder: Path) -> Path:
+    return _text_file(folder / "layout.txt", ASCII_LAYOUT)
 
 
 def quoted_csv(folder: Path) -> Path:
-    path = folder / "visitors.csv"
-    path.write_bytes(CSV_TEXT.encode())
-    return path
+    return _text_file(folder / "visitors.csv", CSV_TEXT)
 
 
 def html_page(folder: Path) -> Path:
-    path = folder / "tides.html"
-    path.write_bytes(HTML_TEXT.encode())
-    return path
+    return _text_file(folder / "tides.html", HTML_TEXT)
 
 
 def colour_xlsx(folder: Path) -> Path:
@@ -144,9 +144,7 @@ def table_pdf_bytes(rows: list[tuple[str, ...]]) -> bytes:
 
 
 def pdb_file(folder: Path) -> Path:
-    path = folder / "1abc.pdb"
-    path.write_bytes(PDB_TEXT.encode())
-    return path
+    return _text_file(folder / "1abc.pdb", PDB_TEXT)
 
 
 def jsonld_file(folder: Path) -> Path:
