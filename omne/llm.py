@@ -80,22 +80,23 @@ def load_model_config(path: Path | str | None = None) -> ModelConfig | None:
 
 
 def make_client(config: ModelConfig):  # noqa: ANN201 - an autogen ChatCompletionClient
-    """An AutoGen ChatCompletionClient for the configured endpoint."""
+    """An AutoGen ChatCompletionClient for the configured endpoint (omne.llm_clients: AutoGen's OpenAI / Azure
+    client that knows `context_window` and counts tokens offline)."""
     info = {**config.model_info.model_dump()}
     common: dict[str, Any] = {"model": config.model, "model_info": info, "timeout": config.timeout_s,
-                              "max_retries": config.max_retries}
+                              "max_retries": config.max_retries, "context_window": config.context_window}
     if config.temperature is not None:
         common["temperature"] = config.temperature
     if config.provider == "azure":
-        from autogen_ext.models.openai import AzureOpenAIChatCompletionClient
+        from omne.llm_clients import OmneAzureOpenAIChatCompletionClient
 
         if not config.azure_endpoint:
             raise ModelNotConfiguredError("provider azure needs azure_endpoint (or AZURE_OPENAI_ENDPOINT)")
         key = config.api_key or os.environ.get("AZURE_OPENAI_API_KEY") or os.environ.get(config.api_key_env)
-        return AzureOpenAIChatCompletionClient(azure_endpoint=config.azure_endpoint, api_key=key,
+        return OmneAzureOpenAIChatCompletionClient(azure_endpoint=config.azure_endpoint, api_key=key,
                                                azure_deployment=config.azure_deployment or config.model,
                                                api_version=config.api_version, **common)
-    from autogen_ext.models.openai import OpenAIChatCompletionClient
+    from omne.llm_clients import OmneOpenAIChatCompletionClient
 
     base_url = config.base_url or ("http://localhost:11434/v1" if config.provider == "ollama" else None)
     key = config.api_key or os.environ.get(config.api_key_env) or ("ollama" if config.provider == "ollama" else None)
@@ -103,7 +104,7 @@ def make_client(config: ModelConfig):  # noqa: ANN201 - an autogen ChatCompletio
         key = "not-needed"  # many OpenAI-compatible servers ignore the key, but the client requires one
     if not key:
         raise ModelNotConfiguredError(f"no API key: set {config.api_key_env} (or api_key in the model config)")
-    return OpenAIChatCompletionClient(base_url=base_url, api_key=key, **common)
+    return OmneOpenAIChatCompletionClient(base_url=base_url, api_key=key, **common)
 
 
 def require_client(path: Path | str | None = None):  # noqa: ANN201
