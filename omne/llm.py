@@ -144,3 +144,25 @@ def require_client(path: Path | str | None = None, *, flag: str | None = None): 
             f"OpenAI-compatible server, OMNE_MODEL for its model name), or {where} a file like "
             "configs/model.example.yaml")
     return client
+
+
+def model_call_failure(exc: BaseException) -> str | None:
+    """One line saying why a model call failed (endpoint down or refusing, timeout, an error status), with the
+    fix; None when `exc` is not a failed model call."""
+    try:
+        import openai
+    except ImportError:  # pragma: no cover - autogen-ext[openai] is a dependency
+        openai = None  # type: ignore[assignment]
+    if openai is not None and isinstance(exc, openai.APITimeoutError):
+        return "the model endpoint did not answer in time; raise timeout_s in the model config or check the server"
+    if openai is not None and isinstance(exc, openai.APIConnectionError):
+        cause = exc.__cause__ or exc.__context__
+        why = f" ({type(cause).__name__}: {str(cause).splitlines()[0][:160]})" if cause else ""
+        return (f"cannot reach the model endpoint{why}; check that the server is running and OPENAI_BASE_URL "
+                "(or base_url in the model config)")
+    if openai is not None and isinstance(exc, openai.APIStatusError):
+        return (f"the model endpoint answered HTTP {exc.status_code}: {str(exc).splitlines()[0][:200]}; check the "
+                "model name (OMNE_MODEL), the API key and the endpoint")
+    if isinstance(exc, (TimeoutError, ConnectionError)):
+        return f"the model call failed ({type(exc).__name__}: {exc}); check the model endpoint"
+    return None
