@@ -122,4 +122,6 @@ def _say(text: str) -> None:
 def run_cli(args: list[str]) -> None:
     """Entry from `omne chat` (omne/cli registers a thin forwarder so omne never imports assistants early)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    app(args=args, prog_name="omne chat", standalone_mode=True)
+    code = app(args=args, prog_name="omne chat", standalone_mode=False)  # errors: one line, from omne.cli.main
+    if isinstance(code, int) and code:
+        raise SystemExit(code)

@@ -2,6 +2,8 @@
 
 import logging
 
+import pytest
+
 from autogen_agentchat.agents import AssistantAgent
 from autogen_core.models import (
     AssistantMessage,
@@ -12,6 +14,7 @@ from autogen_core.models import (
 )
 
 from omne.agents import EXTRACTIVE, AgentMemory, BlockSpec, TokenCounter
+from omne.errors import InvalidInputError
 from omne.types import RecordKind
 from tests.support.agents import open_fast_core
 from tests.support.scripted_model import FunctionModel, call
@@ -216,3 +219,17 @@ async def test_autogen_save_and_load_state_restore_the_window(fast_core):
     plain = mem.context(window_tokens=600, tool_schema=[], context_id="imported")
     await plain.load_state({"messages": saved["messages"]})  # a plain AutoGen state: its messages are recorded
     assert [m.model_dump() for m in await plain.window_messages()] == saved["messages"]
+
+
+async def test_a_window_the_fixed_prompt_does_not_fit_is_refused_with_the_parts_and_a_size_that_works(fast_core):
+    mem = await AgentMemory.open(fast_core, agent="a", user="u", blocks=[BlockSpec(label="human")])
+    context = mem.context(FunctionModel(lambda m, t: "hi"), window_tokens=1000)
+    with pytest.raises(InvalidInputError) as refused:
+        await context.add_message(UserMessage(content="hello", source="user"))
+    text = str(refused.value)
+    assert "window_tokens=1000 is too small" in text and "8 tool schemas" in text and "system prompt" in text
+    needed = int(text.split("use window_tokens=")[1].split(" ")[0])
+    assert not await mem.recall.search("")  # refused before anything was recorded
+    roomy = mem.context(FunctionModel(lambda m, t: "hi"), window_tokens=needed, context_id="roomy")
+    await roomy.add_message(UserMessage(content="hello", source="user"))
+    assert len(await roomy.get_messages()) == 2

@@ -176,7 +176,23 @@ class OmneContext(ChatCompletionContext, Component[OmneContextConfig]):
             self._states = ContextStateStore.for_core(memory.core)
             if not self._custom_tools:
                 self.tool_schema = [t.schema for t in memory_tools(memory)]
+            await self._check_fixed_part()
         return self._states
+
+    async def _check_fixed_part(self) -> None:
+        """Refuse, on first use, a window that the fixed part of the prompt (system prompt, core memory blocks,
+        tool schemas) leaves no room in: say what each part takes and the smallest window that works."""
+        system = self.counter.count([SystemMessage(content=self.system_prompt)]) if self.system_prompt else 0
+        blocks = self.counter.text_tokens(await self.memory.blocks.render())
+        tools = self.counter.count([], self.tool_schema) if self.tool_schema else 0
+        fixed = system + blocks + tools
+        if fixed + self.summary_tokens > self.evict_at * self.window_tokens:
+            needed = -(-(fixed + self.summary_tokens + 256) // self.evict_at)  # room for a summary and a turn
+            raise InvalidInputError(
+                f"window_tokens={self.window_tokens} is too small: the fixed part of every prompt takes {fixed} "
+                f"tokens (system prompt {system}, core memory blocks {blocks}, {len(self.tool_schema)} tool schemas "
+                f"{tools}) and the summary up to {self.summary_tokens}; use window_tokens={needed:.0f} or more, or "
+                "shorten the system prompt, the blocks or the tools")
 
     async def _ensure_loaded(self) -> None:
         if self._loaded:
