@@ -15,8 +15,7 @@ from autogen_agentchat.agents import AssistantAgent
 
 from omne.agents import AgentMemory, BlockSpec, MemoryTool
 from omne.llm import load_model_config, make_client
-from tests.support.agents import open_fast_core
-from tests.support.openai_server import Reply, ScriptedOpenAIServer, ToolCall
+from omne.testing import Reply, ScriptedOpenAIServer, ToolCall, open_fast_core
 
 LONG = ("Here is a long note about my garden, the tomatoes, the beans, the watering schedule and the neighbour's "
         "cat that keeps digging in the carrot bed every single morning before breakfast. ") * 10
@@ -28,7 +27,7 @@ CHILD = textwrap.dedent('''
     logging.basicConfig(level=logging.WARNING, handlers=[logging.StreamHandler(sys.stderr)])
     from autogen_agentchat.agents import AssistantAgent
     from omne.agents.shared import acquire_core, release_core
-    from tests.support.scripted_model import HashEmbedder
+    from omne.testing import HashEmbedder
 
     async def main():
         core = await acquire_core(sys.argv[1], embedder=HashEmbedder())  # the loaded parts share this core

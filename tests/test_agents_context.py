@@ -16,8 +16,7 @@ from autogen_core.models import (
 from omne.agents import EXTRACTIVE, AgentMemory, BlockSpec, TokenCounter
 from omne.errors import InvalidInputError
 from omne.types import RecordKind
-from tests.support.agents import open_fast_core
-from tests.support.scripted_model import FunctionModel, call
+from omne.testing import FunctionModel, call, open_fast_core
 
 TOPICS = ["the garden", "a train journey", "spring weather", "bread", "an old film", "chess openings"]
 FACT = "Turn 3: by the way, my sister Zephyrine lives in Reykjavik and collects antique barometers."

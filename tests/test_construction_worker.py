@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 from omne import MemoryCore, Record, RecordKind, Scope
 from omne.construction import Construction, ConstructionConfig, ExtractiveSummariser, JobStatus, run_worker
-from tests.support.scripted_model import FunctionModel
+from omne.testing import FunctionModel
 
 SESSION = Scope(user="maya", session="s1")
 
@@ -152,7 +152,7 @@ async def test_worker_takes_the_project_model_config_and_a_model_less_worker_lea
     without one it leaves fact jobs pending for a worker that has a model, instead of failing them."""
     from autogen_ext.models.replay import ReplayChatCompletionClient
 
-    from tests.support.openai_server import Reply, ScriptedOpenAIServer
+    from omne.testing import Reply, ScriptedOpenAIServer
 
     store = tmp_path / "worker-store"
     core = await MemoryCore.open(store, embedder=embedder)

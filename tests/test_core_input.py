@@ -46,7 +46,7 @@ async def test_invalid_scopes_are_rejected(core: MemoryCore, fields):
 
 def test_sync_memory_core_opens_like_memory_core(tmp_path):
     from omne.sync import SyncMemoryCore
-    from tests.support.scripted_model import HashEmbedder
+    from omne.testing import HashEmbedder
 
     with SyncMemoryCore.open(tmp_path / "sync", embedder=HashEmbedder()) as memory:
         stored = memory.remember("Kim rides a red bike.", scope=Scope(user="kim"))

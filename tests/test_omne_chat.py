@@ -8,7 +8,7 @@ import pytest
 
 from assistants import ResponderSettings, load_responder_settings
 from tests.conftest import ROOT
-from tests.support.openai_server import Reply, ScriptedOpenAIServer
+from omne.testing import Reply, ScriptedOpenAIServer
 
 NO_MODEL = {k: "" for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OMNE_MODEL", "AZURE_OPENAI_ENDPOINT")}
 

@@ -10,7 +10,7 @@ from autogen_agentchat.teams import DiGraphBuilder, GraphFlow, RoundRobinGroupCh
 from assistants import FactsLedger, Plan, PlanStep, ProgressLedger, ReactiveResponder, Reflection, SimpleResponder
 from omne.agents.shared import unregister
 from omne.types import RecordKind, Scope
-from tests.support.scripted_model import as_json, prompts_sent, replay, tool_call
+from omne.testing import as_json, prompts_sent, replay, tool_call
 
 USER, TEAM = "skipper", "crew"
 INSIGHT = "Trips need the boat's name confirmed first."
