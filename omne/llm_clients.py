@@ -40,46 +40,41 @@ class AzureClientConfig(AzureOpenAIClientConfigurationConfigModel):
     context_window: int = DEFAULT_CONTEXT_WINDOW
 
 
-class OmneOpenAIChatCompletionClient(OpenAIChatCompletionClient):
+class _KnowsItsWindow:
+    """Mixed into AutoGen's clients: a `context_window` they are built with, and offline counting."""
+
+    def __init__(self, *, context_window: int = DEFAULT_CONTEXT_WINDOW, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.context_window = context_window
+
+    def count_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
+        """Prompt tokens, counted with Omne's tokenizer (offline)."""
+        return _count(messages, tools)
+
+    def remaining_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
+        """Tokens left in the context window after `messages` and `tools`."""
+        return self.context_window - self.count_tokens(messages, tools=tools)
+
+
+class OmneOpenAIChatCompletionClient(_KnowsItsWindow, OpenAIChatCompletionClient):
     """AutoGen's OpenAI client (any OpenAI-compatible server) with a known context window and offline counting."""
 
     component_config_schema = OpenAIClientConfig  # type: ignore[assignment]
     component_provider_override = "omne.llm_clients.OmneOpenAIChatCompletionClient"
 
-    def __init__(self, *, context_window: int = DEFAULT_CONTEXT_WINDOW, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.context_window = context_window
-
-    def count_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
-        """Prompt tokens, counted with Omne's tokenizer (offline)."""
-        return _count(messages, tools)
-
-    def remaining_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
-        """Tokens left in the context window after `messages` and `tools`."""
-        return self.context_window - self.count_tokens(messages, tools=tools)
-
     def _to_config(self) -> OpenAIClientConfig:
         return OpenAIClientConfig(**self._raw_config, context_window=self.context_window)
 
 
-class OmneAzureOpenAIChatCompletionClient(AzureOpenAIChatCompletionClient):
+class OmneAzureOpenAIChatCompletionClient(_KnowsItsWindow, AzureOpenAIChatCompletionClient):
     """AutoGen's Azure OpenAI client with a known context window and offline counting."""
 
     component_config_schema = AzureClientConfig  # type: ignore[assignment]
     component_provider_override = "omne.llm_clients.OmneAzureOpenAIChatCompletionClient"
 
-    def __init__(self, *, context_window: int = DEFAULT_CONTEXT_WINDOW, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.context_window = context_window
-
-    def count_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
-        """Prompt tokens, counted with Omne's tokenizer (offline)."""
-        return _count(messages, tools)
-
-    def remaining_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
-        """Tokens left in the context window after `messages` and `tools`."""
-        return self.context_window - self.count_tokens(messages, tools=tools)
-
     def _to_config(self) -> AzureClientConfig:
-        base = super()._to_config()
-        return AzureClientConfig(**base.model_dump(exclude_none=True), context_window=self.context_window)
+        if "azure_ad_token_provider" in self._raw_config:  # AutoGen serialises the provider (needs azure-core)
+            base = super()._to_config().model_dump(exclude_none=True)
+        else:
+            base = dict(self._raw_config)
+        return AzureClientConfig(**base, context_window=self.context_window)

@@ -7,8 +7,7 @@ load the graph or the stages). Presets: `PRESETS["default"]` (what `MemoryCore.o
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from omne._lazy import lazy_exports
 
 _EXPORTS = {
     "Candidate": "models", "RetrievalConfig": "models", "SearchHit": "models",
@@ -21,15 +20,4 @@ _EXPORTS = {
     "query_intervals": "temporal",
 }
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'omne.retrieval' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"omne.retrieval.{_EXPORTS[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

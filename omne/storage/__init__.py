@@ -7,8 +7,7 @@ when that backend is used).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from omne._lazy import lazy_exports
 
 _EXPORTS = {
     "IndexHit": "protocols", "IndexItem": "protocols", "RecordFilter": "protocols", "RecordStore": "protocols",
@@ -19,15 +18,4 @@ _EXPORTS = {
     "index_text": "index_payload",
 }
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'omne.storage' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"omne.storage.{_EXPORTS[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
