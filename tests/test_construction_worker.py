@@ -170,6 +170,13 @@ async def test_worker_takes_the_project_model_config_and_a_model_less_worker_lea
     assert [(j["kind"], j["status"]) for j in jobs["jobs"] if j["kind"] == "extract_facts"] == [
         ("extract_facts", "pending")]
 
+    down = tmp_path / "down.yaml"  # a model whose endpoint is down: the attempt fails and is retried later
+    down.write_text("model:\n  model: local-model\n  base_url: http://127.0.0.1:9/v1\n  api_key: x\n"
+                    "  max_retries: 0\n", encoding="utf-8")
+    failing = omne_cli("worker", "--once", "--model-config", str(down), store=store, env=no_model)
+    assert failing.returncode == 0, failing.stderr
+    assert "retrying extract_facts:" in failing.stdout and "attempt 1 of 3" in failing.stdout
+
     facts = {"facts": [{"type": "preference", "data": {"holder": "Maya", "item": "green tea", "sentiment": "likes"},
                         "statement": "Maya likes green tea."}]}
     with ScriptedOpenAIServer([Reply(content=json.dumps(facts))]) as server:

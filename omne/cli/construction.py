@@ -40,8 +40,10 @@ def worker(
             emit(outcome.model_dump(mode="json"), True)
         else:
             reason = f"  ({outcome.reason})" if outcome.reason else ""
-            typer.echo(f"{outcome.status.value:<8} {outcome.key}  attempt {outcome.attempt}, "
-                       f"{outcome.seconds:.2f}s{reason}")
+            of = f" of {outcome.max_attempts}" if outcome.max_attempts else ""
+            retried = outcome.status.value == "pending" and outcome.reason  # failed, will be retried after a backoff
+            typer.echo(f"{'retrying' if retried else outcome.status.value:<8} {outcome.key}  attempt "
+                       f"{outcome.attempt}{of}, {outcome.seconds:.2f}s{reason}")
 
     async def main() -> dict[str, int]:
         core = await MemoryCore.open(config=OmneConfig.from_env(store))

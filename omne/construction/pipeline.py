@@ -69,6 +69,7 @@ class JobOutcome(BaseModel):
     kind: str
     status: JobStatus
     attempt: int
+    max_attempts: int | None = None  # a job still pending after a failed attempt is retried up to this
     seconds: float
     reason: str | None = None
 
@@ -265,5 +266,6 @@ class Construction:
         if after is None:  # our lease expired and another worker took over; it reports the job
             return JobOutcome(key=job.key, kind=job.kind, status=JobStatus.RUNNING, attempt=job.attempts,
                               seconds=seconds, reason="lease lost to another worker")
-        return JobOutcome(key=job.key, kind=job.kind, status=after.status, attempt=job.attempts, seconds=seconds,
+        return JobOutcome(key=job.key, kind=job.kind, status=after.status, attempt=job.attempts,
+                          max_attempts=after.max_attempts, seconds=seconds,
                           reason=after.reason if after.status is not JobStatus.DONE else None)
