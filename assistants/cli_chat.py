@@ -19,7 +19,7 @@ from assistants.settings import ResponderSettings, load_responder_settings
 from assistants.tools import task_tools
 from omne.config import OmneConfig, read_yaml_mapping
 from omne.core import MemoryCore
-from omne.llm import ModelNotConfiguredError, load_model_config, make_client
+from omne.llm import ModelNotConfiguredError, load_model_config, make_client, model_call_failure
 
 EXIT_WORDS = {"/exit", "/quit", "exit", "quit"}
 
@@ -34,7 +34,8 @@ def _model_config(config: Path | None):  # noqa: ANN202 - ModelConfig | None
     if found is None:
         raise ModelNotConfiguredError(
             "omne chat needs a language model: set OPENAI_API_KEY (and OPENAI_BASE_URL for any OpenAI-compatible "
-            "server), or pass --config with a `model:` section like configs/model.example.yaml")
+            "server; OMNE_MODEL for its model name), or pass --config with a `model:` section like "
+            "configs/model.example.yaml")
     return found
 
 
@@ -83,7 +84,15 @@ async def _chat(store: Path | None, user: str, kind: str, settings: ResponderSet
                 continue
             if text in EXIT_WORDS:
                 break
-            await _turn(agent, text, verbose)
+            try:
+                await _turn(agent, text, verbose)
+            except Exception as exc:  # noqa: BLE001 - a failed model call ends the turn, not the chat
+                failure = model_call_failure(exc)
+                if failure is None:
+                    raise
+                sys.stdout.write("\n")
+                sys.stderr.write(f"omne chat: error: {failure}. What you said is kept; try again, or /exit.\n")
+                sys.stderr.flush()
     finally:
         await core.close()
         await client.close()
@@ -113,4 +122,6 @@ def _say(text: str) -> None:
 def run_cli(args: list[str]) -> None:
     """Entry from `omne chat` (omne/cli registers a thin forwarder so omne never imports assistants early)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    app(args=args, prog_name="omne chat", standalone_mode=True)
+    code = app(args=args, prog_name="omne chat", standalone_mode=False)  # errors: one line, from omne.cli.main
+    if isinstance(code, int) and code:
+        raise SystemExit(code)

@@ -306,7 +306,7 @@ class ReactiveResponder(Responder):
             reflection, from_model = await self.reflect(task, answer, stop, state, cancellation_token)
             self._reflection_text = reflection.insight
         policy = await self.policy()
-        scope = self.scopes.private_session
+        scope = self.spec.session_scope
         trajectory = Record(
             kind=RecordKind.DOCUMENT, scope=scope, name=self.name, tags=["trajectory"],
             text=f"Trajectory of task: {task[:500]}\nAnswer: {answer}\nStopped: {stop}\n"

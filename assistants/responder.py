@@ -40,13 +40,12 @@ from pydantic import BaseModel, Field
 
 from assistants.budget import RunState
 from assistants.ledgers import FactsLedger, Plan
-from assistants.memory_policy import CoreMemoryPolicy, MemoryPolicy, NullMemoryPolicy, Recollection, ResponderScopes
+from assistants.memory_policy import CoreMemoryPolicy, MemoryPolicy, NullMemoryPolicy, Recollection
 from assistants.results import ResponderResult, Step, StopReason
 from assistants.settings import ResponderSettings
 from omne.agents import rendering
-from omne.agents.agent_memory import AgentMemory, AgentSpec
-from omne.agents.tools import SEARCH_TOOL_NAMES, make_memory_tools
-from omne.agents.shared import acquire_core, register, release_core
+from omne.agents import SEARCH_TOOL_NAMES, AgentSpec, MemoryHandle, MemoryHierarchy, memory_tools
+from omne.agents.shared import register
 from omne.core import MemoryCore
 from omne.errors import InvalidInputError
 from omne.types import new_id
@@ -112,15 +111,16 @@ class Responder(BaseChatAgent, Component[ResponderConfig]):
                                                  for t in tools]
         self._handoffs = [Handoff(target=h) if isinstance(h, str) else h for h in handoffs]
         self._model_client_stream = model_client_stream
-        self._core = memory
-        self._acquired = False  # the store was opened through omne.agents.shared (released in close())
         if memory is not None:
             register(memory)  # responders loaded from config with the same store_dir use this core
         self._store_dir = str(memory.config.store_dir) if memory is not None else (str(store_dir) if store_dir else None)
-        self.scopes = ResponderScopes(agent=name, user=user, team=team,
-                                      session=session or f"{name}-{new_id()[:8]}")
+        self.spec = AgentSpec.build(agent=name, user=user, team=team, session=session or f"{name}-{new_id()[:8]}",
+                                    store_dir=self._store_dir)
+        # the responder's memory: given (a core: the caller closes it) or opened by store_dir on first use
+        self._handle: MemoryHandle | None = (
+            MemoryHandle(MemoryHierarchy(memory, self.spec), owner=name) if memory is not None
+            else MemoryHandle(spec=self.spec, owner=name) if self._store_dir else None)
         self._policy: MemoryPolicy | None = None
-        self._agent_memory: AgentMemory | None = None
         self._memory_tools: list[BaseTool[Any, Any]] | None = None
         self._context = model_context or BufferedChatCompletionContext(self.settings.memory.history_messages)
         self.last_result: ResponderResult | None = None
@@ -146,16 +146,16 @@ class Responder(BaseChatAgent, Component[ResponderConfig]):
         archival_memory_search, bound to this responder's private scope (user + agent), when it has a store,
         the model can call functions and `settings.memory.tools` is on. Override to offer others."""
         if self._memory_tools is None:
-            usable = (self.settings.memory.tools and (self._core is not None or self._store_dir is not None)
+            usable = (self.settings.memory.tools and self._handle is not None
                       and self._model_client.model_info.get("function_calling", False))
-            self._memory_tools = make_memory_tools(self.agent_memory, SEARCH_TOOL_NAMES) if usable else []
+            self._memory_tools = memory_tools(self._handle, SEARCH_TOOL_NAMES) if usable and self._handle else []
         return list(self._memory_tools)
 
-    def memory_policy(self, core: MemoryCore | None) -> MemoryPolicy:
-        """The retrieve/record policy, built once per responder from the opened store."""
-        if core is None:
+    def memory_policy(self, memory: MemoryHierarchy | None) -> MemoryPolicy:
+        """The retrieve/record policy, built once per responder from its opened memory (None: no store)."""
+        if memory is None:
             return NullMemoryPolicy()
-        return CoreMemoryPolicy(core, self.scopes, self.settings.memory)
+        return CoreMemoryPolicy(memory, self.settings.memory)
 
     async def plan(self, task: str, facts: FactsLedger, state: RunState,
                    cancellation_token: CancellationToken) -> Plan | None:
@@ -191,28 +191,26 @@ class Responder(BaseChatAgent, Component[ResponderConfig]):
         return self._context
 
     @property
-    def core(self) -> MemoryCore | None:
-        return self._core
+    def scopes(self) -> AgentSpec:
+        """Who this responder is in the store (agent, user, session, team) and the scopes that follow."""
+        return self.spec
 
-    async def agent_memory(self) -> AgentMemory:
-        """This responder's memory as omne.agents sees it (private scope user + agent; the session; the team),
-        opening the store on first use; the memory tools are bound to it."""
-        if self._agent_memory is None:
-            await self.policy()
-            if self._core is None:
-                raise InvalidInputError(f"{self.name} has no memory store; pass memory=... or store_dir=...")
-            self._agent_memory = AgentMemory(self._core, AgentSpec(
-                agent=self.name, user=self.scopes.user, session=self.scopes.session, team=self.scopes.team,
-                store_dir=str(self._core.config.store_dir)))
-        return self._agent_memory
+    @property
+    def core(self) -> MemoryCore | None:
+        """The store, once open (None without one)."""
+        return self._handle.memory.core if self._handle is not None and self._handle.is_open else None
+
+    async def agent_memory(self) -> MemoryHierarchy:
+        """This responder's memory (private scope user + agent; the session; the team), opening the store on
+        first use; the memory tools and the default policy use it."""
+        if self._handle is None:
+            raise InvalidInputError(f"{self.name} has no memory store; pass memory=... or store_dir=...")
+        return await self._handle.open()
 
     async def policy(self) -> MemoryPolicy:
         """The memory policy, opening the store on first use."""
         if self._policy is None:
-            if self._core is None and self._store_dir:
-                self._core = await acquire_core(self._store_dir)
-                self._acquired = True
-            self._policy = self.memory_policy(self._core)
+            self._policy = self.memory_policy(await self.agent_memory() if self._handle is not None else None)
         return self._policy
 
     async def _record(self, state: RunState, step: Step) -> Step:
@@ -317,9 +315,9 @@ class Responder(BaseChatAgent, Component[ResponderConfig]):
 
     async def close(self) -> None:
         """Release the store when this responder opened it by `store_dir` (the last user closes it)."""
-        if self._acquired and self._core is not None:
-            await release_core(self._core)
-            self._core, self._policy, self._agent_memory, self._acquired = None, None, None, False
+        if self._handle is not None and self._handle.owned and self._handle.is_open:
+            await self._handle.release()
+            self._policy = None
 
     # -- component config -------------------------------------------------------------------------
     def _to_config(self) -> ResponderConfig:

@@ -32,7 +32,7 @@ def main() -> None:
 
         embedder = MiniLMEmbedder.shared()
     else:
-        from tests.support.scripted_model import HashEmbedder
+        from omne.testing import HashEmbedder
 
         embedder = HashEmbedder()
     # cycle: plain writes, writes with document ingest, construction jobs

@@ -88,8 +88,6 @@ class OmneConfig(BaseModel):
         return value.expanduser()
     vectors: VectorConfig = Field(default_factory=VectorConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
-    embedder: Literal["minilm"] = "minilm"
-    embed_batch_size: int = Field(default=64, ge=1)
 
     @classmethod
     def from_env(cls, store_dir: Path | str | None = None) -> OmneConfig:

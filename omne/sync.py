@@ -22,6 +22,11 @@ class SyncMemoryCore:
             self._runner.close()
             raise
 
+    @classmethod
+    def open(cls, store_dir: Path | str | None = None, **open_kwargs: Any) -> SyncMemoryCore:
+        """Open a store, as `MemoryCore.open` does, with blocking methods."""
+        return cls(store_dir, **open_kwargs)
+
     @property
     def core(self) -> MemoryCore:
         return self._core

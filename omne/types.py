@@ -7,7 +7,9 @@ from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from omne.errors import InvalidInputError
 
 MAX_SCOPE_VALUE_CHARS = 256
 
@@ -94,6 +96,15 @@ class Scope(BaseModel):
         if not self.fields():
             raise ValueError("a scope needs at least one of user, agent, session or team")
         return self
+
+    def __init__(self, **fields: Any) -> None:
+        try:
+            super().__init__(**fields)
+        except ValidationError as exc:
+            problems = "; ".join(
+                (f"{'.'.join(map(str, e['loc']))}: " if e["loc"] else "") + e["msg"].removeprefix("Value error, ")
+                for e in exc.errors())
+            raise InvalidInputError(f"invalid scope: {problems} (e.g. Scope(user='alice'))") from None
 
     def fields(self) -> dict[str, str]:
         """The fields that are set, in a fixed order."""

@@ -30,8 +30,8 @@ async def core(tmp_path, embedder):
 
 @pytest.fixture
 async def fast_core(tmp_path):
-    """A store on the hashing test embedder (tests/support/agents.py): writes in about a millisecond."""
-    from tests.support.agents import open_fast_core
+    """A store on the hashing test embedder (omne.testing.open_fast_core): writes in about a millisecond."""
+    from omne.testing import open_fast_core
 
     memory = await open_fast_core(tmp_path / "fast-store")
     yield memory

@@ -2,6 +2,8 @@
 
 import logging
 
+import pytest
+
 from autogen_agentchat.agents import AssistantAgent
 from autogen_core.models import (
     AssistantMessage,
@@ -12,9 +14,9 @@ from autogen_core.models import (
 )
 
 from omne.agents import EXTRACTIVE, AgentMemory, BlockSpec, TokenCounter
+from omne.errors import InvalidInputError
 from omne.types import RecordKind
-from tests.support.agents import open_fast_core
-from tests.support.scripted_model import FunctionModel, call
+from omne.testing import FunctionModel, call, open_fast_core
 
 TOPICS = ["the garden", "a train journey", "spring weather", "bread", "an old film", "chess openings"]
 FACT = "Turn 3: by the way, my sister Zephyrine lives in Reykjavik and collects antique barometers."
@@ -166,7 +168,9 @@ async def test_clear_empties_the_window_but_recall_keeps_everything(fast_core):
     assert "blue pot" in (await mem.recall.search("spare key"))[0].text
 
 
-async def test_token_counter_uses_the_client_then_falls_back_once(caplog):
+async def test_token_counter_never_asks_tiktoken_and_falls_back_once(caplog):
+    """AutoGen's OpenAI client counts with tiktoken, which downloads its encodings: Omne counts for it, quietly.
+    A client whose own counter fails is used until then, and the fallback is logged once."""
     from autogen_ext.models.openai import OpenAIChatCompletionClient
 
     messages = [SystemMessage(content="You are terse."), UserMessage(content="Hello there, how are you?", source="u"),
@@ -179,16 +183,23 @@ async def test_token_counter_uses_the_client_then_falls_back_once(caplog):
 
     client = OpenAIChatCompletionClient(model="gpt-4o-mini", api_key="x", base_url="http://127.0.0.1:9/v1")
     counter = TokenCounter(client)
-    with caplog.at_level(logging.WARNING, logger="omne.agents"):
-        try:  # offline, tiktoken cannot fetch its encoding: the first count falls back, and logs once
+    with caplog.at_level(logging.WARNING):
+        try:
             counted = [counter.count(messages) for _ in range(3)]
         finally:
             await client.close()
-    if counter.source == "model client":  # tiktoken's encoding happens to be cached on this machine
-        assert counted[0] > 0 and not caplog.records
-    else:
-        assert counted == [expected] * 3
-        assert len([r for r in caplog.records if "cannot count tokens" in r.message]) == 1
+    assert counter.source == "MiniLM WordPiece tokenizer" and counted == [expected] * 3
+    assert not caplog.records  # no tiktoken attempt, so no "Model ... not found" and no fallback warning
+
+    class Flaky(FunctionModel):
+        def count_tokens(self, messages, *, tools=[]):  # noqa: ANN001, ANN202, B006
+            raise RuntimeError("tokenizer unavailable")
+
+    flaky = TokenCounter(Flaky(lambda m, t: "x"))
+    assert flaky.source == "model client"
+    with caplog.at_level(logging.WARNING, logger="omne.agents"):
+        assert [flaky.count(messages) for _ in range(3)] == [expected] * 3
+    assert len([r for r in caplog.records if "cannot count tokens" in r.message]) == 1
 
 
 async def test_autogen_save_and_load_state_restore_the_window(fast_core):
@@ -207,3 +218,17 @@ async def test_autogen_save_and_load_state_restore_the_window(fast_core):
     plain = mem.context(window_tokens=600, tool_schema=[], context_id="imported")
     await plain.load_state({"messages": saved["messages"]})  # a plain AutoGen state: its messages are recorded
     assert [m.model_dump() for m in await plain.window_messages()] == saved["messages"]
+
+
+async def test_a_window_the_fixed_prompt_does_not_fit_is_refused_with_the_parts_and_a_size_that_works(fast_core):
+    mem = await AgentMemory.open(fast_core, agent="a", user="u", blocks=[BlockSpec(label="human")])
+    context = mem.context(FunctionModel(lambda m, t: "hi"), window_tokens=1000)
+    with pytest.raises(InvalidInputError) as refused:
+        await context.add_message(UserMessage(content="hello", source="user"))
+    text = str(refused.value)
+    assert "window_tokens=1000 is too small" in text and "8 tool schemas" in text and "system prompt" in text
+    needed = int(text.split("use window_tokens=")[1].split(" ")[0])
+    assert not await mem.recall.search("")  # refused before anything was recorded
+    roomy = mem.context(FunctionModel(lambda m, t: "hi"), window_tokens=needed, context_id="roomy")
+    await roomy.add_message(UserMessage(content="hello", source="user"))
+    assert len(await roomy.get_messages()) == 2

@@ -9,7 +9,7 @@ from autogen_ext.models.replay import ReplayChatCompletionClient
 from omne.agents import AgentMemory, OmneMemory
 from omne.errors import InvalidInputError
 from omne.types import RecordKind
-from tests.support.scripted_model import MODEL_INFO
+from omne.testing import MODEL_INFO
 
 
 async def test_update_context_injects_dated_quoted_memories(core):

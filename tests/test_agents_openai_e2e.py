@@ -4,7 +4,7 @@ from autogen_agentchat.agents import AssistantAgent
 
 from omne.agents import MEMORY_TOOL_NAMES, AgentMemory, BlockSpec
 from omne.llm import load_model_config, make_client
-from tests.support.openai_server import Reply, ScriptedOpenAIServer, ToolCall
+from omne.testing import Reply, ScriptedOpenAIServer, ToolCall
 
 
 async def test_memory_tools_work_through_the_real_openai_client(fast_core, monkeypatch):

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from omne.agents.shared import acquire_core, register, release_core, unregister
-from tests.support.agents import open_fast_core
-from tests.support.scripted_model import HashEmbedder
+from omne.testing import HashEmbedder, open_fast_core
 
 
 async def test_acquirers_share_one_core_and_the_last_release_closes_it(tmp_path):

@@ -8,7 +8,7 @@ from autogen_core.models import CreateResult, FunctionExecutionResultMessage, Re
 from autogen_ext.models.replay import ReplayChatCompletionClient
 
 from omne.agents import MEMORY_TOOL_NAMES, AgentMemory, BlockSpec
-from tests.support.scripted_model import MODEL_INFO, call
+from omne.testing import MODEL_INFO, call
 
 
 def _calls(*calls):

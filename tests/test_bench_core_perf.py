@@ -6,7 +6,7 @@ import numpy as np
 
 from benchmarks.synthetic import PrecomputedEmbedder
 from omne.retrieval.pipeline import Retriever
-from tests.support.scripted_model import HashEmbedder
+from omne.testing import HashEmbedder
 
 
 class QueryPathEmbedder(HashEmbedder):

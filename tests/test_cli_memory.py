@@ -88,6 +88,27 @@ def test_cli_errors_are_one_line(omne, tmp_path):
     assert code == 1 and err.startswith("omne: error: line 1:") and err.count("\n") == 1
 
 
+def test_update_command_and_the_errors_a_new_user_meets(omne):
+    me = ("--user", "kim")
+    first = _json(omne("memory", "add", "Kim's bike is red.", *me, "--json"))
+    code, out, err = omne("memory", "update", first["id"], "Kim's bike is blue.", "--tag", "bikes", *me)
+    assert code == 0, err
+    newest = out.strip().rsplit(" ", 1)[1]
+    history = _json(omne("memory", "history", newest, *me, "--json"))
+    assert [(v["text"], v["tags"]) for v in history] == [("Kim's bike is red.", []), ("Kim's bike is blue.", ["bikes"])]
+    code, _, err = omne("memory", "update", first["id"], *me)
+    assert code == 1 and err.startswith("omne: error: nothing to update") and err.count("\n") == 1
+
+    code, _, err = omne("memory", "search", "bike", "--role", "wizard", *me)
+    assert code == 1 and err == ("omne: error: unknown --role wizard; messages have the roles user, assistant, "
+                                 "system, tool, agent\n")
+    for args in (("memory", "search"), ("memory", "search", "bike", "--top-k", "many", *me),
+                 ("memory", "search", "bike", "--bogus")):
+        code, _, err = omne(*args)
+        assert code == 2 and err.startswith("omne: error: ") and err.count("\n") == 1, err
+        assert "omne memory search --help" in err
+
+
 def test_large_import_optimises_the_index_and_optimize_runs_on_demand(omne, tmp_path, monkeypatch):
     import omne.cli.memory as memory_cli
     from omne.core import MemoryCore

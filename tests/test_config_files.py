@@ -31,3 +31,27 @@ def test_model_and_responder_configs_share_one_reader(tmp_path):
         load_model_config(wrong)
     with pytest.raises(InvalidInputError, match="responder config .*wrong.yaml: max_stalls: Input should be greater"):
         load_responder_settings(wrong)
+
+
+@pytest.mark.parametrize("field", ["embedder", "embed_batch_size"])
+def test_the_store_config_has_no_dead_fields(field):
+    """The embedder is passed to MemoryCore.open; a config field that nothing reads would only mislead."""
+    from pydantic import ValidationError
+
+    from omne import OmneConfig
+
+    assert field not in OmneConfig.model_fields
+    with pytest.raises(ValidationError):
+        OmneConfig.model_validate({field: 1})
+
+
+def test_packages_curate_their_api():
+    """Each package's __init__ names its API; every name it lists resolves."""
+    import importlib
+
+    for package in ("omne", "omne.agents", "omne.retrieval", "omne.storage", "omne.graph", "omne.ingest",
+                    "omne.construction", "omne.testing", "assistants"):
+        module = importlib.import_module(package)
+        assert module.__all__, package
+        for name in module.__all__:
+            assert getattr(module, name) is not None, f"{package}.{name}"

@@ -13,7 +13,7 @@ from omne import EdgeKind, Record, RecordKind, Scope
 from omne.construction import (
     Backoff, Construction, ConstructionConfig, ExtractiveSummariser, JobStatus, StructuredCallConfig,
 )
-from tests.support.scripted_model import FunctionModel
+from omne.testing import FunctionModel
 
 SESSION = Scope(user="maya", session="s1")
 USER = Scope(user="maya")

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from omne.construction.structured import (
     StructuredCallConfig, StructuredOutputError, extract_json_object, structured_call,
 )
-from tests.support.scripted_model import FunctionModel
+from omne.testing import FunctionModel
 
 
 class Answer(BaseModel):

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 from omne import MemoryCore, Record, RecordKind, Scope
 from omne.construction import Construction, ConstructionConfig, ExtractiveSummariser, JobStatus, run_worker
-from tests.support.scripted_model import FunctionModel
+from omne.testing import FunctionModel
 
 SESSION = Scope(user="maya", session="s1")
 
@@ -144,3 +144,47 @@ async def test_other_layers_plug_in_their_own_job_kinds(core):
     await core.process()
     assert seen == ["three little words"]
     assert construction.queue.by_key(f"count_words:{message.id}").result == {"words": 3}
+
+
+async def test_worker_takes_the_project_model_config_and_a_model_less_worker_leaves_fact_jobs(omne_cli, tmp_path,
+                                                                                              embedder):
+    """`omne worker` finds its model like every entry point (the YAML model config, OPENAI_* / OMNE_MODEL);
+    without one it leaves fact jobs pending for a worker that has a model, instead of failing them."""
+    from autogen_ext.models.replay import ReplayChatCompletionClient
+
+    from omne.testing import Reply, ScriptedOpenAIServer
+
+    store = tmp_path / "worker-store"
+    core = await MemoryCore.open(store, embedder=embedder)
+    planner = await Construction.attach(core, ReplayChatCompletionClient(["unused"]),
+                                        config=ConstructionConfig(summaries=False))
+    await core.add(Record(kind=RecordKind.MESSAGE, scope=SESSION, role="user", name="Maya",
+                          text="I love green tea."))
+    await planner.close()
+    await core.close()
+    no_model = {"OPENAI_API_KEY": "", "OPENAI_BASE_URL": "", "OMNE_MODEL": "", "OMNE_MODEL_CONFIG": ""}
+
+    offline = omne_cli("worker", "--once", "--json", store=store, env=no_model)
+    assert offline.returncode == 0, offline.stderr
+    jobs = json.loads(omne_cli("memory", "jobs", "--json", store=store).stdout)
+    assert [(j["kind"], j["status"]) for j in jobs["jobs"] if j["kind"] == "extract_facts"] == [
+        ("extract_facts", "pending")]
+
+    down = tmp_path / "down.yaml"  # a model whose endpoint is down: the attempt fails and is retried later
+    down.write_text("model:\n  model: local-model\n  base_url: http://127.0.0.1:9/v1\n  api_key: x\n"
+                    "  max_retries: 0\n", encoding="utf-8")
+    failing = omne_cli("worker", "--once", "--model-config", str(down), store=store, env=no_model)
+    assert failing.returncode == 0, failing.stderr
+    assert "retrying extract_facts:" in failing.stdout and "attempt 1 of 3" in failing.stdout
+
+    facts = {"facts": [{"type": "preference", "data": {"holder": "Maya", "item": "green tea", "sentiment": "likes"},
+                        "statement": "Maya likes green tea."}]}
+    with ScriptedOpenAIServer([Reply(content=json.dumps(facts))]) as server:
+        config = tmp_path / "model.yaml"
+        config.write_text(f"model:\n  model: local-model\n  base_url: {server.base_url}\n  api_key: local\n"
+                          "  context_window: 8192\n", encoding="utf-8")
+        online = omne_cli("worker", "--once", "--model-config", str(config), store=store, env=no_model)
+    assert online.returncode == 0, online.stderr
+    assert "done     extract_facts:" in online.stdout and server.requests
+    jobs = json.loads(omne_cli("memory", "jobs", "--json", store=store).stdout)
+    assert {j["kind"]: j["status"] for j in jobs["jobs"]}["extract_facts"] == "done"

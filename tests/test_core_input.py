@@ -6,7 +6,6 @@ import sqlite3
 from contextlib import closing
 
 import pytest
-from pydantic import ValidationError
 
 from omne import InvalidInputError, MemoryCore, Record, RecordKind, Scope
 from omne.validation import make_scope
@@ -40,9 +39,18 @@ async def test_bad_text_or_kind_is_rejected(core: MemoryCore, text, kind, messag
 async def test_invalid_scopes_are_rejected(core: MemoryCore, fields):
     with pytest.raises(InvalidInputError, match="invalid scope"):
         make_scope(**fields)
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidInputError, match="invalid scope"):  # not a raw pydantic error
         Scope(**fields)
     await _nothing_written(core)
+
+
+def test_sync_memory_core_opens_like_memory_core(tmp_path):
+    from omne.sync import SyncMemoryCore
+    from omne.testing import HashEmbedder
+
+    with SyncMemoryCore.open(tmp_path / "sync", embedder=HashEmbedder()) as memory:
+        stored = memory.remember("Kim rides a red bike.", scope=Scope(user="kim"))
+        assert memory.get(stored.id, scope=Scope(user="kim")).text == "Kim rides a red bike."
 
 
 async def test_a_missing_scope_is_a_clear_error_on_every_path(core: MemoryCore):

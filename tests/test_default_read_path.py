@@ -42,7 +42,7 @@ async def test_the_turn_after_a_hit_is_lifted_by_session_neighbours(fast_core):
 
 
 async def test_message_links_and_retrieval_can_be_switched_off(tmp_path):
-    from tests.support.scripted_model import HashEmbedder
+    from omne.testing import HashEmbedder
 
     core = await MemoryCore.open(tmp_path / "bare", embedder=HashEmbedder(), link_messages=False,
                                  retrieval=RetrievalConfig())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 
 from tests.conftest import ROOT
-from tests.support.scripted_model import replay
+from omne.testing import replay
 
 
 def load(name: str):  # noqa: ANN201

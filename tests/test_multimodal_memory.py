@@ -16,7 +16,7 @@ from omne.agents.shared import unregister
 from omne.ingest import Provenance, format_location
 from omne.types import EdgeKind, RecordKind, Scope
 from tests.ingest_samples import pdf_bytes
-from tests.support.scripted_model import FunctionModel, replay
+from omne.testing import FunctionModel, replay
 
 
 def _picture() -> AGImage:

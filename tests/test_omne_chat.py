@@ -8,7 +8,7 @@ import pytest
 
 from assistants import ResponderSettings, load_responder_settings
 from tests.conftest import ROOT
-from tests.support.openai_server import Reply, ScriptedOpenAIServer
+from omne.testing import Reply, ScriptedOpenAIServer
 
 NO_MODEL = {k: "" for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OMNE_MODEL", "AZURE_OPENAI_ENDPOINT")}
 
@@ -44,3 +44,35 @@ def test_example_responder_config_loads():
     assert settings == ResponderSettings()  # the example documents the defaults
     assert os.path.isfile(ROOT / "configs" / "model.example.yaml")
     assert load_responder_settings(ROOT / "configs" / "model.example.yaml") == ResponderSettings()
+
+
+def test_a_failed_model_call_ends_the_turn_not_the_chat(omne_cli, tmp_path):
+    """The endpoint is down: each turn says so in one line, and the chat goes on until /exit."""
+    config = tmp_path / "model.yaml"
+    config.write_text("model:\n  model: local-model\n  base_url: http://127.0.0.1:9/v1\n  api_key: x\n"
+                      "  max_retries: 0\n", encoding="utf-8")
+    result = omne_cli("chat", "--store", str(tmp_path / "s"), "--config", str(config),
+                      input="hello\nhello again\n/exit\n", env=NO_MODEL)
+    assert result.returncode == 0, result.stderr
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 2 and all(e.startswith("omne chat: error: cannot reach the model endpoint") for e in errors)
+    assert "Traceback" not in result.stderr
+
+
+def test_the_readme_example_fails_in_one_line_naming_a_fix_it_can_use(tmp_path):
+    import subprocess
+    import sys
+
+    def run(env: dict[str, str]) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(ROOT / "examples" / "assistant_with_memory.py"), "Hi"],
+                              capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                              env={**os.environ, **NO_MODEL, "OMNE_MODEL_CONFIG": "", "PYTHONPATH": str(ROOT),
+                                   **env})
+
+    missing = run({})
+    assert missing.returncode == 1 and missing.stderr.count("\n") == 1, missing.stderr
+    assert "OPENAI_API_KEY" in missing.stderr and "--config" not in missing.stderr
+    assert "OMNE_MODEL_CONFIG" in missing.stderr
+    down = run({"OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "OPENAI_API_KEY": "x"})
+    assert down.returncode == 1 and down.stderr.count("\n") == 1, down.stderr[-2000:]
+    assert down.stderr.startswith("error: cannot reach the model endpoint")

@@ -4,7 +4,7 @@ from autogen_agentchat.agents import AssistantAgent
 from autogen_core.tools import FunctionTool
 
 from omne.llm import ModelNotConfiguredError, load_model_config, make_client, require_client
-from tests.support.openai_server import Reply, ScriptedOpenAIServer, ToolCall
+from omne.testing import Reply, ScriptedOpenAIServer, ToolCall
 
 
 def test_no_model_configured_names_the_fix(monkeypatch):

@@ -9,7 +9,7 @@ from autogen_agentchat.agents import AssistantAgent
 from assistants import (Budgets, FactsLedger, Plan, PlanStep, ProgressLedger, ReactiveResponder, Reflection,
                         ResponderSettings)
 from omne.types import EdgeKind, RecordKind, Scope
-from tests.support.scripted_model import as_json, prompts_sent, replay, tool_call
+from omne.testing import as_json, prompts_sent, replay, tool_call
 
 FACTS = FactsLedger(given_facts=["the city is Lisbon"], facts_to_look_up=["population", "area"],
                     facts_to_derive=["density = population / area"], educated_guesses=["about 5000 per km2"])

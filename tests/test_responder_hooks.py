@@ -13,7 +13,7 @@ from omne.agents.shared import unregister
 from assistants.tools import FileReaderTool
 from omne.core import MemoryCore
 from omne.types import Scope
-from tests.support.scripted_model import as_json, prompts_sent, replay
+from omne.testing import as_json, prompts_sent, replay
 
 CHECKLIST = Plan(steps=[PlanStep(description="Check the hull"), PlanStep(description="Check the sails")])
 
@@ -125,7 +125,7 @@ async def test_state_saves_and_loads_the_conversation():
 async def test_solve_entry_point_with_an_attachment(tmp_path):
     from assistants.loading import build_responder, responder_class
     from omne.errors import InvalidInputError
-    from tests.support.scripted_model import tool_call
+    from omne.testing import tool_call
 
     table = tmp_path / "ports.csv"
     table.write_text("port,ships\nLisbon,31\nPorto,17\n")

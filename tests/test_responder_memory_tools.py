@@ -6,7 +6,7 @@ from autogen_ext.models.replay import ReplayChatCompletionClient
 
 from assistants import ResponderSettings, SimpleResponder
 from omne.types import RecordKind, Scope
-from tests.support.scripted_model import replay, tool_call
+from omne.testing import replay, tool_call
 
 MEMORY_TOOLS = ["conversation_search", "archival_memory_insert", "archival_memory_search"]
 

@@ -10,7 +10,7 @@ from autogen_agentchat.teams import DiGraphBuilder, GraphFlow, RoundRobinGroupCh
 from assistants import FactsLedger, Plan, PlanStep, ProgressLedger, ReactiveResponder, Reflection, SimpleResponder
 from omne.agents.shared import unregister
 from omne.types import RecordKind, Scope
-from tests.support.scripted_model import as_json, prompts_sent, replay, tool_call
+from omne.testing import as_json, prompts_sent, replay, tool_call
 
 USER, TEAM = "skipper", "crew"
 INSIGHT = "Trips need the boat's name confirmed first."
@@ -94,3 +94,16 @@ async def test_graph_flow_runs_a_responder_then_an_agent():
     result = await flow.run(task="Draft the plan.")
     texts = [(m.source, m.to_text()) for m in result.messages if isinstance(m, TextMessage)]
     assert texts == [("user", "Draft the plan."), ("drafter", "Draft: sail Tuesday."), ("reviewer", "Approved.")]
+
+
+async def test_a_team_member_recalls_each_memory_once(fast_core):
+    """A member's messages are recorded privately and as the team's copy; recall counts each message once."""
+    first = SimpleResponder("alice", replay(*[f"Noted, point {i}." for i in range(4)]), memory=fast_core, user=USER,
+                            team=TEAM)
+    for i in range(4):
+        await first.run(task=f"Porto trip point {i}: pack item number {i} for the Aurora.")
+    later = SimpleResponder("alice", replay("ok"), memory=fast_core, user=USER, team=TEAM)
+    recalled = await (await later.policy()).retrieve("Porto trip Aurora pack item")
+    assert len(recalled) == 6
+    keys = [r.record.metadata.get("message_id") for r in recalled]
+    assert None not in keys and len(set(keys)) == 6  # six distinct messages, not three twice

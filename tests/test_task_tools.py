@@ -16,7 +16,7 @@ from assistants.tools import (CodeExecutionTool, FetchPageTool, FileReaderTool, 
                               WebSearchTool)
 from omne.errors import InvalidInputError, NotFoundError
 from tests.support.office_files import write_docx, write_pdf, write_pptx, write_xlsx
-from tests.support.scripted_model import prompts_sent, replay
+from omne.testing import prompts_sent, replay
 
 TOKEN = CancellationToken()
 

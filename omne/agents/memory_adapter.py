@@ -1,35 +1,36 @@
 """OmneMemory: an `autogen_core.memory.Memory` backed by Omne, for `AssistantAgent(memory=[...])`.
 
 Before each model call AutoGen calls `update_context`: the latest user message is the query, the hits
-(archival records and messages from other sessions) are packed into a token budget with their dates
-and provenance, and rendered as quoted data — never as instructions. With an OmneContext they go into
-its header for this turn only; with any other context they are added as a system message, and the
-messages the agent saw are recorded in recall memory (automatic recall for any context).
+(archival records and messages from other sessions, `MemoryHierarchy.recollect`) are packed into a token
+budget with their dates and provenance, and rendered as quoted data — never as instructions. With a context
+that takes retrieved memories (an OmneContext: see `RetrievalTarget`) they go into its header for this turn
+only; with any other context they are added as a system message, and the messages the agent saw are
+recorded in recall memory (automatic recall for any context).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from autogen_core import CancellationToken, Component
 from autogen_core.memory import Memory, MemoryContent, MemoryMimeType, MemoryQueryResult, UpdateContextResult
 from autogen_core.model_context import ChatCompletionContext
-from autogen_core.models import SystemMessage, UserMessage
+from autogen_core.models import LLMMessage, SystemMessage, UserMessage
 from pydantic import BaseModel, Field
 from typing_extensions import Self
 
 from omne.errors import InvalidInputError
 from omne.ingest.messages import records_from_content
-from omne.retrieval.models import SearchHit
 from omne.types import RecordKind
 
-from omne.agents.agent_memory import AgentMemory, AgentSpec
 from omne.agents import rendering
 from omne.agents.archival import ARCHIVAL_KINDS
-from omne.agents.context import OmneContext
-from omne.agents.shared import open_agent_memory, release_core
+from omne.agents.handle import MemoryHandle
+from omne.agents.hierarchy import MemoryHierarchy, Recollection
+from omne.agents.recall import MESSAGES
+from omne.agents.spec import AgentSpec
 from omne.agents.summary import ALERT_SOURCE
 from omne.agents.tokens import TokenCounter
 
@@ -37,6 +38,18 @@ log = logging.getLogger("omne.agents")
 
 DEFAULT_KINDS = [k.value for k in ARCHIVAL_KINDS] + [RecordKind.MESSAGE.value]
 _CLEARABLE = (RecordKind.FACT, RecordKind.INSIGHT, RecordKind.DOCUMENT)
+
+
+@runtime_checkable
+class RetrievalTarget(Protocol):
+    """A context that records its own messages and takes the memories retrieved for the turn (OmneContext)."""
+
+    @property
+    def window_record_ids(self) -> list[str]: ...
+
+    async def window_messages(self) -> list[LLMMessage]: ...
+
+    def set_retrieved(self, text: str | None) -> None: ...
 
 
 class OmneMemoryConfig(BaseModel):
@@ -57,13 +70,9 @@ class OmneMemory(Memory, Component[OmneMemoryConfig]):
     component_config_schema = OmneMemoryConfig
     component_provider_override = "omne.agents.OmneMemory"
 
-    def __init__(self, memory: AgentMemory | None = None, *, spec: AgentSpec | None = None, name: str = "omne",
+    def __init__(self, memory: MemoryHierarchy | None = None, *, spec: AgentSpec | None = None, name: str = "omne",
                  top_k: int = 6, max_tokens: int = 600, kinds: Sequence[str] = DEFAULT_KINDS) -> None:
-        if memory is None and spec is None:
-            raise InvalidInputError("OmneMemory needs an AgentMemory or an AgentSpec")
-        self._memory = memory
-        self._spec = spec or memory.spec  # type: ignore[union-attr]
-        self._owns_core = memory is None
+        self._handle = MemoryHandle(memory, spec=spec, owner="OmneMemory")
         self.name = name
         self.top_k = top_k
         self.max_tokens = max_tokens
@@ -74,32 +83,31 @@ class OmneMemory(Memory, Component[OmneMemoryConfig]):
         self._counter = TokenCounter()
         self._recorded = 0  # messages of a non-Omne context already recorded
 
-    async def agent_memory(self) -> AgentMemory:
-        """The AgentMemory behind this component (opened on first use when built from a config)."""
-        if self._memory is None:
-            self._memory = await open_agent_memory(self._spec)
-        return self._memory
+    async def agent_memory(self) -> MemoryHierarchy:
+        """The memory behind this component (opened on first use when built from a config)."""
+        return await self._handle.open()
 
     # -- Memory protocol ------------------------------------------------------------------
     async def update_context(self, model_context: ChatCompletionContext) -> UpdateContextResult:
         """Inject memories relevant to the latest user message, budgeted, dated, quoted as data."""
         memory = await self.agent_memory()
-        if isinstance(model_context, OmneContext):
-            messages = await model_context.window_messages()
-            exclude = set(model_context.window_record_ids)
+        target = model_context if isinstance(model_context, RetrievalTarget) else None
+        if target is not None:
+            messages = await target.window_messages()
+            exclude = set(target.window_record_ids)
         else:
             messages = await model_context.get_messages()
             await self._record_new(memory, model_context)
             exclude = set()
         query = _last_user_text(messages)
         if not query:
-            if isinstance(model_context, OmneContext):
-                model_context.set_retrieved(None)
+            if target is not None:
+                target.set_retrieved(None)
             return UpdateContextResult(memories=MemoryQueryResult(results=[]))
-        hits = await self._search(memory, query, exclude=exclude)
-        text, used = self._render(hits)
-        if isinstance(model_context, OmneContext):
-            model_context.set_retrieved(text)
+        found = await memory.recollect(query, top_k=self.top_k, kinds=self.kinds, exclude=exclude)
+        text, used = self._render(found)
+        if target is not None:
+            target.set_retrieved(text)
         elif text:
             await model_context.add_message(SystemMessage(content=text))
         return UpdateContextResult(memories=MemoryQueryResult(results=[_content(h) for h in used]))
@@ -112,7 +120,8 @@ class OmneMemory(Memory, Component[OmneMemoryConfig]):
         kinds = [RecordKind(k) for k in kwargs.get("kinds", self.kinds)]
         hits = await memory.core.search(text, scope=memory.agent_scope, top_k=int(kwargs.get("top_k", self.top_k)),
                                         kinds=kinds)
-        return MemoryQueryResult(results=[_content(h) for h in hits])
+        return MemoryQueryResult(results=[_content(Recollection(record=h.record, score=h.score, shared=False,
+                                                               found_by=h.found_by)) for h in hits])
 
     async def add(self, content: MemoryContent, cancellation_token: CancellationToken | None = None) -> None:
         """Store any MemoryContent in archival memory through omne.ingest.records_from_content: text and JSON as
@@ -142,13 +151,11 @@ class OmneMemory(Memory, Component[OmneMemoryConfig]):
 
     async def close(self) -> None:
         """Release the store when this component opened it."""
-        if self._owns_core and self._memory is not None:
-            await release_core(self._memory.core)
-            self._memory = None
+        await self._handle.release()
 
     # -- component config -----------------------------------------------------------------
     def _to_config(self) -> OmneMemoryConfig:
-        return OmneMemoryConfig(spec=self._spec, name=self.name, top_k=self.top_k, max_tokens=self.max_tokens,
+        return OmneMemoryConfig(spec=self._handle.spec, name=self.name, top_k=self.top_k, max_tokens=self.max_tokens,
                                 kinds=[k.value for k in self.kinds])
 
     @classmethod
@@ -157,30 +164,21 @@ class OmneMemory(Memory, Component[OmneMemoryConfig]):
                    kinds=config.kinds)
 
     # -- helpers --------------------------------------------------------------------------
-    async def _record_new(self, memory: AgentMemory, model_context: ChatCompletionContext) -> None:
+    async def _record_new(self, memory: MemoryHierarchy, model_context: ChatCompletionContext) -> None:
         """Record messages of a plain AutoGen context that recall does not hold yet."""
         everything = (await model_context.save_state()).get("messages", [])
         if len(everything) < self._recorded:  # the context was cleared
             self._recorded = 0
         new = everything[self._recorded:]
         if new:
-            from omne.agents.context import _MESSAGES
-
-            await memory.recall.record(_MESSAGES.validate_python(new), metadata={"context": "autogen"})
+            await memory.recall.record(MESSAGES.validate_python(new), metadata={"context": "autogen"})
         self._recorded = len(everything)
 
-    async def _search(self, memory: AgentMemory, query: str, *, exclude: set[str]) -> list[SearchHit]:
-        hits = await memory.core.search(query, scope=memory.agent_scope, top_k=self.top_k * 3, kinds=self.kinds)
-        session = memory.spec.session
-        keep = [h for h in hits if h.record.id not in exclude
-                and not (h.record.kind is RecordKind.MESSAGE and h.record.scope.session == session)]
-        return keep[: self.top_k]
-
-    def _render(self, hits: list[SearchHit]) -> tuple[str | None, list[SearchHit]]:
+    def _render(self, hits: list[Recollection]) -> tuple[str | None, list[Recollection]]:
         if not hits:
             return None, []
         entries: list[str] = []
-        used: list[SearchHit] = []
+        used: list[Recollection] = []
         budget = self.max_tokens - self._counter.text_tokens(rendering.retrieved([])) - 8
         for hit in hits:
             entry = rendering.render_record(hit.record, number=len(used) + 1)
@@ -204,7 +202,7 @@ def _last_user_text(messages: Sequence[Any]) -> str:
     return ""
 
 
-def _content(hit: SearchHit) -> MemoryContent:
+def _content(hit: Recollection) -> MemoryContent:
     record = hit.record
     return MemoryContent(content=record.text, mime_type=MemoryMimeType.TEXT, metadata={
         "id": record.id, "kind": record.kind.value, "score": hit.score, "found_by": hit.found_by,

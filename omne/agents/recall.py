@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autogen_core.models import (
     AssistantMessage,
@@ -22,8 +23,14 @@ from omne.types import Record, RecordKind, Scope
 
 from omne.agents.tokens import message_text
 
+if TYPE_CHECKING:
+    from omne.agents.spec import AgentSpec
+
 _MESSAGE_ADAPTER: TypeAdapter[LLMMessage] = TypeAdapter(LLMMessage)
+MESSAGES: TypeAdapter[list[LLMMessage]] = TypeAdapter(list[LLMMessage])
+"""Validates and dumps lists of AutoGen messages (context states hold them in this form)."""
 DEFAULT_SEARCH_ROLES = ("user", "assistant")
+_TEAM_NS = uuid.UUID("6f1d3c1e-2b7a-4b8e-9a55-0c1f4a7e9d21")
 
 
 def message_role(message: LLMMessage) -> str:
@@ -69,35 +76,71 @@ def record_to_message(record: Record) -> LLMMessage:
 
 
 class RecallMemory:
-    """Writes messages to the log and searches them by text, role and date. The store chains them in order
-    (NEXT edges, in the same transaction; `MemoryCore.open(link_messages=True)`, the default)."""
+    """Writes messages to the log (the one recording path of every Omne integration) and searches them by text,
+    role and date. The store chains them in order (NEXT edges, in the same transaction;
+    `MemoryCore.open(link_messages=True)`, the default)."""
 
-    def __init__(self, core: MemoryCore, *, write_scope: Scope, search_scope: Scope) -> None:
+    def __init__(self, core: MemoryCore, spec: AgentSpec) -> None:
         self.core = core
-        self.write_scope = write_scope
-        self.search_scope = search_scope
+        self.spec = spec
+        self.write_scope = spec.session_scope
+        self.search_scope = spec.agent_scope
         self.last_id: str | None = None
         self.in_window: frozenset[str] = frozenset()  # what an OmneContext shows the model now (search skips it)
 
     async def record(self, messages: Sequence[LLMMessage], *, tags: Sequence[str] = (), role: str | None = None,
-                     metadata: dict[str, Any] | None = None) -> list[Record]:
-        """Commit messages to the record log, in order; returns the stored message records.
+                     roles: Sequence[str] | None = None, metadata: dict[str, Any] | None = None,
+                     message_ids: Sequence[str] | None = None, team: bool = False) -> list[Record]:
+        """Commit messages to the record log, in order; returns the stored records (private, then team copies).
 
+        `role` sets one role for all (default: each message's chat role), `roles` one per message.
+        `message_ids` (e.g. AgentChat message ids) are kept in each record's metadata. With `team` (and a team
+        in the spec) each message is also written once into the team's scope, under an id derived from its
+        message id, so teammates that saw the same message do not write it twice.
         Images in a message (a user's MultiModalMessage) are checked first, then ingested as image records
-        (omne.ingest) linked to their message by ATTACHED edges, so they are searchable by their captions.
+        (omne.ingest) linked to each stored copy of their message by ATTACHED edges, so they are searchable by
+        their captions.
         """
+        if not messages:
+            return []
         images = [await check_images(images_in(getattr(m, "content", None)), f"message {i + 1}")
                   for i, m in enumerate(messages)]
-        records = [message_to_record(m, self.write_scope, role=role, tags=tags, metadata=metadata) for m in messages]
-        if not records:
-            return []
-        stored = await self.core.add(records)  # the store links them in order (NEXT edges), atomically
-        self.last_id = stored[-1].id
-        for message, record, pictures in zip(messages, stored, images):
-            if pictures:
+        ids = list(message_ids) if message_ids is not None else [None] * len(messages)
+        every_role = list(roles) if roles is not None else [role] * len(messages)
+        if len(ids) != len(messages) or len(every_role) != len(messages):
+            raise InvalidInputError("record: give one role and one message id per message")
+        private = [message_to_record(m, self.write_scope, role=r, tags=tags,
+                                     metadata={**(metadata or {}), **({"message_id": i} if i else {})})
+                   for m, r, i in zip(messages, every_role, ids)]
+        copies = await self._team_copies(private, ids) if team else []
+        stored = await self.core.add([*private, *copies])  # the store links them in order (NEXT edges), atomically
+        self.last_id = stored[len(private) - 1].id
+        pictures = {rec.id: (msg, imgs) for msg, rec, imgs in zip(messages, private, images)}
+        pictures |= {copy.id: pictures[rec.id] for rec, copy in self._pairs(private, copies)}
+        for record in stored:
+            message, found = pictures.get(record.id, (None, []))
+            if found:
                 said = " ".join(p for p in message.content if isinstance(p, str)).strip() or None
-                await attach_images(self.core, pictures, self.write_scope, message_id=record.id, said=said)
+                await attach_images(self.core, found, record.scope, message_id=record.id, said=said)
         return stored
+
+    async def _team_copies(self, private: Sequence[Record], ids: Sequence[str | None]) -> list[Record]:
+        """The team's copies of messages that have a message id and are not in the team scope yet."""
+        scope, query_scope = self.spec.team_session_scope, self.spec.team_scope
+        if scope is None or query_scope is None:
+            return []
+        keyed = {rec.id: str(uuid.uuid5(_TEAM_NS, f"{self.spec.team}|{self.spec.user}|{mid}"))
+                 for rec, mid in zip(private, ids) if mid}
+        known = {r.id for r in await self.core.get_many(list(keyed.values()), scope=query_scope)}
+        return [rec.model_copy(update={
+                    "id": keyed[rec.id], "scope": scope, "role": "user" if rec.role == "user" else "agent",
+                    "metadata": {**rec.metadata, "recorded_by": self.spec.agent}})
+                for rec in private if rec.id in keyed and keyed[rec.id] not in known]
+
+    @staticmethod
+    def _pairs(private: Sequence[Record], copies: Sequence[Record]) -> list[tuple[Record, Record]]:
+        by_message = {rec.metadata.get("message_id"): rec for rec in private}
+        return [(by_message[c.metadata["message_id"]], c) for c in copies]
 
     async def search(self, query: str, *, roles: Sequence[str] | None = None, start: datetime | None = None,
                      end: datetime | None = None, limit: int = 10) -> list[Record]:

@@ -6,6 +6,8 @@ must share one MemoryCore:
 
 - `acquire_core(store_dir)` returns the process's core for a directory, opening it on first use;
   `release_core(core)` gives it back, and the last user of a core opened here closes it;
+- `acquire_memory(spec)` / `release_memory(memory)` do the same for an agent's memory (on that shared
+  core): components loaded from one agent's config (its context, Memory adapter and tools) share one;
 - `register(core)` makes a core you opened yourself the shared one for its directory (you keep
   ownership: `unregister(core)` before you close it; acquirers never close it).
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,7 +25,8 @@ from omne.core import MemoryCore
 from omne.embedding import Embedder
 
 if TYPE_CHECKING:
-    from omne.agents.agent_memory import AgentMemory, AgentSpec
+    from omne.agents.hierarchy import MemoryHierarchy
+    from omne.agents.spec import AgentSpec
 
 
 @dataclass
@@ -31,6 +34,7 @@ class _Entry:
     core: MemoryCore
     users: int
     owned: bool  # opened here (the last release closes it), or registered by its owner
+    memories: dict[str, tuple[MemoryHierarchy, int]] = field(default_factory=dict)  # by spec: memory, users
 
 
 _cores: dict[Path, _Entry] = {}
@@ -85,18 +89,40 @@ async def acquire_core(store_dir: str | Path | None, *, embedder: Embedder | Non
         return entry.core
 
 
-async def open_agent_memory(spec: AgentSpec) -> AgentMemory:
-    """An agent's memory reopened from its spec (as component configs carry it) on the process's shared core
-    for `spec.store_dir`; give the core back with `release_core(memory.core)`."""
-    from omne.agents.agent_memory import AgentMemory
+async def acquire_memory(spec: AgentSpec) -> MemoryHierarchy:
+    """The process's memory for an agent spec (as component configs carry it), on the shared core for
+    `spec.store_dir`, opened (blocks attached) on first use; give it back with `release_memory`."""
+    from omne.agents.hierarchy import MemoryHierarchy
 
     core = await acquire_core(spec.store_dir)
+    key = spec.model_dump_json(exclude={"store_dir"})
     try:
-        return await AgentMemory.open(core, agent=spec.agent, user=spec.user, session=spec.session,
-                                      team=spec.team, blocks=spec.blocks)
+        async with _registry_lock():
+            entry = _live(_key(core.config.store_dir))
+            if entry is None or entry.core is not core:  # pragma: no cover - a core closed under us
+                raise RuntimeError("the shared core was closed while being acquired")
+            memory, users = entry.memories.get(key, (None, 0))
+            if memory is None:
+                memory = await MemoryHierarchy.from_spec(core, spec)
+            entry.memories[key] = (memory, users + 1)
+            return memory
     except BaseException:
         await release_core(core)
         raise
+
+
+async def release_memory(memory: MemoryHierarchy) -> None:
+    """Give back a memory from `acquire_memory` (and with it, its core)."""
+    async with _registry_lock():
+        entry = _cores.get(_key(memory.core.config.store_dir))
+        if entry is not None:
+            for key, (held, users) in list(entry.memories.items()):
+                if held is memory:
+                    if users <= 1:
+                        del entry.memories[key]
+                    else:
+                        entry.memories[key] = (held, users - 1)
+    await release_core(memory.core)
 
 
 async def release_core(core: MemoryCore) -> None:

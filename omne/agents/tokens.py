@@ -108,9 +108,33 @@ class TokenCounter:
         return self._pieces.clip(text, max_tokens)
 
 
-def _has_real_counter(client: ChatCompletionClient) -> bool:
+def window_from_client(model_client: ChatCompletionClient | None) -> int | None:
+    """The model's context window as its client knows it: a `context_window` attribute (the clients of
+    `omne.llm.make_client` carry the model config's), else `remaining_tokens([])` where the client can count
+    offline; None when it cannot say."""
+    if model_client is None:
+        return None
+    window = getattr(model_client, "context_window", None)
+    if isinstance(window, int) and window > 0:
+        return window
+    if not _has_real_counter(model_client):
+        return None
     try:
+        value = model_client.remaining_tokens([], tools=[])
+    except Exception:  # noqa: BLE001 - e.g. an unknown model name
+        return None
+    return value if isinstance(value, int) and value >= 512 else None
+
+
+def _has_real_counter(client: ChatCompletionClient) -> bool:
+    """Whether the client counts tokens itself, offline. AutoGen's OpenAI clients count with tiktoken, which
+    downloads its encodings on first use (and warns about model names it does not know), so Omne counts for
+    them, unless the client is one of omne.llm's (which count with Omne's tokenizer)."""
+    if getattr(client, "context_window", None) is not None:
+        return True
+    try:
+        from autogen_ext.models.openai import BaseOpenAIChatCompletionClient
         from autogen_ext.models.replay import ReplayChatCompletionClient
     except ImportError:  # pragma: no cover - autogen-ext is a dependency
         return True
-    return not isinstance(client, ReplayChatCompletionClient)
+    return not isinstance(client, (ReplayChatCompletionClient, BaseOpenAIChatCompletionClient))

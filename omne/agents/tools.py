@@ -1,4 +1,8 @@
-"""Memory tools: AutoGen FunctionTools bound to one agent's memory; their docstrings are their schema.
+"""Memory tools: AutoGen component tools bound to one agent's memory.
+
+Each tool is a `MemoryTool` whose component config is the agent's spec (store, scopes, blocks) and the
+tool's name, never code: `AssistantAgent(tools=memory.tools())` saves with `dump_component()` and loads
+in another process, where the tool opens that agent's memory on first use (the process's shared one).
 
 Misuse (unknown label, over a limit, read-only block, bad date) comes back to the model as a tool
 result starting with "Error:", so the run goes on and the model can correct itself.
@@ -7,19 +11,20 @@ result starting with "Error:", so the run goes on and the model can correct itse
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, time, timezone
-from typing import TYPE_CHECKING, Annotated, Union
 
-from autogen_core.tools import FunctionTool
+from autogen_core import CancellationToken, Component
+from autogen_core.tools import BaseTool
+from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import Self
 
 from omne.errors import OmneError
 from omne.agents import rendering
-
-if TYPE_CHECKING:
-    from omne.agents.agent_memory import AgentMemory
-    from omne.agents.blocks import Block
-
-MemorySource = Union["AgentMemory", Callable[[], Awaitable["AgentMemory"]]]
+from omne.agents.blocks import Block
+from omne.agents.handle import MemoryHandle
+from omne.agents.hierarchy import MemoryHierarchy
+from omne.agents.spec import AgentSpec
 
 _MAX_SHOWN_CHARS = 600
 BLOCK_TOOL_NAMES = ("core_memory_append", "core_memory_replace", "memory_insert", "memory_rethink",
@@ -65,141 +70,213 @@ def _error(exc: Exception) -> str:
     return f"Error: {exc}"
 
 
-def make_memory_tools(source: MemorySource, names: Sequence[str] = MEMORY_TOOL_NAMES) -> list[FunctionTool]:
-    """The memory tools named (default: all eight), bound to one agent's memory; its scopes decide what they
-    can read and write. `source` is an AgentMemory, or an async function returning it (opened on first use)."""
+
+# -- arguments (their field descriptions are the schema the model reads) ---------------------------------
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AppendArgs(_Args):
+    label: str = Field(description="Label of the core memory block to append to, e.g. 'human'.")
+    content: str = Field(description="Text to add on a new line at the end of the block.")
+
+
+class ReplaceArgs(_Args):
+    label: str = Field(description="Label of the core memory block to edit.")
+    old_content: str = Field(description="Exact text currently in the block; it must occur exactly once.")
+    new_content: str = Field(description="Replacement text; an empty string deletes old_content.")
+
+
+class InsertArgs(_Args):
+    label: str = Field(description="Label of the core memory block to edit.")
+    text: str = Field(description="Text to insert (may span several lines).")
+    line: int = Field(default=-1, description="Insert after this line (lines count from 1); 0 = at the top, "
+                                              "-1 = at the end.")
+
+
+class RethinkArgs(_Args):
+    label: str = Field(description="Label of the core memory block to rewrite.")
+    new_value: str = Field(description="The complete new contents of the block.")
+
+
+class NoArgs(_Args):
+    pass
+
+
+class ConversationSearchArgs(_Args):
+    query: str = Field(description="Words or a question to look for in past messages; empty lists the newest.")
+    roles: list[str] | None = Field(default=None, description="Only these roles: user, assistant, tool, system. "
+                                                              "Default: user and assistant.")
+    start_date: str | None = Field(default=None, description="Only messages on or after this date (YYYY-MM-DD or "
+                                                             "ISO 8601).")
+    end_date: str | None = Field(default=None, description="Only messages on or before this date (YYYY-MM-DD or "
+                                                           "ISO 8601).")
+    limit: int = Field(default=10, description="How many messages to return (1 to 50).")
+
+
+class ArchivalInsertArgs(_Args):
+    content: str = Field(description="The fact, note or passage to store, written to be understood on its own.")
+    tags: list[str] | None = Field(default=None, description="Optional tags to file it under, e.g. ['preferences'].")
+
+
+class ArchivalSearchArgs(_Args):
+    query: str = Field(description="What to look for.")
+    tags: list[str] | None = Field(default=None, description="Only records with any of these tags.")
+    top_k: int = Field(default=5, description="How many results (1 to 50).")
+    start_date: str | None = Field(default=None, description="Only records dated on or after this date "
+                                                             "(YYYY-MM-DD or ISO 8601).")
+    end_date: str | None = Field(default=None, description="Only records dated on or before this date "
+                                                           "(YYYY-MM-DD or ISO 8601).")
+
+
+# -- what each tool does ---------------------------------------------------------------------------------
+async def _edit(done: str, label: str, change: Awaitable[Block]) -> str:
+    block = await change
+    return f"{done} block '{label}' ({block.chars}/{block.limit} characters)."
+
+
+async def core_memory_append(memory: MemoryHierarchy, args: AppendArgs) -> str:
+    """Append text to a core memory block (always visible in your context). Use it for lasting facts
+    about the user or yourself. Fails if the block is read-only or would exceed its character limit."""
+    return await _edit("Appended to", args.label, memory.blocks.append(args.label, args.content))
+
+
+async def core_memory_replace(memory: MemoryHierarchy, args: ReplaceArgs) -> str:
+    """Replace one exact passage of a core memory block with new text (or delete it with an empty
+    new_content). Copy old_content exactly from the block as shown in your context."""
+    return await _edit("Replaced text in", args.label,
+                       memory.blocks.replace(args.label, args.old_content, args.new_content))
+
+
+async def memory_insert(memory: MemoryHierarchy, args: InsertArgs) -> str:
+    """Insert text into a core memory block at a given line."""
+    return await _edit("Inserted into", args.label, memory.blocks.insert(args.label, args.text, args.line))
+
+
+async def memory_rethink(memory: MemoryHierarchy, args: RethinkArgs) -> str:
+    """Rewrite a whole core memory block: reorganise it, merge duplicates, drop what is outdated.
+    The new value replaces everything in the block; its earlier versions stay in the edit history."""
+    return await _edit("Rewrote", args.label, memory.blocks.rethink(args.label, args.new_value))
+
+
+async def memory_finish_edits(memory: MemoryHierarchy, args: NoArgs) -> str:
+    """Call when you have finished editing your core memory blocks; reports each block's size."""
+    sizes = ", ".join(f"{b.label} {b.chars}/{b.limit}" for b in await memory.blocks.all()) or "no blocks"
+    return f"Memory edits finished. Core memory: {sizes}."
+
+
+async def conversation_search(memory: MemoryHierarchy, args: ConversationSearchArgs) -> str:
+    """Search your conversation history (recall memory): every past message with this user that is no
+    longer in your context window (what you can see now is left out). Results show each message's time,
+    role and session."""
+    start, end = _date_range(args.start_date, args.end_date)
+    if not 1 <= args.limit <= 50:
+        raise ToolInputError("limit must be between 1 and 50")
+    bad = sorted(set(args.roles or ()) - {"user", "assistant", "tool", "system"})
+    if bad:
+        raise ToolInputError(f"unknown role(s) {', '.join(bad)}; use user, assistant, tool or system")
+    records = await memory.recall.search(args.query, roles=args.roles, start=start, end=end, limit=args.limit)
+    if not records:
+        return f"No messages found for {args.query!r}."
+    entries = []
+    for i, record in enumerate(records, 1):
+        who = f"{record.role or '?'}" + (f" ({record.name})" if record.name and record.name != record.role else "")
+        entries.append(rendering.render_record(record, number=i, stamp=rendering.minute, text=_clip(record.text),
+                                               who=f"{who}, session {record.scope.session}"))
+    return rendering.found("message(s)", entries)
+
+
+async def archival_memory_insert(memory: MemoryHierarchy, args: ArchivalInsertArgs) -> str:
+    """Store information in archival memory (long-term, unlimited, not in your context) for later
+    retrieval with archival_memory_search."""
+    record = await memory.archival.insert(
+        args.content, tags=args.tags or (), source_ids=[memory.recall.last_id] if memory.recall.last_id else (),
+        metadata={"source": "archival_memory_insert"})
+    return f"Stored in archival memory (id {record.id[:8]}, {rendering.minute(record.created_at)})."
+
+
+async def archival_memory_search(memory: MemoryHierarchy, args: ArchivalSearchArgs) -> str:
+    """Search archival memory (facts, notes, documents and conversation summaries) by meaning and
+    keywords. Each result shows its date, provenance and, for documents, where it comes from."""
+    start, end = _date_range(args.start_date, args.end_date)
+    if not 1 <= args.top_k <= 50:
+        raise ToolInputError("top_k must be between 1 and 50")
+    if not args.query.strip():
+        raise ToolInputError("query is empty; say what to look for")
+    hits = await memory.archival.search(args.query, tags=args.tags, top_k=args.top_k, start=start, end=end)
+    if not hits:
+        return f"No archival records found for {args.query!r}."
+    return rendering.found("archival record(s)", [
+        rendering.render_record(hit.record, number=hit.rank, stamp=rendering.minute, text=_clip(hit.record.text),
+                                details=[f"tags: {', '.join(hit.record.tags)}"] if hit.record.tags else [])
+        for hit in hits])
+
+
+@dataclass(frozen=True)
+class _Kind:
+    args: type[_Args]
+    run: Callable[[MemoryHierarchy, _Args], Awaitable[str]]
+
+
+_KINDS: dict[str, _Kind] = {fn.__name__: _Kind(args, fn) for fn, args in (  # type: ignore[misc]
+    (core_memory_append, AppendArgs), (core_memory_replace, ReplaceArgs), (memory_insert, InsertArgs),
+    (memory_rethink, RethinkArgs), (memory_finish_edits, NoArgs), (conversation_search, ConversationSearchArgs),
+    (archival_memory_insert, ArchivalInsertArgs), (archival_memory_search, ArchivalSearchArgs))}
+
+
+class MemoryToolConfig(BaseModel):
+    """Component config of a memory tool: which tool, and whose memory (the agent's spec, store included)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    spec: AgentSpec
+
+
+class MemoryTool(BaseTool[BaseModel, str], Component[MemoryToolConfig]):
+    """One memory tool (see MEMORY_TOOL_NAMES) bound to one agent's memory. Build them with
+    `agent_memory.tools()` / `memory_tools(...)`; a tool loaded from its config opens the agent's memory for
+    each call (the process's shared one: a loaded context of the same agent keeps it open)."""
+
+    component_type = "tool"
+    component_config_schema = MemoryToolConfig
+    component_provider_override = "omne.agents.MemoryTool"
+
+    def __init__(self, name: str, memory: MemoryHierarchy | MemoryHandle) -> None:
+        if name not in _KINDS:
+            raise OmneError(f"unknown memory tool {name}; known: {', '.join(MEMORY_TOOL_NAMES)}")
+        kind = _KINDS[name]
+        super().__init__(kind.args, str, name, _description(kind.run.__doc__))  # type: ignore[arg-type]
+        self._handle = memory if isinstance(memory, MemoryHandle) else MemoryHandle(memory, owner=f"tool {name}")
+
+    @property
+    def spec(self) -> AgentSpec:
+        return self._handle.spec
+
+    async def run(self, args: BaseModel, cancellation_token: CancellationToken) -> str:
+        """Run the tool; a refused edit or a bad argument is returned as an `Error: ...` text."""
+        try:
+            async with self._handle.borrow() as memory:
+                return await _KINDS[self.name].run(memory, args)  # type: ignore[arg-type]
+        except OmneError as exc:
+            return _error(exc)
+
+    def _to_config(self) -> MemoryToolConfig:
+        return MemoryToolConfig(name=self.name, spec=self.spec)
+
+    @classmethod
+    def _from_config(cls, config: MemoryToolConfig) -> Self:
+        return cls(config.name, MemoryHandle(spec=config.spec, owner=f"tool {config.name}"))
+
+
+def memory_tools(memory: MemoryHierarchy | MemoryHandle, names: Sequence[str] = MEMORY_TOOL_NAMES) -> list[MemoryTool]:
+    """The memory tools named (default: all eight), bound to one agent's memory: an open one, or a handle that
+    opens it on first use. The agent's scopes decide what they can read and write."""
     unknown = sorted(set(names) - set(MEMORY_TOOL_NAMES))
     if unknown:
         raise OmneError(f"unknown memory tool(s) {', '.join(unknown)}; known: {', '.join(MEMORY_TOOL_NAMES)}")
-
-    async def current() -> AgentMemory:
-        return await source() if callable(source) else source
-
-    async def edit(done: str, label: str, change: Callable[[AgentMemory], Awaitable[Block]]) -> str:
-        try:
-            block = await change(await current())
-        except OmneError as exc:
-            return _error(exc)
-        return f"{done} block '{label}' ({block.chars}/{block.limit} characters)."
-
-    async def core_memory_append(
-        label: Annotated[str, "Label of the core memory block to append to, e.g. 'human'."],
-        content: Annotated[str, "Text to add on a new line at the end of the block."],
-    ) -> str:
-        """Append text to a core memory block (always visible in your context). Use it for lasting facts
-        about the user or yourself. Fails if the block is read-only or would exceed its character limit."""
-        return await edit("Appended to", label, lambda memory: memory.blocks.append(label, content))
-
-    async def core_memory_replace(
-        label: Annotated[str, "Label of the core memory block to edit."],
-        old_content: Annotated[str, "Exact text currently in the block; it must occur exactly once."],
-        new_content: Annotated[str, "Replacement text; an empty string deletes old_content."],
-    ) -> str:
-        """Replace one exact passage of a core memory block with new text (or delete it with an empty
-        new_content). Copy old_content exactly from the block as shown in your context."""
-        return await edit("Replaced text in", label,
-                          lambda memory: memory.blocks.replace(label, old_content, new_content))
-
-    async def memory_insert(
-        label: Annotated[str, "Label of the core memory block to edit."],
-        text: Annotated[str, "Text to insert (may span several lines)."],
-        line: Annotated[int, "Insert after this line (lines count from 1); 0 = at the top, -1 = at the end."] = -1,
-    ) -> str:
-        """Insert text into a core memory block at a given line."""
-        return await edit("Inserted into", label, lambda memory: memory.blocks.insert(label, text, line))
-
-    async def memory_rethink(
-        label: Annotated[str, "Label of the core memory block to rewrite."],
-        new_value: Annotated[str, "The complete new contents of the block."],
-    ) -> str:
-        """Rewrite a whole core memory block: reorganise it, merge duplicates, drop what is outdated.
-        The new value replaces everything in the block; its earlier versions stay in the edit history."""
-        return await edit("Rewrote", label, lambda memory: memory.blocks.rethink(label, new_value))
-
-    async def memory_finish_edits() -> str:
-        """Call when you have finished editing your core memory blocks; reports each block's size."""
-        try:
-            blocks = await (await current()).blocks.all()
-        except OmneError as exc:
-            return _error(exc)
-        sizes = ", ".join(f"{b.label} {b.chars}/{b.limit}" for b in blocks) or "no blocks"
-        return f"Memory edits finished. Core memory: {sizes}."
-
-    async def conversation_search(
-        query: Annotated[str, "Words or a question to look for in past messages; empty lists the newest."],
-        roles: Annotated[list[str] | None,
-                         "Only these roles: user, assistant, tool, system. Default: user and assistant."] = None,
-        start_date: Annotated[str | None, "Only messages on or after this date (YYYY-MM-DD or ISO 8601)."] = None,
-        end_date: Annotated[str | None, "Only messages on or before this date (YYYY-MM-DD or ISO 8601)."] = None,
-        limit: Annotated[int, "How many messages to return (1 to 50)."] = 10,
-    ) -> str:
-        """Search your conversation history (recall memory): every past message with this user that is no
-        longer in your context window (what you can see now is left out). Results show each message's time,
-        role and session."""
-        try:
-            start, end = _date_range(start_date, end_date)
-            if not 1 <= limit <= 50:
-                raise ToolInputError("limit must be between 1 and 50")
-            bad = sorted(set(roles or ()) - {"user", "assistant", "tool", "system"})
-            if bad:
-                raise ToolInputError(f"unknown role(s) {', '.join(bad)}; use user, assistant, tool or system")
-            records = await (await current()).recall.search(query, roles=roles, start=start, end=end, limit=limit)
-        except OmneError as exc:
-            return _error(exc)
-        if not records:
-            return f"No messages found for {query!r}."
-        entries = []
-        for i, record in enumerate(records, 1):
-            who = f"{record.role or '?'}" + (f" ({record.name})" if record.name and record.name != record.role else "")
-            entries.append(rendering.render_record(record, number=i, stamp=rendering.minute, text=_clip(record.text),
-                                                   who=f"{who}, session {record.scope.session}"))
-        return rendering.found("message(s)", entries)
-
-    async def archival_memory_insert(
-        content: Annotated[str, "The fact, note or passage to store, written to be understood on its own."],
-        tags: Annotated[list[str] | None, "Optional tags to file it under, e.g. ['preferences']."] = None,
-    ) -> str:
-        """Store information in archival memory (long-term, unlimited, not in your context) for later
-        retrieval with archival_memory_search."""
-        try:
-            memory = await current()
-            record = await memory.archival.insert(
-                content, tags=tags or (), source_ids=[memory.recall.last_id] if memory.recall.last_id else (),
-                metadata={"source": "archival_memory_insert"})
-        except OmneError as exc:
-            return _error(exc)
-        return f"Stored in archival memory (id {record.id[:8]}, {rendering.minute(record.created_at)})."
-
-    async def archival_memory_search(
-        query: Annotated[str, "What to look for."],
-        tags: Annotated[list[str] | None, "Only records with any of these tags."] = None,
-        top_k: Annotated[int, "How many results (1 to 50)."] = 5,
-        start_date: Annotated[str | None, "Only records dated on or after this date (YYYY-MM-DD or ISO 8601)."] = None,
-        end_date: Annotated[str | None, "Only records dated on or before this date (YYYY-MM-DD or ISO 8601)."] = None,
-    ) -> str:
-        """Search archival memory (facts, notes, documents and conversation summaries) by meaning and
-        keywords. Each result shows its date, provenance and, for documents, where it comes from."""
-        try:
-            start, end = _date_range(start_date, end_date)
-            if not 1 <= top_k <= 50:
-                raise ToolInputError("top_k must be between 1 and 50")
-            if not query.strip():
-                raise ToolInputError("query is empty; say what to look for")
-            hits = await (await current()).archival.search(query, tags=tags, top_k=top_k, start=start, end=end)
-        except OmneError as exc:
-            return _error(exc)
-        if not hits:
-            return f"No archival records found for {query!r}."
-        return rendering.found("archival record(s)", [
-            rendering.render_record(hit.record, number=hit.rank, stamp=rendering.minute, text=_clip(hit.record.text),
-                                    details=[f"tags: {', '.join(hit.record.tags)}"] if hit.record.tags else [])
-            for hit in hits])
-
-    functions = {fn.__name__: fn for fn in (core_memory_append, core_memory_replace, memory_insert, memory_rethink,
-                                            memory_finish_edits, conversation_search, archival_memory_insert,
-                                            archival_memory_search)}
-    return [FunctionTool(functions[name], description=_description(functions[name].__doc__), name=name)
-            for name in MEMORY_TOOL_NAMES if name in names]
+    handle = memory if isinstance(memory, MemoryHandle) else MemoryHandle(memory, owner="the memory tools")
+    return [MemoryTool(name, handle) for name in MEMORY_TOOL_NAMES if name in names]
 
 
 def _description(doc: str | None) -> str:

@@ -36,7 +36,15 @@ def _chat(ctx: typer.Context) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `omne` console script."""
     try:
-        build_app()(args=argv, prog_name="omne", standalone_mode=True)
+        code = build_app()(args=argv, prog_name="omne", standalone_mode=False)
+    except typer.TyperException as exc:  # click's errors, as typer ships them
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `omne` or `omne memory` alone: the help was shown
+            raise SystemExit(0) from None
+        context = getattr(exc, "ctx", None)
+        hint = f" (see {context.command_path} --help)" if context is not None else ""
+        _fail(exc.format_message().replace("\n", " ") + hint, code=getattr(exc, "exit_code", 2) or 2)
+    except typer.Abort:
+        _fail("interrupted", code=130)
     except OmneError as exc:
         _fail(str(exc))
     except ValidationError as exc:
@@ -47,6 +55,7 @@ def main(argv: list[str] | None = None) -> None:
         if os.environ.get("OMNE_DEBUG"):
             raise
         _fail(f"unexpected {type(exc).__name__}: {exc} (set OMNE_DEBUG=1 for the traceback)")
+    raise SystemExit(code if isinstance(code, int) else 0)  # as click's standalone mode ends
 
 
 def _fail(message: str, code: int = 1) -> None:

@@ -9,19 +9,8 @@ from typing import Annotated, Any
 import typer
 
 from omne.cli.common import AgentOpt, JsonOpt, SessionOpt, StoreOpt, TeamOpt, UserOpt, emit, optional_scope
-from omne.config import OmneConfig, read_yaml_mapping
+from omne.config import OmneConfig
 from omne.errors import InvalidInputError
-
-
-def load_client(path: Path) -> Any:
-    """An AutoGen ChatCompletionClient from a component config file (YAML or JSON)."""
-    from autogen_core.models import ChatCompletionClient
-
-    config = read_yaml_mapping(path, what="--model-config", example="an AutoGen component config (YAML or JSON)")
-    if "provider" not in config:
-        raise InvalidInputError(f"--model-config: {path} must hold an AutoGen component config with 'provider' and "
-                                "'config' (e.g. provider: autogen_ext.models.openai.OpenAIChatCompletionClient)")
-    return ChatCompletionClient.load_component(config)
 
 
 def worker(
@@ -29,8 +18,9 @@ def worker(
     once: Annotated[bool, typer.Option("--once", help="Run the jobs that are due, then exit.")] = False,
     poll: Annotated[float, typer.Option("--poll", min=0.05, help="Seconds between polls for new work.")] = 2.0,
     model_config: Annotated[Path | None, typer.Option("--model-config", help=(
-        "AutoGen ChatCompletionClient component config (YAML/JSON). Without it summaries are extractive "
-        "(offline) and fact extraction jobs fail with a reason until a model is configured."))] = None,
+        "Model config (YAML like configs/model.example.yaml, or an AutoGen client component config); default: "
+        "$OMNE_MODEL_CONFIG and OPENAI_API_KEY / OPENAI_BASE_URL / OMNE_MODEL. Without a model, summaries are "
+        "extractive (offline) and fact extraction jobs wait for a worker that has one."))] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run memory construction jobs (summaries, facts, reflection) for a store in the background.
@@ -41,15 +31,19 @@ def worker(
     from omne.construction import Construction, JobOutcome, run_worker
     from omne.core import MemoryCore
 
-    client = load_client(model_config) if model_config else None
+    from omne.llm import configured_client
+
+    client = configured_client(model_config)
 
     def show(outcome: JobOutcome) -> None:
         if as_json:
             emit(outcome.model_dump(mode="json"), True)
         else:
             reason = f"  ({outcome.reason})" if outcome.reason else ""
-            typer.echo(f"{outcome.status.value:<8} {outcome.key}  attempt {outcome.attempt}, "
-                       f"{outcome.seconds:.2f}s{reason}")
+            of = f" of {outcome.max_attempts}" if outcome.max_attempts else ""
+            retried = outcome.status.value == "pending" and outcome.reason  # failed, will be retried after a backoff
+            typer.echo(f"{'retrying' if retried else outcome.status.value:<8} {outcome.key}  attempt "
+                       f"{outcome.attempt}{of}, {outcome.seconds:.2f}s{reason}")
 
     async def main() -> dict[str, int]:
         core = await MemoryCore.open(config=OmneConfig.from_env(store))
@@ -62,6 +56,8 @@ def worker(
             return report.counts
         finally:
             await core.close()
+            if client is not None:
+                await client.close()
 
     counts = asyncio.run(main())
     if not as_json:
@@ -116,4 +112,4 @@ def export_sft_to(core: Any, out: Path | None, scope: Any) -> int:
         return asyncio.run(export_sft(core.core, handle, scope=scope))
 
 
-__all__ = ["export_sft_to", "jobs", "load_client", "worker"]
+__all__ = ["export_sft_to", "jobs", "worker"]

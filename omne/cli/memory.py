@@ -1,4 +1,4 @@
-"""`omne memory ...`: add, search, get, history, forget, export, import, stats, optimize."""
+"""`omne memory ...`: add, search, get, update, history, forget, export, import, stats, optimize."""
 
 from __future__ import annotations
 
@@ -21,6 +21,29 @@ from omne.validation import make_record
 app = typer.Typer(help="Read and write long-term memory.", no_args_is_help=True)
 
 OPTIMIZE_AFTER_IMPORT = 10_000  # records; below this an import leaves the index as it is
+ROLES = ("user", "assistant", "system", "tool", "agent")  # the roles Omne writes on messages
+
+
+def _read_text(text: str | None) -> str:
+    """The text argument, or stdin for '-' / none."""
+    if text is not None and text != "-":
+        return text
+    try:
+        return sys.stdin.buffer.read().decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInputError("stdin is not valid UTF-8 text") from None
+
+
+def _json_object(data: str | None) -> dict | None:
+    try:
+        payload = None if data is None else json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(f"--data is not valid JSON: {exc.msg} at character {exc.pos}") from None
+    except RecursionError:
+        raise InvalidInputError("--data nests too deeply; flatten it") from None
+    if payload is not None and not isinstance(payload, dict):
+        raise InvalidInputError("--data must be a JSON object")
+    return payload
 
 
 def _line(record: Record) -> str:
@@ -46,20 +69,8 @@ def add(
 ) -> None:
     """Add one record."""
     scope = scope_of(user, agent, session, team)
-    if text is None or text == "-":
-        raw = sys.stdin.buffer.read()
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise InvalidInputError("stdin is not valid UTF-8 text") from None
-    try:
-        payload = None if data is None else json.loads(data)
-    except json.JSONDecodeError as exc:
-        raise InvalidInputError(f"--data is not valid JSON: {exc.msg} at character {exc.pos}") from None
-    except RecursionError:
-        raise InvalidInputError("--data nests too deeply; flatten it") from None
-    if payload is not None and not isinstance(payload, dict):
-        raise InvalidInputError("--data must be a JSON object")
+    text = _read_text(text)
+    payload = _json_object(data)
     record = make_record(text=text, kind=kind, scope=scope, role=role, name=name, tags=tag or [],
                          importance=importance, event_time=parse_time(event_time, "--event-time"),
                          schema_name=schema, data=payload)
@@ -83,6 +94,9 @@ def search(
 ) -> None:
     """Hybrid search within a scope."""
     scope = scope_of(user, agent, session, team)
+    unknown = sorted(set(role or ()) - set(ROLES))
+    if unknown:
+        raise InvalidInputError(f"unknown --role {', '.join(unknown)}; messages have the roles {', '.join(ROLES)}")
     since, until = parse_time(start, "--start"), parse_time(end, "--end")  # refuse bad dates before opening
     with open_store(store) as core:
         hits = core.search(query, scope=scope, top_k=top_k, kinds=kind, tags=tag, roles=role, start=since, end=until)
@@ -109,6 +123,29 @@ def get(record_id: str, store: StoreOpt = None, user: UserOpt = None, agent: Age
     with open_store(store) as core:
         record = core.get(record_id, scope=scope)
     emit(record.model_dump(mode="json"), as_json, _line(record))
+
+
+@app.command()
+def update(
+    record_id: str,
+    text: Annotated[str | None, typer.Argument(help="The new text; '-' reads stdin; omit to keep the text.")] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="Replace the tags; repeat for several.")] = None,
+    importance: Annotated[float | None, typer.Option(min=0.0, max=1.0)] = None,
+    event_time: Annotated[str | None, typer.Option(help="When it happened (ISO date-time).")] = None,
+    data: Annotated[str | None, typer.Option(help="New structured fact data as JSON.")] = None,
+    store: StoreOpt = None, user: UserOpt = None, agent: AgentOpt = None, session: SessionOpt = None,
+    team: TeamOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Write a new version of a record; the old one stays in its history."""
+    scope = scope_of(user, agent, session, team)
+    changes = {"text": _read_text(text) if text is not None else None, "tags": tag, "importance": importance,
+               "event_time": parse_time(event_time, "--event-time"), "data": _json_object(data)}
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if not changes:
+        raise InvalidInputError("nothing to update: give new text, --tag, --importance, --event-time or --data")
+    with open_store(store) as core:
+        record = core.update(record_id, scope=scope, **changes)
+    emit(record.model_dump(mode="json"), as_json, f"updated {record_id}: new version {record.id}")
 
 
 @app.command()

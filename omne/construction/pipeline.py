@@ -69,6 +69,7 @@ class JobOutcome(BaseModel):
     kind: str
     status: JobStatus
     attempt: int
+    max_attempts: int | None = None  # a job still pending after a failed attempt is retried up to this
     seconds: float
     reason: str | None = None
 
@@ -169,6 +170,11 @@ class Construction:
         except OmneError as exc:
             log.warning("construction jobs not planned yet (%s); they will be on the next plan", exc)
 
+    def _runnable(self) -> list[str]:
+        """Job kinds this process can run: fact extraction only with a model (without one its jobs stay
+        pending for a worker that has a model)."""
+        return [kind for kind, p in self.processors.items() if p is not self._facts or self.client is not None]
+
     def _active(self) -> list[Processor]:
         """Processors that plan jobs in this process (fact extraction needs a model and `facts`)."""
         return [p for p in self.processors.values()
@@ -231,7 +237,7 @@ class Construction:
         await self.plan_new()
         report = ProcessReport()
         while max_jobs is None or len(report.outcomes) < max_jobs:
-            job = await asyncio.to_thread(self.queue.claim, owner, kinds=list(self.processors))
+            job = await asyncio.to_thread(self.queue.claim, owner, kinds=self._runnable())
             if job is None:
                 break
             outcome = await self._run(job, owner)
@@ -260,5 +266,6 @@ class Construction:
         if after is None:  # our lease expired and another worker took over; it reports the job
             return JobOutcome(key=job.key, kind=job.kind, status=JobStatus.RUNNING, attempt=job.attempts,
                               seconds=seconds, reason="lease lost to another worker")
-        return JobOutcome(key=job.key, kind=job.kind, status=after.status, attempt=job.attempts, seconds=seconds,
+        return JobOutcome(key=job.key, kind=job.kind, status=after.status, attempt=job.attempts,
+                          max_attempts=after.max_attempts, seconds=seconds,
                           reason=after.reason if after.status is not JobStatus.DONE else None)

@@ -105,8 +105,9 @@ class FactExtraction:
     async def run(self, job: Job, construction: Construction) -> dict[str, Any]:
         if self.extractor is None:
             raise PermanentJobError("no model configured: fact extraction needs a ChatCompletionClient (attach "
-                                    "construction with a client, or start `omne worker --model-config FILE`), then "
-                                    "run `omne memory jobs --retry-failed`; the message itself is stored")
+                                    "construction with a client, or start `omne worker` with a model: "
+                                    "--model-config FILE or OPENAI_API_KEY / OPENAI_BASE_URL); the message itself "
+                                    "is stored")
         record_id = job.payload.get("record_id")
         found = await construction.core.get_many([record_id], scope=job.scope) if record_id else []
         if not found or not found[0].live:

@@ -1,0 +1,23 @@
+"""The read path: hybrid candidates (dense + BM25, fused), then re-ranking stages, within one scope.
+
+Only the names re-exported here are API (imported on first use, so that importing one of them does not
+load the graph or the stages). Presets: `PRESETS["default"]` (what `MemoryCore.open` uses) and
+`PRESETS["full"]` (adds personalised PageRank over `similar` links).
+"""
+
+from __future__ import annotations
+
+from omne._lazy import lazy_exports
+
+_EXPORTS = {
+    "Candidate": "models", "RetrievalConfig": "models", "SearchHit": "models",
+    "Retriever": "pipeline", "SearchContext": "pipeline", "SearchStage": "pipeline",
+    "reciprocal_rank_fusion": "fusion", "score_fusion": "fusion",
+    "DEFAULT_PRESET": "stages", "PRESETS": "stages", "default_stages": "stages",
+    "SessionNeighbourStage": "graph_stages", "GraphPPRStage": "graph_stages",
+    "EntityBridgeStage": "entity_stages", "EntityLinkStage": "graph_stages",
+    "RerankStage": "rerank_stages", "SpeakerStage": "rerank_stages", "TemporalStage": "rerank_stages",
+    "query_intervals": "temporal",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

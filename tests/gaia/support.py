@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.gaia.models import GaiaTask, SolverResult
-from tests.support.openai_server import Reply, ToolCall
+from omne.testing import Reply, ToolCall
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "gaia_sample"
 

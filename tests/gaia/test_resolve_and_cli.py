@@ -12,7 +12,7 @@ from omne.errors import InvalidInputError
 from omne.llm import ModelConfig
 from tests.gaia.fixtures_responders import PlainResponder
 from tests.gaia.support import SAMPLE, sample_script
-from tests.support.openai_server import ScriptedOpenAIServer
+from omne.testing import ScriptedOpenAIServer
 
 
 def _lines(path):

@@ -14,7 +14,7 @@ from benchmarks.gaia.runner import RunOptions, run_gaia
 from benchmarks.gaia.solver import SolverSettings
 from omne.llm import ModelConfig
 from tests.gaia.support import EXPECTED_BY_LEVEL, FINALS, PRICE_KEY, SAMPLE, question_key
-from tests.support.openai_server import Reply, ScriptedOpenAIServer, ToolCall
+from omne.testing import Reply, ScriptedOpenAIServer, ToolCall
 
 PRICE_FINAL = "apple 1.25 + pear 2.25 = 3.5\nFINAL ANSWER: 3.5"
 

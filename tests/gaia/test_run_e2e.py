@@ -8,7 +8,7 @@ import pytest
 from benchmarks.gaia.runner import RunOptions, run_gaia
 from omne.llm import ModelConfig
 from tests.gaia.support import EXPECTED_BY_LEVEL, SAMPLE, question_key, sample_script
-from tests.support.openai_server import Reply, ScriptedOpenAIServer, ToolCall
+from omne.testing import Reply, ScriptedOpenAIServer, ToolCall
 
 
 def _model(server: ScriptedOpenAIServer) -> ModelConfig:

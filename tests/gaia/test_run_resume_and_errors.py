@@ -12,7 +12,7 @@ from pathlib import Path
 from benchmarks.gaia.resolve import resolve_responder
 from benchmarks.gaia.runner import RunOptions, run_gaia
 from tests.gaia.support import SAMPLE, question_key, sample_script
-from tests.support.openai_server import Reply, ScriptedOpenAIServer
+from omne.testing import Reply, ScriptedOpenAIServer
 
 ROOT = Path(__file__).resolve().parents[2]
 ORDER = ["legs does a spider", "price list", "primary colours", "family Laridae", "concert ticket", "capital of Japan"]

@@ -46,7 +46,7 @@ def make_embedder(real: bool, docs: bool):
         from omne.embedding import MiniLMEmbedder
 
         return MiniLMEmbedder.shared()
-    from tests.support.scripted_model import HashEmbedder
+    from omne.testing import HashEmbedder
 
     embedder = HashEmbedder()
     if docs:  # document chunking counts tokens with the embedder's tokenizer

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from omne import MemoryCore, Record, RecordKind, Scope
 from omne.errors import InvalidInputError
-from tests.support.scripted_model import HashEmbedder
+from omne.testing import HashEmbedder
 
 ROOT = Path(__file__).resolve().parents[2]
 SCOPES = [Scope(user="ann"), Scope(user="ann", session="s1"), Scope(user="bob")]
@@ -109,7 +109,7 @@ OWNER = """
     import asyncio, sys
     from omne import MemoryCore, Scope
     from omne.construction import Construction
-    from tests.support.scripted_model import HashEmbedder
+    from omne.testing import HashEmbedder
     async def main():
         core = await MemoryCore.open(sys.argv[1], embedder=HashEmbedder())
         await Construction.attach(core, None)
@@ -131,7 +131,7 @@ def test_second_process_gets_a_clear_lock_error_and_jobs_can_be_read_beside_the_
             import asyncio, sys
             from omne import MemoryCore
             from omne.errors import StoreLockedError
-            from tests.support.scripted_model import HashEmbedder
+            from omne.testing import HashEmbedder
             try:
                 asyncio.run(MemoryCore.open(sys.argv[1], embedder=HashEmbedder()))
             except StoreLockedError as exc:
@@ -156,7 +156,7 @@ def test_second_process_gets_a_clear_lock_error_and_jobs_can_be_read_beside_the_
     reopened = _python("""
         import asyncio, sys
         from omne import MemoryCore, Scope
-        from tests.support.scripted_model import HashEmbedder
+        from omne.testing import HashEmbedder
         async def main():
             core = await MemoryCore.open(sys.argv[1], embedder=HashEmbedder())
             print(len(await core.list(scope=Scope(user="ann"))))

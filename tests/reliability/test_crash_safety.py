@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.reliability.crash_harness import run_trial
-from tests.support.scripted_model import HashEmbedder
+from omne.testing import HashEmbedder
 
 TRIALS = [("write", 101, False), ("write", 102, False), ("write", 103, True), ("construct", 104, False),
           ("construct", 105, False)]

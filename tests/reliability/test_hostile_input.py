@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from omne import MemoryCore, Record, RecordKind, Scope
 from omne.errors import InvalidInputError, NotFoundError
-from tests.support.scripted_model import HashEmbedder
+from omne.testing import HashEmbedder
 
 SCOPE = Scope(user="fuzz")
 

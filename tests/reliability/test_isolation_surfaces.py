@@ -21,7 +21,7 @@ from omne import MemoryCore
 from omne.agents import AgentMemory, BlockSpec, OmneMemory
 from omne.construction import Backoff, Construction, ConstructionConfig, export_sft
 from omne.types import RecordKind, Scope
-from tests.support.scripted_model import HashEmbedder
+from omne.testing import HashEmbedder
 from tests.test_reliability_isolation import FAMILIES
 
 MARK = re.compile(r"zq(\d+)q")

@@ -21,8 +21,7 @@ from omne import Record, RecordKind, Scope
 from omne.agents import EXTRACTIVE, AgentMemory, TokenCounter
 from omne.construction import Backoff, Construction, ConstructionConfig, JobStatus, StructuredCallConfig
 from omne.llm import ModelConfig, make_client
-from tests.support.agents import open_fast_core
-from tests.support.openai_server import Reply, ScriptedOpenAIServer
+from omne.testing import Reply, ScriptedOpenAIServer, open_fast_core
 
 BAD = [
     Reply(status=500, content="upstream exploded"),

@@ -25,7 +25,7 @@ import pytest
 from omne import MemoryCore, Record, RecordKind, Scope
 from omne.config import LimitsConfig, OmneConfig
 from omne.errors import StorageError
-from tests.support.scripted_model import HashEmbedder
+from omne.testing import HashEmbedder
 
 ROOT = Path(__file__).resolve().parents[2]
 SCOPE = Scope(user="disk")
@@ -52,7 +52,7 @@ FILL = """
     from omne import MemoryCore, Record, RecordKind, Scope
     from omne.config import LimitsConfig, OmneConfig
     from omne.errors import StorageError
-    from tests.support.scripted_model import HashEmbedder
+    from omne.testing import HashEmbedder
     async def main():
         config = OmneConfig(store_dir=sys.argv[1], limits=LimitsConfig(min_free_bytes=int(sys.argv[2])))
         core = await MemoryCore.open(config=config, embedder=HashEmbedder())

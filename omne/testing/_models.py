@@ -1,9 +1,8 @@
-"""Test doubles for scripted models: a function-backed chat client, replay helpers, a hashing embedder.
+"""Scripted model clients for tests: a function-backed chat client and helpers for AutoGen's replay client.
 
 None of them is a model. `FunctionModel` returns exactly what the test's function says (text or tool
 calls; it may be async, sleep or raise); `replay(...)` scripts AutoGen's ReplayChatCompletionClient
-in order; `HashEmbedder` hashes words into a vector so that long conversations are written quickly
-(lexical search still finds exact words; tests that need meaning use the real MiniLM embedder).
+in order.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ import json
 from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import Any
 
-import numpy as np
 from autogen_core import FunctionCall
 from autogen_core.models import ChatCompletionClient, CreateResult, LLMMessage, ModelInfo, RequestUsage
 from autogen_core.tools import Tool, ToolSchema
@@ -113,21 +111,3 @@ def prompts_sent(client: ReplayChatCompletionClient) -> list[str]:
         texts = [m.content for m in sent["messages"] if isinstance(getattr(m, "content", None), str)]
         out.append("\n".join(texts))
     return out
-
-
-class HashEmbedder:
-    """Words hashed into 384 buckets, L2-normalised: deterministic and fast (a test double)."""
-
-    name = "hash-test"
-    dim = 384
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in text.lower().split():
-                out[row, int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "big") % self.dim] += 1
-            norm = np.linalg.norm(out[row])
-            out[row] = out[row] / norm if norm else out[row]
-            if not norm:
-                out[row, 0] = 1.0
-        return out

@@ -1,4 +1,4 @@
-"""A scripted OpenAI-compatible chat-completions server on loopback, for end-to-end tests.
+"""A scripted OpenAI-compatible chat-completions server on loopback, for end-to-end tests of real clients.
 
 It is a test double, not a model: every reply is scripted by the test, either as a queue of replies
 or as a function of the request. It speaks enough of the API for AutoGen's
@@ -20,6 +20,8 @@ from typing import Any
 
 @dataclass
 class ToolCall:
+    """One scripted tool call: the tool's name and its arguments."""
+
     name: str
     arguments: dict[str, Any]
     id: str = field(default_factory=lambda: f"call_{uuid.uuid4().hex[:12]}")
