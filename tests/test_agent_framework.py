@@ -124,3 +124,134 @@ async def test_user_a_agent_cannot_read_user_b_memory(fast_core):
     assert all("9182" not in str(r["messages"]) for r in bob_requests)
     assert sorted(tool_results(bob_requests[-1])) == ["No archival records found for 'vault PIN'.",
                                                       "No messages found for 'vault PIN'."]
+
+
+def request_tokens(body: dict) -> int:
+    """A request's prompt size as Omne counts prompts (MiniLM WordPiece; per-message and per-tool overheads)."""
+    from omne.agents import TokenCounter
+    from omne.agents.tokens import tool_text
+
+    counter = TokenCounter()
+    total = 3
+    for message in body["messages"]:
+        text = str(message.get("content") or "")
+        text += "".join(f"{c['function']['name']}({c['function']['arguments']})" for c in message.get("tool_calls", []))
+        total += 4 + counter.text_tokens(text)
+    for tool in body.get("tools", []):
+        total += 4 + counter.text_tokens(tool_text(tool["function"]))
+    return total
+
+
+FILLER = ("We talked about the weather, the train timetable, a recipe for lentil soup and the next chapter of the "
+          "book club novel, without settling anything in particular.")
+
+
+def long_session_script(body: dict) -> Reply:
+    last = body["messages"][-1]
+    if last["role"] == "tool":
+        return Reply(content=f"From our history: {last['content'][:200]}")
+    if "What was the locker code" in str(last.get("content")):
+        return Reply(tool_calls=[ToolCall("conversation_search", {"query": "locker code", "roles": ["user"]})])
+    return Reply(content="Noted. " + FILLER)
+
+
+async def test_a_200_turn_session_stays_inside_a_4k_window_and_finds_a_turn_3_fact_at_turn_200(fast_core):
+    window = 4096
+    history = OmneHistoryProvider(fast_core, agent="helper", user="ada", window_tokens=window)
+    with ScriptedOpenAIServer(long_session_script) as server:
+        agent = Agent(client=client_for(server), instructions="You are a helpful assistant.",
+                      context_providers=[OmneContextProvider(fast_core, agent="helper", user="ada"), history])
+        session = AgentSession(session_id="long")
+        for turn in range(1, 200):
+            said = "The locker code is 4417." if turn == 3 else f"Turn {turn}. {FILLER}"
+            await agent.run(said, session=session)
+        answer = await agent.run("What was the locker code I gave you?", session=session)
+
+    sizes = [request_tokens(r) for r in server.requests]
+    assert len(sizes) == 201  # 200 turns, one of them with a tool call
+    assert max(sizes) <= window
+    context = await history.context("long")
+    assert sum(e.kind == "eviction" for e in context.events) >= 5
+    assert all(e.kind != "clip" for e in context.events)
+    search_request = server.requests[-2]
+    assert "4417" not in str(search_request["messages"])  # long gone from the window (and the summary)
+    assert "4417" in tool_results(server.requests[-1])[0] and "The locker code is 4417." in answer.text
+
+
+async def test_the_session_history_survives_a_restart(tmp_path):
+    from omne.testing import open_fast_core
+
+    store = tmp_path / "store"
+    core = await open_fast_core(store)
+    with ScriptedOpenAIServer(lambda body: Reply(content="Noted. " + FILLER)) as server:
+        history = OmneHistoryProvider(core, agent="helper", user="ada", window_tokens=1024)
+        agent = Agent(client=client_for(server), context_providers=[history])
+        for turn in range(12):
+            await agent.run(f"Turn {turn}. {FILLER}", session=AgentSession(session_id="s1"))
+        before = await history.context("s1")
+        window, summary = list(before.window_record_ids), before.summary
+        await core.close()
+
+        core = await open_fast_core(store)  # a new process: new core, new providers, the same session id
+        history = OmneHistoryProvider(core, agent="helper", user="ada", window_tokens=1024)
+        agent = Agent(client=client_for(server), context_providers=[history])
+        await agent.run("Where were we?", session=AgentSession(session_id="s1"))
+        after = await history.context("s1")
+        await core.close()
+
+    assert summary and before.events and any(e.kind == "eviction" for e in before.events)
+    assert after.window_record_ids[:len(window)] == window
+    resumed = server.requests[-1]
+    assert summary.splitlines()[-1][:40] in resumed["messages"][0]["content"]  # the running summary came back
+    recent = str(resumed["messages"][1:])
+    assert "Turn 11." in recent and "Turn 0." not in recent  # the window came back, not the whole history
+
+
+async def test_a_mixed_team_autogen_and_agent_framework_agents_share_a_block(fast_core, monkeypatch):
+    from autogen_agentchat.agents import AssistantAgent
+
+    from omne.llm import load_model_config, make_client
+
+    plan = BlockSpec(label="plan", value="", limit=500, shared=True, description="The team's plan")
+    script = [
+        Reply(tool_calls=[ToolCall("core_memory_append", {"label": "plan", "content": "Launch on Friday"})]),
+        Reply(content="Plan updated."),  # the Agent Framework writer, run 1
+        Reply(tool_calls=[ToolCall("core_memory_append", {"label": "plan", "content": "Budget: 5k"})]),  # AutoGen
+        Reply(content="Drafting for Friday within 5k."),  # the Agent Framework writer, run 2
+    ]
+    with ScriptedOpenAIServer(script) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+        monkeypatch.delenv("OMNE_MODEL", raising=False)
+        autogen_client = make_client(load_model_config())
+        planner_memory = await AgentMemory.open(fast_core, agent="planner", user="ada", team="launch", blocks=[plan])
+        planner = AssistantAgent("planner", autogen_client, system_message=None, tools=planner_memory.tools(),
+                                 model_context=planner_memory.context(autogen_client, window_tokens=8000))
+        writer = Agent(client=client_for(server), instructions="You write the launch notes.", context_providers=[
+            OmneContextProvider(fast_core, agent="writer", user="ada", team="launch", blocks=[plan])])
+        session = AgentSession(session_id="w1")
+        await writer.run("Plan the launch for Friday.", session=session)
+        await planner.run(task="Add the budget to the plan.")
+        await writer.run("Draft the notes.", session=session)
+        await autogen_client.close()
+
+    writer_1, writer_1b, planner_request, writer_2 = server.requests
+    assert "Launch on Friday" in planner_request["messages"][0]["content"]  # the writer's edit, in AutoGen's prompt
+    assert "Budget: 5k" not in instructions(writer_1b)
+    assert "Launch on Friday\nBudget: 5k" in instructions(writer_2)  # the planner's edit, in Agent Framework's
+    assert 'edited_by="agent:planner"' in instructions(writer_2)
+
+
+async def test_the_example_remembers_across_sessions(tmp_path, embedder, monkeypatch):
+    from tests.test_examples import load
+
+    monkeypatch.setattr("omne.embedding.MiniLMEmbedder.shared", lambda: embedder)
+    example = load("agent_framework_memory")
+    script = [Reply(tool_calls=[ToolCall("core_memory_append", {"label": "human", "content": "Ada loves sailing"})]),
+              Reply(content="Hi Ada!"), Reply(content="You love sailing.")]
+    with ScriptedOpenAIServer(script) as server:
+        first = await example.main(client_for(server), str(tmp_path / "store"), "Hi! I'm Ada and I love sailing.")
+        later = await example.main(client_for(server), str(tmp_path / "store"), "What do I love?", session="later")
+    assert (first, later) == ("Hi Ada!", "You love sailing.")
+    assert "Ada loves sailing" in instructions(server.requests[-1])  # the block, in a new process and session
+    assert "\n> Hi! I'm Ada and I love sailing." in instructions(server.requests[-1])  # recalled from session 1

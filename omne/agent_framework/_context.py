@@ -65,9 +65,9 @@ class OmneContextProvider(ContextProvider):
             self.kinds = [RecordKind(k) for k in kinds]
         except ValueError as exc:
             raise InvalidInputError(f"OmneContextProvider kinds: {exc}") from None
-        memory_tools_check = set(tools) - set(MEMORY_TOOL_NAMES)
-        if memory_tools_check:
-            raise InvalidInputError(f"unknown memory tool(s) {', '.join(sorted(memory_tools_check))}; "
+        unknown_tools = set(tools) - set(MEMORY_TOOL_NAMES)
+        if unknown_tools:
+            raise InvalidInputError(f"unknown memory tool(s) {', '.join(sorted(unknown_tools))}; "
                                     f"known: {', '.join(MEMORY_TOOL_NAMES)}")
         self.top_k, self.max_tokens, self.tool_names = top_k, max_tokens, tuple(tools)
         self._counter = TokenCounter()
