@@ -33,7 +33,8 @@ def tool_results(request: dict) -> list[str]:
     return [str(m["content"]) for m in request["messages"] if m["role"] == "tool"]
 
 
-async def test_a_block_edited_by_a_tool_call_is_in_the_next_requests_instructions(fast_core):
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "streamed"])
+async def test_a_block_edited_by_a_tool_call_is_in_the_next_requests_instructions(fast_core, stream):
     script = [Reply(tool_calls=[ToolCall("core_memory_append", {"label": "human", "content": "Name: Ada"})]),
               Reply(content="Noted, Ada."),
               Reply(content="Hello again, Ada.")]
@@ -41,12 +42,13 @@ async def test_a_block_edited_by_a_tool_call_is_in_the_next_requests_instruction
         agent = Agent(client=client_for(server), instructions="You are a helpful assistant.",
                       context_providers=[OmneContextProvider(fast_core, agent="helper", user="ada", blocks=[HUMAN])])
         session = AgentSession(session_id="s1")
-        first = await agent.run("Hi, I'm Ada.", session=session)
+        first = await agent.run("Hi, I'm Ada.", session=session, stream=stream).get_final_response() if stream \
+            else await agent.run("Hi, I'm Ada.", session=session)
         second = await agent.run("Do you remember me?", session=session)
 
     assert first.text == "Noted, Ada." and second.text == "Hello again, Ada."
     requests = server.requests
-    assert len(requests) == 3
+    assert len(requests) == 3 and [bool(r.get("stream")) for r in requests] == [stream, stream, False]
     assert [t["function"]["name"] for t in requests[0]["tools"]] == list(MEMORY_TOOL_NAMES)
     assert "You are a helpful assistant." in instructions(requests[0])
     assert '<block label="human"' in instructions(requests[0]) and "Name: Ada" not in instructions(requests[0])
