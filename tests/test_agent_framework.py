@@ -257,3 +257,36 @@ async def test_the_example_remembers_across_sessions(tmp_path, embedder, monkeyp
     assert (first, later) == ("Hi Ada!", "You love sailing.")
     assert "Ada loves sailing" in instructions(server.requests[-1])  # the block, in a new process and session
     assert "\n> Hi! I'm Ada and I love sailing." in instructions(server.requests[-1])  # recalled from session 1
+
+
+async def test_a_recorded_turn_plans_the_stores_construction_jobs(fast_core):
+    from omne.construction import Construction
+
+    construction = await Construction.attach(fast_core)  # no model: the offline processors plan jobs
+    with ScriptedOpenAIServer([Reply(content="Hello Ada.")]) as server:
+        provider = OmneContextProvider(fast_core, agent="helper", user="ada")
+        agent = Agent(client=client_for(server), context_providers=[provider])
+        before = construction.queue.counts()["pending"]
+        await agent.run("Hi, I'm Ada and I sail on Sundays.", session=AgentSession(session_id="s1"))
+    scope = (await provider.binding.session("s1")).session_scope
+    planned = [job for job in construction.queue.list() if job.scope == scope]
+    assert construction.queue.counts()["pending"] > before and planned
+    await construction.close()
+
+
+async def test_providers_take_an_agent_memory_or_a_core_with_scope_options(fast_core):
+    from omne.errors import InvalidInputError
+
+    memory = await AgentMemory.open(fast_core, agent="helper", user="ada", team="crew", blocks=[HUMAN])
+    given, built = OmneContextProvider(memory), OmneHistoryProvider(fast_core, agent="helper", user="ada",
+                                                                    team="crew", blocks=[HUMAN])
+    assert given.binding.same_agent(built.binding)  # so the context provider defers to this history provider
+    in_session = await given.binding.session("s9")
+    assert in_session is await built.session_memory("s9")  # one memory per session, shared by both providers
+    assert in_session.session_scope.session == "s9" and in_session.team_scope == memory.team_scope
+    with pytest.raises(InvalidInputError, match=r"name the agent: OmneContextProvider\(core, agent=\.\.\.\)"):
+        OmneContextProvider(fast_core)
+    with pytest.raises(InvalidInputError, match="given an AgentMemory, pass no agent/user/team/blocks"):
+        OmneHistoryProvider(memory, user="bob")
+    with pytest.raises(InvalidInputError, match="unknown memory tool"):
+        OmneContextProvider(memory, tools=["core_memory_delete"])
