@@ -43,7 +43,7 @@ class Binding:
     async def session(self, session_id: str | None) -> MemoryHierarchy:
         """The agent's memory in this session (blocks attached on first use); one object per process, so every
         provider of the agent shares it (and with it, what the window shows)."""
-        spec = self.spec if not session_id else self.spec.model_copy(update={"session": session_id})
+        spec = self.spec if not session_id else AgentSpec.build(**{**self.spec.model_dump(), "session": session_id})
         table = _sessions.setdefault(self.core, {})
         key = spec.model_dump_json(exclude={"store_dir"})
         if key not in table:
