@@ -72,3 +72,18 @@ async def test_filters_narrow_the_search(core: MemoryCore):
     hits = await core.search("wifi password", scope=ME, roles=["user"], top_k=3)
     assert hits[0].record.id == ids[PASSWORD] and other.id not in {h.record.id for h in hits}
     assert [h.record.id for h in await core.search("wifi", scope=ME, tags=["office"])] == [other.id]
+
+
+def test_score_fusion_never_scores_a_hit_two_stages_found_as_zero():
+    """Min-max scaling used to map each stage's weakest hit to 0: `--explain` showed 0.0000 for a hit that dense
+    and BM25 both found. Each stage's scores now scale to [0.001, 1]; the order of the others is unchanged."""
+    from omne.retrieval import score_fusion
+    from omne.storage import IndexHit
+
+    def hits(*scored: tuple[str, float]) -> list[IndexHit]:
+        return [IndexHit(id=i, score=s, rank=r) for r, (i, s) in enumerate(scored, 1)]
+
+    fused = score_fusion({"dense": hits(("a", 0.9), ("b", 0.5), ("c", 0.2)),
+                          "lexical": hits(("b", 7.0), ("a", 3.0), ("c", 1.0))})
+    assert [c.id for c in fused] == ["b", "a", "c"]
+    assert fused[-1].score > 0 and fused[-1].stages == {"dense": 3, "lexical": 3}

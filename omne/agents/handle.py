@@ -44,7 +44,11 @@ class MemoryHandle:
     async def open(self) -> MemoryHierarchy:
         """The memory, opened from the spec on first use (a given memory is returned as it is)."""
         if self._memory is None:
-            self._memory = await acquire_memory(self.spec)
+            memory = await acquire_memory(self.spec)
+            if self._memory is None:
+                self._memory = memory
+            else:  # another task opened it while this one waited
+                await release_memory(memory)
         return self._memory
 
     async def release(self) -> None:

@@ -8,6 +8,9 @@ from omne.retrieval.models import Candidate
 from omne.storage.protocols import IndexHit
 
 _STAGE_ORDER = ("dense", "lexical")
+# A stage's weakest hit still counts: min-max scaling maps a stage's scores to [_FLOOR, 1], so a hit two
+# stages found never shows (or fuses to) 0 because it was last in both lists.
+_FLOOR = 0.001
 
 
 def _order(candidate: Candidate) -> tuple:
@@ -35,7 +38,8 @@ def reciprocal_rank_fusion(rankings: Mapping[str, Sequence[IndexHit]], *, k: int
 
 def score_fusion(rankings: Mapping[str, Sequence[IndexHit]], *,
                  weights: Mapping[str, float] | None = None) -> list[Candidate]:
-    """Score each id by the weighted sum of its min-max normalised scores (weights scaled to sum to 1).
+    """Score each id by the weighted sum of its min-max normalised scores (each stage's scaled to [0.001, 1],
+    weights scaled to sum to 1).
 
     Unlike reciprocal rank, this keeps how far apart hits are; ties break as in RRF.
     """
@@ -48,6 +52,6 @@ def score_fusion(rankings: Mapping[str, Sequence[IndexHit]], *,
         span = high - low
         for hit in hits:
             cand = merged.setdefault(hit.id, Candidate(id=hit.id))
-            cand.score += weight * ((hit.score - low) / span if span > 0 else 1.0)
+            cand.score += weight * (_FLOOR + (1.0 - _FLOOR) * ((hit.score - low) / span if span > 0 else 1.0))
             cand.stages[stage] = hit.rank
     return sorted(merged.values(), key=_order)
