@@ -10,7 +10,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml constraints-cpu.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[dev]" -c constraints-cpu.txt
+	$(PY) -m pip install -q -e ".[dev,agent-framework]" -c constraints-cpu.txt
 	touch $@
 
 demo: setup

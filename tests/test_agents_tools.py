@@ -132,3 +132,16 @@ async def test_conversation_search_filters_by_role_and_date(fast_core):
     assert none == "No messages found for 'ferry'."
     bad = await search.run_json({"query": "ferry", "roles": ["boss"]}, CancellationToken())
     assert bad == "Error: unknown role(s) boss; use user, assistant, tool or system"
+
+
+async def test_run_memory_tool_is_the_one_implementation_for_every_door(fast_core):
+    from omne.agents.tools import run_memory_tool
+
+    mem = await AgentMemory.open(fast_core, agent="helper", user="alice", blocks=[BlockSpec(label="human", limit=50)])
+    assert await run_memory_tool("core_memory_append", mem, {"label": "human", "content": "Alice"}) == (
+        "Appended to block 'human' (5/50 characters).")
+    missing = await run_memory_tool("core_memory_append", mem, {"label": "human"})
+    assert missing.startswith("Error: core_memory_append: ") and "content" in missing
+    refused = await run_memory_tool("core_memory_append", mem, {"label": "human", "content": "x" * 60})
+    assert refused.startswith("Error: ") and "limit" in refused
+    assert (await mem.blocks.get("human")).value == "Alice"

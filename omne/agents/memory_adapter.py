@@ -17,7 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 from autogen_core import CancellationToken, Component
 from autogen_core.memory import Memory, MemoryContent, MemoryMimeType, MemoryQueryResult, UpdateContextResult
 from autogen_core.model_context import ChatCompletionContext
-from autogen_core.models import LLMMessage, SystemMessage, UserMessage
+from autogen_core.models import LLMMessage, SystemMessage
 from pydantic import BaseModel, Field
 from typing_extensions import Self
 
@@ -25,18 +25,15 @@ from omne.errors import InvalidInputError
 from omne.ingest.messages import records_from_content
 from omne.types import RecordKind
 
-from omne.agents import rendering
-from omne.agents.archival import ARCHIVAL_KINDS
 from omne.agents.handle import MemoryHandle
 from omne.agents.hierarchy import MemoryHierarchy, Recollection
 from omne.agents.recall import MESSAGES
+from omne.agents.retrieved import DEFAULT_KINDS, last_user_text, retrieve
 from omne.agents.spec import AgentSpec
-from omne.agents.summary import ALERT_SOURCE
 from omne.agents.tokens import TokenCounter
 
 log = logging.getLogger("omne.agents")
 
-DEFAULT_KINDS = [k.value for k in ARCHIVAL_KINDS] + [RecordKind.MESSAGE.value]
 _CLEARABLE = (RecordKind.FACT, RecordKind.INSIGHT, RecordKind.DOCUMENT)
 
 
@@ -99,13 +96,13 @@ class OmneMemory(Memory, Component[OmneMemoryConfig]):
             messages = await model_context.get_messages()
             await self._record_new(memory, model_context)
             exclude = set()
-        query = _last_user_text(messages)
+        query = last_user_text(messages)
         if not query:
             if target is not None:
                 target.set_retrieved(None)
             return UpdateContextResult(memories=MemoryQueryResult(results=[]))
-        found = await memory.recollect(query, top_k=self.top_k, kinds=self.kinds, exclude=exclude)
-        text, used = self._render(found)
+        text, used = await retrieve(memory, query, top_k=self.top_k, kinds=self.kinds, max_tokens=self.max_tokens,
+                                    counter=self._counter, exclude=exclude)
         if target is not None:
             target.set_retrieved(text)
         elif text:
@@ -173,33 +170,6 @@ class OmneMemory(Memory, Component[OmneMemoryConfig]):
         if new:
             await memory.recall.record(MESSAGES.validate_python(new), metadata={"context": "autogen"})
         self._recorded = len(everything)
-
-    def _render(self, hits: list[Recollection]) -> tuple[str | None, list[Recollection]]:
-        if not hits:
-            return None, []
-        entries: list[str] = []
-        used: list[Recollection] = []
-        budget = self.max_tokens - self._counter.text_tokens(rendering.retrieved([])) - 8
-        for hit in hits:
-            entry = rendering.render_record(hit.record, number=len(used) + 1)
-            cost = self._counter.text_tokens(entry)
-            if cost > budget:
-                continue
-            entries.append(entry)
-            used.append(hit)
-            budget -= cost
-        if not used:
-            return None, []
-        return rendering.retrieved(entries), used
-
-
-def _last_user_text(messages: Sequence[Any]) -> str:
-    for message in reversed(messages):
-        if isinstance(message, UserMessage) and message.source != ALERT_SOURCE:
-            if isinstance(message.content, str):
-                return message.content
-            return " ".join(p for p in message.content if isinstance(p, str))
-    return ""
 
 
 def _content(hit: Recollection) -> MemoryContent:

@@ -13,13 +13,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timezone
+from typing import Any
 
 from autogen_core import CancellationToken, Component
 from autogen_core.tools import BaseTool
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from typing_extensions import Self
 
 from omne.errors import OmneError
+from omne.validation import describe_validation_error
 from omne.agents import rendering
 from omne.agents.blocks import Block
 from omne.agents.handle import MemoryHandle
@@ -224,6 +226,36 @@ _KINDS: dict[str, _Kind] = {fn.__name__: _Kind(args, fn) for fn, args in (  # ty
     (archival_memory_insert, ArchivalInsertArgs), (archival_memory_search, ArchivalSearchArgs))}
 
 
+def tool_args(name: str) -> type[BaseModel]:
+    """The argument model of a memory tool (its field descriptions are the schema the model reads)."""
+    return _kind(name).args
+
+
+def tool_description(name: str) -> str:
+    """What a memory tool tells the model it does."""
+    return _description(_kind(name).run.__doc__)
+
+
+async def run_memory_tool(name: str, memory: MemoryHierarchy, args: BaseModel | dict[str, Any]) -> str:
+    """Run one memory tool on an open memory: the one implementation every framework's door calls.
+    A refused edit or a bad argument comes back as an `Error: ...` text for the model."""
+    kind = _kind(name)
+    try:
+        parsed = args if isinstance(args, kind.args) else kind.args.model_validate(
+            args.model_dump() if isinstance(args, BaseModel) else args)
+        return await kind.run(memory, parsed)
+    except ValidationError as exc:
+        return _error(ToolInputError(f"{name}: {describe_validation_error(exc)}"))
+    except OmneError as exc:
+        return _error(exc)
+
+
+def _kind(name: str) -> _Kind:
+    if name not in _KINDS:
+        raise OmneError(f"unknown memory tool {name}; known: {', '.join(MEMORY_TOOL_NAMES)}")
+    return _KINDS[name]
+
+
 class MemoryToolConfig(BaseModel):
     """Component config of a memory tool: which tool, and whose memory (the agent's spec, store included)."""
 
@@ -243,10 +275,7 @@ class MemoryTool(BaseTool[BaseModel, str], Component[MemoryToolConfig]):
     component_provider_override = "omne.agents.MemoryTool"
 
     def __init__(self, name: str, memory: MemoryHierarchy | MemoryHandle) -> None:
-        if name not in _KINDS:
-            raise OmneError(f"unknown memory tool {name}; known: {', '.join(MEMORY_TOOL_NAMES)}")
-        kind = _KINDS[name]
-        super().__init__(kind.args, str, name, _description(kind.run.__doc__))  # type: ignore[arg-type]
+        super().__init__(tool_args(name), str, name, tool_description(name))  # type: ignore[arg-type]
         self._handle = memory if isinstance(memory, MemoryHandle) else MemoryHandle(memory, owner=f"tool {name}")
 
     @property
@@ -257,7 +286,7 @@ class MemoryTool(BaseTool[BaseModel, str], Component[MemoryToolConfig]):
         """Run the tool; a refused edit or a bad argument is returned as an `Error: ...` text."""
         try:
             async with self._handle.borrow() as memory:
-                return await _KINDS[self.name].run(memory, args)  # type: ignore[arg-type]
+                return await run_memory_tool(self.name, memory, args)
         except OmneError as exc:
             return _error(exc)
 
