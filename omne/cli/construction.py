@@ -8,7 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
-from omne.cli.common import AgentOpt, JsonOpt, SessionOpt, StoreOpt, TeamOpt, UserOpt, emit, optional_scope
+from omne.cli.common import (
+    AgentOpt, JsonOpt, SessionOpt, StoreOpt, TeamOpt, UserOpt, emit, open_store, optional_scope,
+)
 from omne.config import OmneConfig, read_yaml_mapping
 from omne.errors import InvalidInputError
 
@@ -77,20 +79,17 @@ def jobs(
     team: TeamOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """List construction jobs (all, or a scope's) with their status and failure reasons."""
-    from omne.construction import JobQueue, JobStatus
+    from omne.construction import JobStatus
 
     scope = optional_scope(user, agent, session, team)
     try:
         statuses = [JobStatus(s) for s in status or []]
     except ValueError:
         raise InvalidInputError(f"--status must be one of {', '.join(s.value for s in JobStatus)}") from None
-    queue = JobQueue.for_store(OmneConfig.from_env(store).store_dir)
-    try:
-        retried = queue.retry_failed(scope=scope) if retry_failed else 0
-        found = queue.list(scope=scope, statuses=statuses or None, limit=limit)
-        counts = queue.counts(scope=scope)
-    finally:
-        queue.close()
+    with open_store(store, must_exist=True) as core:
+        retried = core.retry_failed_jobs(scope=scope) if retry_failed else 0
+        found = core.jobs(scope=scope, statuses=statuses or None, limit=limit)
+        counts = core.job_counts(scope=scope)
     if as_json:
         emit({"counts": counts, "retried": retried,
               "jobs": [job.model_dump(mode="json") | {"reason": job.reason} for job in found]}, True)
