@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from omne.config import OmneConfig
 from omne.core import MemoryCore
+from omne.embedding import Embedder
 from omne.service import auth
 from omne.service.app import create_app
 from omne.storage.sqlite_store import SQLiteRecordStore
@@ -50,18 +51,18 @@ def has_keys(config: OmneConfig) -> bool:
 
 
 def serve(config: OmneConfig, *, host: str = "127.0.0.1", port: int = 8765, require_keys: bool = False,
-          request_timeout_s: float = 60.0, log_level: str = "info") -> None:
+          request_timeout_s: float = 60.0, log_level: str = "info", embedder: Embedder | None = None) -> None:
     """Serve the store until SIGINT/SIGTERM; in-flight requests finish before the store closes.
 
     Keys are required when `require_keys` is set or the store holds any live key; without keys only a
-    loopback `host` is accepted."""
+    loopback `host` is accepted. `embedder` replaces the default MiniLM (e.g. a test embedder)."""
     keys_required = require_keys or has_keys(config)
     auth.check_bind(host, keys_required=keys_required)
     display_host = f"[{host}]" if ":" in host else host
     owner = config.store_dir / OWNER_FILE
 
     async def open_core() -> MemoryCore:
-        core = await MemoryCore.open(config=config)
+        core = await MemoryCore.open(config=config, embedder=embedder)
         await asyncio.to_thread(core.embedder.embed_query, "warm up")  # load the model before the first request
         return core
 
