@@ -63,7 +63,7 @@ def serve(config: OmneConfig, *, host: str = "127.0.0.1", port: int = 8765, requ
 
     async def open_core() -> MemoryCore:
         core = await MemoryCore.open(config=config, embedder=embedder)
-        await asyncio.to_thread(core.embedder.embed_query, "warm up")  # load the model before the first request
+        await asyncio.to_thread(core.embedder.embed, ["warm up"])  # load the model before the first request
         return core
 
     def started() -> None:
@@ -77,6 +77,10 @@ def serve(config: OmneConfig, *, host: str = "127.0.0.1", port: int = 8765, requ
         if info is not None and info.pid == os.getpid():
             owner.unlink(missing_ok=True)
 
+    async def probe() -> None:  # a locked, unwritable or newer store fails here with its own message
+        await (await MemoryCore.open(config=config, embedder=embedder)).close()
+
+    asyncio.run(probe())
     app = create_app(open_core, keys_required=keys_required, request_timeout_s=request_timeout_s,
                      max_body_bytes=config.limits.max_file_bytes, on_start=started, on_stop=stopped)
     uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=30,
