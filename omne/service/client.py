@@ -12,15 +12,14 @@ import os
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from functools import cache
+from typing import IO, TYPE_CHECKING, Any
 
 import httpx
 from pydantic import TypeAdapter
 from pydantic_core import PydanticSerializationError
 
-from omne.agents.blocks import Block
 from omne.config import OmneConfig
-from omne.construction.jobs import Job, JobStatus
 from omne.errors import BackendUnavailableError, InvalidInputError, OmneError
 from omne.ingest.models import IngestResult
 from omne.retrieval.models import RetrievalConfig, SearchHit
@@ -30,11 +29,34 @@ from omne.service.wire import (
 from omne.types import Edge, Record, RecordKind, Scope
 from omne.validation import require_query, require_scope
 
+if TYPE_CHECKING:  # imported when first used: a CLI call through a server stays light
+    from omne.agents.blocks import Block
+    from omne.construction.jobs import Job, JobStatus
+
 _RECORDS = TypeAdapter(list[Record])
 _HITS = TypeAdapter(list[SearchHit])
 _EDGES = TypeAdapter(list[Edge])
-_BLOCKS = TypeAdapter(list[Block])
-_JOBS = TypeAdapter(list[Job])
+
+
+@cache
+def _blocks() -> TypeAdapter:
+    from omne.agents.blocks import Block
+
+    return TypeAdapter(list[Block])
+
+
+@cache
+def _block() -> TypeAdapter:
+    from omne.agents.blocks import Block
+
+    return TypeAdapter(Block)
+
+
+@cache
+def _jobs() -> TypeAdapter:
+    from omne.construction.jobs import Job
+
+    return TypeAdapter(list[Job])
 
 
 _NOT_UTF8 = "an argument is not valid UTF-8 (it holds undecodable bytes)"
@@ -284,7 +306,7 @@ class RemoteMemoryCore:
                    limit: int | None = None) -> list[Job]:
         params: dict[str, Any] = {} if scope is None else self._scoped(scope)
         params |= {k: v for k, v in (("status", _values(statuses)), ("limit", limit)) if v is not None}
-        return _JOBS.validate_json((await self._call("GET", "/jobs", params=params)).content)
+        return _jobs().validate_json((await self._call("GET", "/jobs", params=params)).content)
 
     async def job_counts(self, *, scope: Scope | None = None) -> dict[str, int]:
         params = {} if scope is None else self._scoped(scope)
@@ -295,20 +317,20 @@ class RemoteMemoryCore:
         return int((await self._call("POST", "/jobs/retry", params=params)).json()["retried"])
 
     async def blocks(self, *, scope: Scope) -> list[Block]:
-        return _BLOCKS.validate_json((await self._call("GET", "/blocks", params=self._scoped(scope))).content)
+        return _blocks().validate_json((await self._call("GET", "/blocks", params=self._scoped(scope))).content)
 
     async def block(self, label: str, *, scope: Scope) -> Block:
         response = await self._call("GET", f"/blocks/{_seg(label)}", params=self._scoped(scope))
-        return Block.model_validate_json(response.content)
+        return _block().validate_json(response.content)
 
     async def edit_block(self, label: str, value: str, *, scope: Scope, editor: str = "developer") -> Block:
         response = await self._call("PUT", f"/blocks/{_seg(label)}", params=self._scoped(scope),
                                     **_body(BlockEdit(value=value, editor=editor)))
-        return Block.model_validate_json(response.content)
+        return _block().validate_json(response.content)
 
     async def block_history(self, label: str, *, scope: Scope) -> list[Block]:
         response = await self._call("GET", f"/blocks/{_seg(label)}/history", params=self._scoped(scope))
-        return _BLOCKS.validate_json(response.content)
+        return _blocks().validate_json(response.content)
 
 
 def _seg(value: str) -> str:
