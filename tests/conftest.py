@@ -24,7 +24,7 @@ def embedder():
 SERVED_MODULES = {
     "test_core_records", "test_core_search", "test_core_input", "test_agents_blocks", "test_agents_context",
     "test_agents_memory_adapter", "test_agents_tools", "test_responder_hooks", "test_responder_memory_tools",
-    "test_responder_teams", "test_reactive_responder",
+    "test_responder_teams", "test_reactive_responder", "test_service_api",
 }
 
 

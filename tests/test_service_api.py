@@ -245,3 +245,43 @@ def test_non_loopback_bind_without_keys_is_refused(omne_cli, tmp_path):
     assert not (tmp_path / "s" / "server.json").exists()
     auth.check_bind("::1", keys_required=False)  # loopback is fine
     auth.check_bind("0.0.0.0", keys_required=True)  # with keys required it is allowed
+
+
+async def test_a_read_past_the_time_limit_is_504_and_the_server_keeps_serving(tmp_path):
+    core = await MemoryCore.open(tmp_path / "store", embedder=HashEmbedder())
+
+    async def open_core() -> MemoryCore:
+        return core
+
+    app = create_app(open_core, keys_required=False, request_timeout_s=1e-9)
+    try:
+        async with app.router.lifespan_context(app):
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+                response = await http.post("/v1/search", params={"user": "u"}, json={"query": "anything"})
+                assert error_of(response)[:2] == (504, "RequestTimeoutError")
+                assert (await http.post("/v1/remember", params={"user": "u"}, json={"text": "still here"})).status_code \
+                    == 200  # writes are not cut short
+    finally:
+        await core.close()
+
+
+async def test_the_remote_core_raises_the_library_errors_and_serves_blocks_and_context_state(fast_core):
+    """Core-level verbs added for remote agents (blocks, context state, jobs), on the embedded and served core."""
+    core = fast_core
+    from omne.errors import InvalidInputError, NotFoundError
+
+    with pytest.raises(NotFoundError, match="no memory block 'persona'"):
+        await core.block("persona", scope=ALICE)
+    await core.add(Record(kind="block", scope=ALICE, name="persona", text="v1", data={"limit": 10}))
+    assert (await core.edit_block("persona", "v2", scope=ALICE, editor="ops")).version == 2
+    with pytest.raises(InvalidInputError, match="over its limit of 10"):
+        await core.edit_block("persona", "x" * 11, scope=ALICE)
+    assert [b.value for b in await core.block_history("persona", scope=ALICE)] == ["v1", "v2"]
+    assert [b.label for b in await core.blocks(scope=ALICE)] == ["persona"] and not await core.blocks(scope=BOB)
+    assert await core.context_state("c", scope=ALICE) is None
+    await core.save_context_state("c", {"window_ids": ["a"]}, scope=ALICE)
+    assert await core.context_state("c", scope=ALICE) == {"window_ids": ["a"]}
+    assert await core.context_state("c", scope=Scope(user="alice", session="s")) is None  # exactly this scope
+    assert await core.jobs(scope=ALICE) == [] and await core.retry_failed_jobs() == 0
+    with pytest.raises(InvalidInputError, match="job status must be one of"):
+        await core.jobs(statuses=["sleeping"])

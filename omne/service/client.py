@@ -13,13 +13,14 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from functools import cache
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from pydantic import TypeAdapter
 from pydantic_core import PydanticSerializationError
 
 from omne.config import OmneConfig
+from omne.core import MemoryCore
 from omne.errors import BackendUnavailableError, InvalidInputError, OmneError
 from omne.ingest.models import IngestResult
 from omne.retrieval.models import RetrievalConfig, SearchHit
@@ -271,12 +272,7 @@ class RemoteMemoryCore:
         except httpx.HTTPError as exc:
             raise BackendUnavailableError(f"export from the omne server at {self.url} failed ({exc})") from None
 
-    async def export_jsonl(self, out: IO[str], *, scope: Scope) -> int:
-        lines = 0
-        async for line in self.export_lines(scope=scope):
-            out.write(line)
-            lines += 1
-        return lines
+    export_jsonl = MemoryCore.export_jsonl  # writes what export_lines yields: one implementation for both
 
     async def import_jsonl(self, lines: Iterable[str], *, scope: Scope | None = None) -> int:
         params = {} if scope is None else self._scoped(scope)
