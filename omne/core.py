@@ -13,7 +13,7 @@ from typing import IO, TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from omne.config import OmneConfig
-from omne.embedding import Embedder, MiniLMEmbedder
+from omne.embedding import Embedder, LazyMiniLM
 from omne.errors import InvalidInputError, NotFoundError
 from omne.retrieval.models import RetrievalConfig, SearchHit
 from omne.retrieval.pipeline import Retriever, SearchContext, SearchStage
@@ -25,7 +25,10 @@ from omne.types import Edge, Record, RecordKind, Scope, new_id, utcnow
 from omne.validation import check_content, check_records, describe_validation_error, require_query, require_scope
 
 if TYPE_CHECKING:
+    from omne.agents.blocks import Block
+    from omne.construction.jobs import Job, JobStatus
     from omne.ingest.models import IngestResult
+    from omne.service.client import RemoteMemoryCore
 
 log = logging.getLogger("omne")
 
@@ -51,6 +54,14 @@ def _record_filter(what: str, kinds: Sequence[RecordKind | str] | None, roles: S
                             start=start, end=end)
     except ValueError as exc:
         raise InvalidInputError(f"invalid {what} filter: {exc}") from None
+
+
+MAX_LIMIT = 1_000_000_000
+
+
+def _check_limit(limit: int | None) -> None:
+    if limit is not None and not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInputError(f"limit must be between 1 and {MAX_LIMIT:,} (or left out for no limit)")
 
 
 class MemoryCore:
@@ -105,7 +116,7 @@ class MemoryCore:
         config = config or OmneConfig.from_env(store_dir)
         if store_dir is not None and config.store_dir != Path(store_dir).expanduser():
             config = config.model_copy(update={"store_dir": Path(store_dir).expanduser()})
-        embedder = embedder or await asyncio.to_thread(MiniLMEmbedder.shared)
+        embedder = embedder or LazyMiniLM()  # loaded on the first embedding, not for reads that never embed
         if stages is None or retrieval is None:
             from omne.graph import GraphCache
             from omne.retrieval.stages import DEFAULT_PRESET, PRESETS, default_stages
@@ -126,6 +137,14 @@ class MemoryCore:
         core = cls(config, store, index, embedder, stages, write_hooks, retrieval, link_messages)
         await core.reconcile()
         return core
+
+    @staticmethod
+    def connect(url: str | None = None, *, api_key: str | None = None, timeout_s: float = 60.0) -> RemoteMemoryCore:
+        """A client of an `omne serve` server (default: $OMNE_URL, key $OMNE_API_KEY) with this class's methods,
+        arguments, return types and errors; close it when done."""
+        from omne.service.client import RemoteMemoryCore
+
+        return RemoteMemoryCore(url, api_key=api_key, timeout_s=timeout_s)
 
     async def close(self) -> None:
         if self.construction is not None:
@@ -300,6 +319,7 @@ class MemoryCore:
                    ) -> list[Record]:
         """Records of a scope in time order, filtered; no ranking."""
         require_scope(scope)
+        _check_limit(limit)
         flt = _record_filter("list", kinds, roles, tags, start, end)
         return await asyncio.to_thread(self.store.list, scope, flt, live_only=not include_history, limit=limit,
                                        newest_first=newest_first, text_contains=text_contains)
@@ -334,20 +354,20 @@ class MemoryCore:
         return await asyncio.to_thread(_stats)
 
     # -- export / import ------------------------------------------------------------------
+    async def export_lines(self, *, scope: Scope) -> AsyncIterator[str]:
+        """Every record (all versions) and edge of a scope as JSON lines (each ending in a newline)."""
+        async for record in self.iter_records(scope=scope):
+            yield json.dumps({"type": "record", "record": record.model_dump(mode="json")}, ensure_ascii=False) + "\n"
+        for edge in await self.edges(scope=scope):
+            yield json.dumps({"type": "edge", "edge": edge.model_dump(mode="json")}, ensure_ascii=False) + "\n"
+
     async def export_jsonl(self, out: IO[str], *, scope: Scope) -> int:
         """Write every record (all versions) and edge of a scope as JSON lines; returns lines written."""
-        require_scope(scope)
-        def _export() -> int:
-            lines = 0
-            for record in self.store.iter_all(scope):
-                out.write(json.dumps({"type": "record", "record": record.model_dump(mode="json")},
-                                     ensure_ascii=False) + "\n")
-                lines += 1
-            for edge in self.store.edges(scope):
-                out.write(json.dumps({"type": "edge", "edge": edge.model_dump(mode="json")}, ensure_ascii=False) + "\n")
-                lines += 1
-            return lines
-        return await asyncio.to_thread(_export)
+        lines = 0
+        async for line in self.export_lines(scope=scope):
+            out.write(line)
+            lines += 1
+        return lines
 
     async def import_jsonl(self, lines: Iterable[str], *, scope: Scope | None = None) -> int:
         """Load an export (records keep ids, versions and times). With `scope`, every line must fall in it."""
@@ -395,3 +415,90 @@ class MemoryCore:
                 return
             for record in batch:
                 yield record
+
+    # -- agent context state, construction jobs, core blocks ------------------------------------
+    async def context_state(self, context_id: str, *, scope: Scope) -> dict[str, Any] | None:
+        """The saved state of an agent context (omne.agents.state) in exactly this scope, or None."""
+        require_scope(scope)
+        text = await asyncio.to_thread(self.store.context_state, scope, context_id)
+        return None if text is None else json.loads(text)
+
+    async def save_context_state(self, context_id: str, state: dict[str, Any], *, scope: Scope) -> None:
+        """Replace the saved state of an agent context (one transaction)."""
+        require_scope(scope)
+        await asyncio.to_thread(self.store.save_context_state, scope, context_id,
+                                json.dumps(state, ensure_ascii=False), utcnow())
+
+    async def jobs(self, *, scope: Scope | None = None, statuses: Sequence[JobStatus | str] | None = None,
+                   limit: int | None = None) -> list[Job]:
+        """Construction jobs (all, or a scope's), oldest first; see omne.construction."""
+        from omne.construction.jobs import JobStatus
+
+        if scope is not None:
+            require_scope(scope)
+        try:
+            wanted = [JobStatus(s) for s in statuses or []] or None
+        except ValueError:
+            raise InvalidInputError(f"job status must be one of {', '.join(s.value for s in JobStatus)}") from None
+        _check_limit(limit)
+        return await self._with_queue(lambda queue: queue.list(scope=scope, statuses=wanted, limit=limit))
+
+    async def job_counts(self, *, scope: Scope | None = None) -> dict[str, int]:
+        """How many construction jobs are pending, running, done and failed (all, or a scope's)."""
+        if scope is not None:
+            require_scope(scope)
+        return await self._with_queue(lambda queue: queue.counts(scope=scope))
+
+    async def retry_failed_jobs(self, *, scope: Scope | None = None) -> int:
+        """Put failed construction jobs back to pending; returns how many."""
+        if scope is not None:
+            require_scope(scope)
+        return await self._with_queue(lambda queue: queue.retry_failed(scope=scope))
+
+    async def _with_queue(self, work: Any) -> Any:
+        from omne.construction.jobs import JobQueue
+
+        def run() -> Any:
+            queue = JobQueue.for_store(self.config.store_dir)
+            try:
+                return work(queue)
+            finally:
+                queue.close()
+        return await asyncio.to_thread(run)
+
+    async def blocks(self, *, scope: Scope) -> list[Block]:
+        """The core memory blocks stored in exactly this scope (latest versions, by label)."""
+        from omne.agents.blocks import Block, find_block
+
+        require_scope(scope)
+        labels = sorted({r.name for r in await self.list(scope=scope, kinds=[RecordKind.BLOCK])
+                         if r.scope == scope and r.name})
+        found = [await find_block(self, scope, label) for label in labels]
+        return [Block.from_record(r) for r in found if r is not None]
+
+    async def block(self, label: str, *, scope: Scope) -> Block:
+        """The latest version of the block `label` in exactly this scope."""
+        from omne.agents.blocks import Block, find_block
+
+        require_scope(scope)
+        record = await find_block(self, scope, label)
+        if record is None:
+            raise NotFoundError(f"no memory block {label!r} in scope {scope}")
+        return Block.from_record(record)
+
+    async def edit_block(self, label: str, value: str, *, scope: Scope, editor: str = "developer") -> Block:
+        """Replace a block's value as the developer (read-only blocks too; the block's limit holds): a new
+        version, the old one kept in the block's history."""
+        from omne.agents.blocks import CoreMemory
+
+        await self.block(label, scope=scope)
+        memory = CoreMemory(self, private_scope=scope, team_scope=None, editor=editor)
+        memory.track(label, scope)
+        return await memory.set(label, value, as_agent=False)
+
+    async def block_history(self, label: str, *, scope: Scope) -> list[Block]:
+        """Every version of a block, oldest first: its edit history."""
+        from omne.agents.blocks import Block
+
+        block = await self.block(label, scope=scope)
+        return [Block.from_record(r) for r in await self.history(block.id, scope=scope)]

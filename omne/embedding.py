@@ -175,3 +175,20 @@ def _hidden_states_class() -> type:
                                 token_type_ids=token_type_ids, return_dict=False)[0]
 
     return HiddenStates
+
+
+class LazyMiniLM:
+    """The shared MiniLM, loaded on the first embedding: a store opened for work that never embeds (get,
+    history, stats, export, ...) does not pay the 6-12 s and ~1 GB of loading torch and the model."""
+
+    name = MiniLMEmbedder.name
+    dim = MiniLMEmbedder.dim
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return MiniLMEmbedder.shared().embed(texts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return MiniLMEmbedder.shared().embed_query(text)
+
+    def __getattr__(self, name: str):  # noqa: ANN204 - e.g. `tokenizer`, forwarded to the loaded model
+        return getattr(MiniLMEmbedder.shared(), name)

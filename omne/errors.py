@@ -28,3 +28,11 @@ class BackendUnavailableError(OmneError):
 
 class StorageError(OmneError):
     """The store could not be written (read-only directory, full disk, corrupt file)."""
+
+
+class AuthenticationError(OmneError):
+    """An `omne serve` request carried no API key, or one the server does not know or has revoked."""
+
+
+class PermissionDeniedError(OmneError):
+    """An `omne serve` API key asked for a scope (or an admin action) it is not bound to."""

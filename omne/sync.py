@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,22 @@ class SyncMemoryCore:
     """`MemoryCore` with blocking methods, driven by a private event loop. Use as a context manager."""
 
     def __init__(self, store_dir: Path | str | None = None, **open_kwargs: Any) -> None:
+        self._start(MemoryCore.open(store_dir, **open_kwargs))
+
+    @classmethod
+    def connect(cls, url: str | None = None, *, api_key: str | None = None) -> SyncMemoryCore:
+        """The blocking client of an `omne serve` server (see `MemoryCore.connect`)."""
+        async def connect() -> Any:
+            return MemoryCore.connect(url, api_key=api_key)
+
+        self = cls.__new__(cls)
+        self._start(connect())
+        return self
+
+    def _start(self, opening: Coroutine[Any, Any, Any]) -> None:
         self._runner = asyncio.Runner()
         try:
-            self._core = self._runner.run(MemoryCore.open(store_dir, **open_kwargs))
+            self._core = self._runner.run(opening)
         except BaseException:
             self._runner.close()
             raise

@@ -109,9 +109,9 @@ class WordPieces:
 
 def word_pieces(embedder: Any = None) -> WordPieces:
     """The counter for an embedder's own tokenizer (MiniLM's when it has none), one per tokenizer per process."""
-    from omne.embedding import MiniLMEmbedder
+    from omne.embedding import LazyMiniLM, MiniLMEmbedder
 
-    own = None if embedder is None or isinstance(embedder, MiniLMEmbedder) else getattr(embedder, "tokenizer", None)
+    own = None if embedder is None or isinstance(embedder, (MiniLMEmbedder, LazyMiniLM)) else getattr(embedder, "tokenizer", None)
     with _lock:
         found = _counters.get(id(own))
     if found is None:

@@ -208,3 +208,23 @@ class Edge(BaseModel):
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
         return as_utc(value)
+
+
+class ApiKey(BaseModel):
+    """An API key of `omne serve` as the store keeps it (the key itself is never stored, only its hash):
+    bound to one scope (it reads and writes inside that scope only) or admin (every scope, key management)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    scope: Scope | None = None
+    admin: bool = False
+    label: str = ""
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+    @model_validator(mode="after")
+    def _bound(self) -> ApiKey:
+        if self.admin == (self.scope is not None):
+            raise ValueError("an API key is either admin or bound to a scope")
+        return self

@@ -19,23 +19,57 @@ def embedder():
     return MiniLMEmbedder.shared()
 
 
+# Modules whose `core` / `fast_core` tests also run against a served store (omne serve's HTTP API and
+# RemoteMemoryCore), unchanged: the remote client must behave exactly as the embedded core.
+SERVED_MODULES = {
+    "test_core_records", "test_core_search", "test_core_input", "test_agents_blocks", "test_agents_context",
+    "test_agents_memory_adapter", "test_agents_tools", "test_responder_hooks", "test_responder_memory_tools",
+    "test_responder_teams", "test_reactive_responder", "test_service_api",
+}
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.module.__name__.rsplit(".", 1)[-1] not in SERVED_MODULES:
+        return
+    for name in ("core", "fast_core"):
+        if name in metafunc.fixturenames:
+            metafunc.parametrize(name, ["embedded", "served"], indirect=True)
+
+
+async def _maybe_served(request, memory):
+    """Yield the embedded core, or a RemoteMemoryCore serving it (param "served")."""
+    if getattr(request, "param", "embedded") == "served":
+        from tests.support.served import served
+
+        async with served(memory) as remote:
+            yield remote
+    else:
+        yield memory
+
+
 @pytest.fixture
-async def core(tmp_path, embedder):
+async def core(request, tmp_path, embedder):
     from omne import MemoryCore
 
     memory = await MemoryCore.open(tmp_path / "store", embedder=embedder)
-    yield memory
-    await memory.close()
+    try:
+        async for handle in _maybe_served(request, memory):
+            yield handle
+    finally:
+        await memory.close()
 
 
 @pytest.fixture
-async def fast_core(tmp_path):
+async def fast_core(request, tmp_path):
     """A store on the hashing test embedder (omne.testing.open_fast_core): writes in about a millisecond."""
     from omne.testing import open_fast_core
 
     memory = await open_fast_core(tmp_path / "fast-store")
-    yield memory
-    await memory.close()
+    try:
+        async for handle in _maybe_served(request, memory):
+            yield handle
+    finally:
+        await memory.close()
 
 
 @pytest.fixture

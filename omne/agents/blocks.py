@@ -95,6 +95,16 @@ class Block(BaseModel):
                    updated_at=record.created_at, edited_by=record.metadata.get("edited_by"))
 
 
+async def find_block(core: MemoryCore, scope: Scope, label: str) -> Record | None:
+    """The current record of block `label` in exactly `scope`, or None."""
+    records = await core.list(scope=scope, kinds=[RecordKind.BLOCK])
+    matches = [r for r in records if r.name == label and r.scope == scope]
+    if not matches:
+        return None
+    # two processes may have created the same block at once: the first one created wins
+    return min(matches, key=lambda r: (str((r.data or {}).get("first_created", "")), r.id))
+
+
 _locks: weakref.WeakKeyDictionary[MemoryCore, dict[tuple[str, str], asyncio.Lock]] = weakref.WeakKeyDictionary()
 
 
@@ -144,13 +154,12 @@ class CoreMemory:
         self._attached[spec.label] = scope
         return Block.from_record(existing)
 
+    def track(self, label: str, scope: Scope) -> None:
+        """Attach a block the store already holds in `scope`, without creating it."""
+        self._attached[label] = scope
+
     async def _find(self, scope: Scope, label: str) -> Record | None:
-        records = await self.core.list(scope=scope, kinds=[RecordKind.BLOCK])
-        matches = [r for r in records if r.name == label and r.scope == scope]
-        if not matches:
-            return None
-        # two processes may have created the same block at once: the first one created wins
-        return min(matches, key=lambda r: (str((r.data or {}).get("first_created", "")), r.id))
+        return await find_block(self.core, scope, label)
 
     def _scope_of(self, label: str) -> Scope:
         scope = self._attached.get(label)

@@ -1,21 +1,16 @@
 """Persisted state of a virtual context (running summary id, message ids in the window), per scope.
 
-It lives in the `context_state` table of the store's SQLite file (migration 2). The records it points
+It lives in the `context_state` table of the store's SQLite file (migration 2), read and written through
+`MemoryCore.context_state` / `save_context_state`, so a remote core (omne serve) keeps it too. The records it points
 to stay in the record log; this is only the small pointer state that makes a restart resume exactly.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import sqlite3
-from pathlib import Path
-
 from pydantic import BaseModel, Field
 
 from omne.core import MemoryCore
-from omne.errors import StorageError
-from omne.types import Scope, utcnow
+from omne.types import Scope
 
 
 class ContextState(BaseModel):
@@ -29,61 +24,20 @@ class ContextState(BaseModel):
 
 
 class ContextStateStore:
-    """Reads and writes context state rows; every call names the scope it belongs to."""
+    """Reads and writes context state through the core's verbs (embedded or remote); every call names the scope."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, core: MemoryCore) -> None:
+        self.core = core
 
     @classmethod
     def for_core(cls, core: MemoryCore) -> ContextStateStore:
-        path = getattr(core.store, "path", None)
-        if not isinstance(path, Path):
-            raise StorageError("persisted agent contexts need the SQLite record store; this store has no SQLite file")
-        return cls(path)
-
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        conn.execute("PRAGMA busy_timeout=30000")
-        return conn
-
-    @staticmethod
-    def _where(scope: Scope) -> tuple[str, list[str | None]]:
-        cols = (("s_user", scope.user), ("s_agent", scope.agent), ("s_session", scope.session), ("s_team", scope.team))
-        return " AND ".join(f"{c} IS ?" for c, _ in cols), [v for _, v in cols]
-
-    def _load(self, scope: Scope, context_id: str) -> ContextState | None:
-        where, params = self._where(scope)
-        conn = self._connect()
-        try:
-            row = conn.execute(f"SELECT state FROM context_state WHERE context_id = ? AND {where}",
-                               [context_id, *params]).fetchone()
-        finally:
-            conn.close()
-        return None if row is None else ContextState.model_validate(json.loads(row[0]))
-
-    def _save(self, scope: Scope, context_id: str, state: ContextState) -> None:
-        where, params = self._where(scope)
-        conn = self._connect()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute(f"DELETE FROM context_state WHERE context_id = ? AND {where}", [context_id, *params])
-            conn.execute("INSERT INTO context_state (context_id, s_user, s_agent, s_session, s_team, state, "
-                         "updated_at) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         [context_id, *params, state.model_dump_json(), utcnow().isoformat()])
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise StorageError(f"could not save the context state ({exc}); check free disk space and "
-                               "write permission on the store directory") from exc
-        finally:
-            conn.close()
+        return cls(core)
 
     async def load(self, scope: Scope, context_id: str) -> ContextState | None:
         """The saved state of context `context_id` in exactly this scope, or None."""
-        return await asyncio.to_thread(self._load, scope, context_id)
+        data = await self.core.context_state(context_id, scope=scope)
+        return None if data is None else ContextState.model_validate(data)
 
     async def save(self, scope: Scope, context_id: str, state: ContextState) -> None:
         """Replace the saved state (one transaction)."""
-        await asyncio.to_thread(self._save, scope, context_id, state)
+        await self.core.save_context_state(context_id, state.model_dump(mode="json"), scope=scope)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import sys
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Iterator
 
 import typer
+from pydantic import BaseModel
 
 from omne.config import OmneConfig
-from omne.errors import InvalidInputError
+from omne.errors import InvalidInputError, StoreLockedError
 from omne.sync import SyncMemoryCore
 from omne.types import Scope
 from omne.validation import make_scope
@@ -47,11 +49,58 @@ def parse_time(value: str | None, option: str) -> datetime | None:
                                 "2024-05-01T13:00:00)") from None
 
 
+class Server(BaseModel):
+    """Where `omne memory ...` commands go when a server is named (`--server` / $OMNE_URL)."""
+
+    url: str
+    api_key: str | None = None
+
+
+_server: ContextVar[Server | None] = ContextVar("omne_server", default=None)
+
+
+def use_server(server: Server | None) -> None:
+    """Route this command's store to a server (set by the `omne memory` group's --server / $OMNE_URL)."""
+    _server.set(server)
+
+
+def server_of() -> Server | None:
+    """The server this command runs against (None: embedded)."""
+    return _server.get()
+
+
+def existing_store(config: OmneConfig) -> OmneConfig:
+    """`config`, if its store exists; else the error a read command gives (it never creates an empty store)."""
+    if not (config.store_dir / "records.sqlite3").is_file():
+        raise InvalidInputError(f"no Omne store at {config.store_dir}: check --store (or $OMNE_STORE); "
+                                "`omne memory add` creates one")
+    return config
+
+
 @contextmanager
-def open_store(store: Path | None) -> Iterator[SyncMemoryCore]:
-    """Open the store for one command and close it afterwards."""
+def open_store(store: Path | None, *, must_exist: bool = False) -> Iterator[SyncMemoryCore]:
+    """The store for one command (a server's when one is named), closed afterwards. `must_exist`: a read
+    command, which must not create an empty store where a typo'd path points."""
+    server = server_of()
+    if server is not None:
+        with SyncMemoryCore.connect(server.url, api_key=server.api_key) as core:
+            yield core
+        return
     config = OmneConfig.from_env(store)
-    with SyncMemoryCore(config=config) as core:
+    if must_exist:
+        existing_store(config)
+    try:
+        core = SyncMemoryCore(config=config)
+    except StoreLockedError as exc:
+        from omne.service.server import owner_of
+
+        owner = owner_of(config.store_dir)
+        if owner is None:
+            raise
+        raise StoreLockedError(f"the store {config.store_dir} is served by `omne serve` at {owner.url} (pid "
+                               f"{owner.pid}); run this command through it: --server {owner.url} "
+                               f"(or set OMNE_URL={owner.url})") from exc
+    with core:
         yield core
 
 

@@ -11,7 +11,8 @@ from typing import Annotated
 import typer
 
 from omne.cli.common import (
-    AgentOpt, JsonOpt, SessionOpt, StoreOpt, TeamOpt, UserOpt, emit, open_store, optional_scope, parse_time, scope_of,
+    AgentOpt, JsonOpt, Server, SessionOpt, StoreOpt, TeamOpt, UserOpt, emit, open_store, optional_scope, parse_time,
+    scope_of, use_server,
 )
 from omne.errors import InvalidInputError
 from omne.sync import SyncMemoryCore
@@ -19,6 +20,18 @@ from omne.types import Record
 from omne.validation import make_record
 
 app = typer.Typer(help="Read and write long-term memory.", no_args_is_help=True)
+
+
+@app.callback()
+def _connection(
+    server: Annotated[str | None, typer.Option("--server", envvar="OMNE_URL", help=(
+        "Run the command through an `omne serve` server (e.g. http://127.0.0.1:8765) instead of opening "
+        "the store in this process."))] = None,
+    api_key: Annotated[str | None, typer.Option("--api-key", envvar="OMNE_API_KEY",
+                                                help="API key for --server (see `omne keys`).")] = None,
+) -> None:
+    """Read and write long-term memory (embedded, or through a server with --server / OMNE_URL)."""
+    use_server(Server(url=server, api_key=api_key or None) if server else None)
 
 OPTIMIZE_AFTER_IMPORT = 10_000  # records; below this an import leaves the index as it is
 ROLES = ("user", "assistant", "system", "tool", "agent")  # the roles Omne writes on messages
@@ -98,7 +111,7 @@ def search(
     if unknown:
         raise InvalidInputError(f"unknown --role {', '.join(unknown)}; messages have the roles {', '.join(ROLES)}")
     since, until = parse_time(start, "--start"), parse_time(end, "--end")  # refuse bad dates before opening
-    with open_store(store) as core:
+    with open_store(store, must_exist=True) as core:
         hits = core.search(query, scope=scope, top_k=top_k, kinds=kind, tags=tag, roles=role, start=since, end=until)
     from omne.ingest import format_location
 
@@ -120,9 +133,31 @@ def get(record_id: str, store: StoreOpt = None, user: UserOpt = None, agent: Age
         session: SessionOpt = None, team: TeamOpt = None, as_json: JsonOpt = False) -> None:
     """Show one record."""
     scope = scope_of(user, agent, session, team)
-    with open_store(store) as core:
+    with open_store(store, must_exist=True) as core:
         record = core.get(record_id, scope=scope)
     emit(record.model_dump(mode="json"), as_json, _line(record))
+
+
+@app.command("list")
+def list_(
+    kind: Annotated[list[str] | None, typer.Option(help="Restrict to a record kind; repeatable.")] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="Any of these tags; repeatable.")] = None,
+    role: Annotated[list[str] | None, typer.Option(help="Message role; repeatable.")] = None,
+    start: Annotated[str | None, typer.Option(help="Not before (ISO date-time).")] = None,
+    end: Annotated[str | None, typer.Option(help="Not after (ISO date-time).")] = None,
+    contains: Annotated[str | None, typer.Option(help="Only records whose text contains this.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1)] = None,
+    newest_first: Annotated[bool, typer.Option("--newest-first")] = False,
+    store: StoreOpt = None, user: UserOpt = None, agent: AgentOpt = None, session: SessionOpt = None,
+    team: TeamOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """List a scope's live records in time order (filtered, not ranked)."""
+    scope = scope_of(user, agent, session, team)
+    since, until = parse_time(start, "--start"), parse_time(end, "--end")
+    with open_store(store, must_exist=True) as core:
+        records = core.list(scope=scope, kinds=kind, tags=tag, roles=role, start=since, end=until,
+                            text_contains=contains, limit=limit, newest_first=newest_first)
+    emit([r.model_dump(mode="json") for r in records], as_json, "\n".join(_line(r) for r in records) or "no records")
 
 
 @app.command()
@@ -153,7 +188,7 @@ def history(record_id: str, store: StoreOpt = None, user: UserOpt = None, agent:
             session: SessionOpt = None, team: TeamOpt = None, as_json: JsonOpt = False) -> None:
     """Show every version of a record, oldest first."""
     scope = scope_of(user, agent, session, team)
-    with open_store(store) as core:
+    with open_store(store, must_exist=True) as core:
         versions = core.history(record_id, scope=scope)
     emit([v.model_dump(mode="json") for v in versions], as_json,
          "\n".join(f"v{v.version}  {_line(v)}" for v in versions))
@@ -164,7 +199,7 @@ def forget(record_id: str, store: StoreOpt = None, user: UserOpt = None, agent: 
            session: SessionOpt = None, team: TeamOpt = None, as_json: JsonOpt = False) -> None:
     """Delete a record from search; the log keeps it as history."""
     scope = scope_of(user, agent, session, team)
-    with open_store(store) as core:
+    with open_store(store, must_exist=True) as core:
         record = core.forget(record_id, scope=scope)
     emit(record.model_dump(mode="json"), as_json, f"forgot {record.id}")
 
@@ -181,7 +216,7 @@ def export_(
     scope = scope_of(user, agent, session, team)
     if fmt not in ("jsonl", "sft"):
         raise InvalidInputError(f"--format must be jsonl or sft, got {fmt!r}")
-    with open_store(store) as core:
+    with open_store(store, must_exist=True) as core:
         if fmt == "sft":
             from omne.cli.construction import export_sft_to
 
@@ -249,7 +284,7 @@ def stats(store: StoreOpt = None, user: UserOpt = None, agent: AgentOpt = None, 
           team: TeamOpt = None, as_json: JsonOpt = False) -> None:
     """Counts for the store (or for one scope when scope options are given)."""
     scope = optional_scope(user, agent, session, team)
-    with open_store(store) as core:
+    with open_store(store, must_exist=True) as core:
         data = core.stats(scope)
     emit(data, as_json, "\n".join(f"{k}: {v}" for k, v in data.items()))
 

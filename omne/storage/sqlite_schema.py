@@ -91,6 +91,18 @@ MIGRATIONS: list[str] = [
         seq INTEGER NOT NULL
     );
     """,
+    # 4: API keys of `omne serve` (only a SHA-256 of each key is kept), each bound to a scope or admin
+    """
+    CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        key_hash TEXT NOT NULL UNIQUE,
+        s_user TEXT, s_agent TEXT, s_session TEXT, s_team TEXT,
+        admin INTEGER NOT NULL DEFAULT 0,
+        label TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+    );
+    """,
 ]
 
 

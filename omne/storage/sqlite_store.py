@@ -15,7 +15,7 @@ from omne.errors import InvalidInputError, StorageError
 from omne.storage.protocols import RecordFacts, RecordFilter
 from omne.storage.space import DEFAULT_MIN_FREE_BYTES, require_free_space
 from omne.storage.sqlite_schema import open_database
-from omne.types import Edge, EdgeKind, Record, RecordKind, Scope, stable_id
+from omne.types import ApiKey, Edge, EdgeKind, Record, RecordKind, Scope, stable_id
 
 _SCOPE_COLUMNS = ("s_user", "s_agent", "s_session", "s_team")
 _RECORD_COLUMNS = (
@@ -454,6 +454,59 @@ class SQLiteRecordStore:
                 self._stamps.clear()
             self._stamps[scope] = (version, stamp)
             return stamp
+
+    # -- agent context state (small pointer state of omne.agents.context; one row per context and scope) --
+    @staticmethod
+    def _exact_scope(scope: Scope) -> tuple[str, list[str | None]]:
+        """A condition matching exactly this scope (unset fields must be unset), unlike the partition filter."""
+        cols = (("s_user", scope.user), ("s_agent", scope.agent), ("s_session", scope.session), ("s_team", scope.team))
+        return " AND ".join(f"{c} IS ?" for c, _ in cols), [v for _, v in cols]
+
+    def context_state(self, scope: Scope, context_id: str) -> str | None:
+        """The saved state (JSON text) of a context in exactly this scope, or None."""
+        where, params = self._exact_scope(scope)
+        rows = self._query(f"SELECT state FROM context_state WHERE context_id = ? AND {where}", [context_id, *params])
+        return rows[0][0] if rows else None
+
+    def save_context_state(self, scope: Scope, context_id: str, state: str, when: datetime) -> None:
+        """Replace the saved state of a context (one transaction)."""
+        where, params = self._exact_scope(scope)
+        self._write([
+            (f"DELETE FROM context_state WHERE context_id = ? AND {where}", [context_id, *params], False),
+            ("INSERT INTO context_state (context_id, s_user, s_agent, s_session, s_team, state, updated_at) "
+             "VALUES (?, ?, ?, ?, ?, ?, ?)", [context_id, *params, state, _ts(when)], False)])
+
+    # -- API keys of omne serve (hashes only) ----------------------------------------------------------
+    def add_api_key(self, key: ApiKey, key_hash: str) -> None:
+        s = key.scope
+        self._write([("INSERT INTO api_keys (id, key_hash, s_user, s_agent, s_session, s_team, admin, label, "
+                      "created_at, revoked_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                      (key.id, key_hash, s and s.user, s and s.agent, s and s.session, s and s.team, int(key.admin),
+                       key.label, _ts(key.created_at), _ts(key.revoked_at)), False)])
+
+    @staticmethod
+    def _row_key(row: sqlite3.Row) -> ApiKey:
+        fields = (row["s_user"], row["s_agent"], row["s_session"], row["s_team"])
+        return ApiKey(id=row["id"], scope=_scope(*fields) if any(fields) else None, admin=bool(row["admin"]),
+                      label=row["label"], created_at=datetime.fromisoformat(row["created_at"]),
+                      revoked_at=_dt(row["revoked_at"]))
+
+    def api_keys(self, *, include_revoked: bool = False) -> list[ApiKey]:
+        """The store's API keys, oldest first."""
+        where = "" if include_revoked else " WHERE revoked_at IS NULL"
+        return [self._row_key(row) for row in self._query(f"SELECT * FROM api_keys{where} ORDER BY created_at", [])]
+
+    def api_key_by_hash(self, key_hash: str) -> ApiKey | None:
+        """The key (revoked or not) whose hash this is, or None."""
+        rows = self._query("SELECT * FROM api_keys WHERE key_hash = ?", [key_hash])
+        return self._row_key(rows[0]) if rows else None
+
+    def revoke_api_key(self, key_id: str, when: datetime) -> bool:
+        """Revoke a key by id; False when no live key has that id."""
+        def body(conn: sqlite3.Connection) -> int:
+            return conn.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                                (_ts(when), key_id)).rowcount
+        return self._transaction(body) == 1
 
     def close(self) -> None:
         with self._lock:
