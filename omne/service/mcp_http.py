@@ -1,0 +1,79 @@
+"""MCP over streamable HTTP at /mcp on `omne serve`: each request is authenticated with the same API keys and
+scope rule as /v1 (the scope is the key's, or the one the URL's query names inside it: /mcp?user=alice)."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AbstractAsyncContextManager
+
+from fastapi import FastAPI
+from mcp.server.fastmcp import Context
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.types import Receive, Send
+from starlette.types import Scope as AsgiScope
+
+from omne.errors import InvalidInputError, OmneError
+from omne.mcp.server import McpBinding, build_server
+from omne.service import auth
+from omne.service.wire import ErrorResponse, public_type, status_of
+from omne.types import Scope
+from omne.validation import make_scope
+
+MCP_PATH = "/mcp"
+_SCOPE_FIELDS = ("user", "agent", "session", "team")
+
+
+class McpEndpoint:
+    """The ASGI endpoint at /mcp (stateless streamable HTTP, JSON responses) and its session manager."""
+
+    def __init__(self, app: FastAPI, *, keys_required: bool) -> None:
+        self.app = app
+        # Without keys the server listens on loopback only, where DNS rebinding is the attack to stop.
+        security = TransportSecuritySettings(
+            enable_dns_rebinding_protection=not keys_required,
+            allowed_hosts=["127.0.0.1", "127.0.0.1:*", "localhost", "localhost:*", "[::1]", "[::1]:*"],
+            allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"])
+        self.server = build_server(self._bind, stateless_http=True, json_response=True, transport_security=security)
+        self.server.streamable_http_app()  # creates the session manager
+
+    def running(self) -> AbstractAsyncContextManager[None]:
+        """Run the session manager for the app's lifetime."""
+        return self.server.session_manager.run()
+
+    async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        try:
+            binding = await self._authorise(request)
+        except OmneError as exc:
+            body = ErrorResponse.model_validate({"error": {"type": public_type(exc), "message": str(exc)}})
+            await JSONResponse(body.model_dump(), status_code=status_of(exc))(scope, receive, send)
+            return
+        scope.setdefault("state", {})["omne_mcp"] = binding
+        await self.server.session_manager.handle_request(scope, receive, send)
+
+    async def _authorise(self, request: Request) -> McpBinding:
+        core = self.app.state.core
+        header = request.headers.get("authorization", "")
+        token = header[7:].strip() if header.lower().startswith("bearer ") else None
+        key = await asyncio.to_thread(auth.resolve, core.store, token, required=self.app.state.keys_required)
+        named = {name: request.query_params.get(name) for name in _SCOPE_FIELDS if request.query_params.get(name)}
+        scope: Scope | None = make_scope(**named) if named else (key.scope if key is not None else None)
+        if scope is None:
+            raise InvalidInputError("name the scope MCP acts on in the URL, e.g. /mcp?user=alice (or use an API key "
+                                    "bound to a scope)")
+        auth.allow_scope(key, scope)
+        editor = f"mcp:key:{key.id}" if key is not None else "mcp"
+        return McpBinding(core=core, scope=scope, editor=editor)
+
+    @staticmethod
+    async def _bind(ctx: Context) -> McpBinding:
+        request = ctx.request_context.request
+        binding = getattr(getattr(request, "state", None), "omne_mcp", None)
+        if binding is None:  # pragma: no cover - every request passes __call__ first
+            raise InvalidInputError("this MCP request was not authorised")
+        return binding
+
+
+__all__ = ["MCP_PATH", "McpEndpoint"]
