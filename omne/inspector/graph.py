@@ -8,7 +8,7 @@ import networkx as nx
 
 from omne.types import Edge, Record
 
-WIDTH, HEIGHT, MARGIN = 640, 360, 40
+WIDTH, HEIGHT, MARGIN, LABEL_ROOM = 720, 360, 40, 180
 
 
 @dataclass(frozen=True)
@@ -45,9 +45,11 @@ def neighbourhood(centre: Record, edges: list[Edge], texts: dict[str, str]) -> t
     span_y = (max(ys) - min(ys)) or 1.0
 
     def place(node: str) -> tuple[float, float]:
+        if len(graph) == 1:
+            return (WIDTH - LABEL_ROOM) / 2, HEIGHT / 2
         x, y = positions[node]
-        return (MARGIN + (x - min(xs)) / span_x * (WIDTH - 2 * MARGIN) if len(graph) > 1 else WIDTH / 2,
-                MARGIN + (y - min(ys)) / span_y * (HEIGHT - 2 * MARGIN) if len(graph) > 1 else HEIGHT / 2)
+        return (MARGIN + (x - min(xs)) / span_x * (WIDTH - 2 * MARGIN - LABEL_ROOM),
+                MARGIN + (y - min(ys)) / span_y * (HEIGHT - 2 * MARGIN))
 
     nodes = [Node(id=n, x=place(n)[0], y=place(n)[1], label=_short(texts.get(n, n[:8])), centre=n == centre.id)
              for n in graph.nodes]

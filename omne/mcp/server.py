@@ -70,7 +70,8 @@ Date = Annotated[str | None, Field(max_length=40)]
 def build_server(bind: Binder, *, name: str = "omne", **settings: Any) -> FastMCP:
     """A FastMCP server whose tools act on the binding `bind` returns for each call; `settings` go to FastMCP
     (e.g. stateless_http, streamable_http_path)."""
-    server = FastMCP(name, instructions=INSTRUCTIONS, **settings)
+    # FastMCP calls logging.basicConfig at its level: WARNING keeps Python's default for the host process
+    server = FastMCP(name, instructions=INSTRUCTIONS, **{"log_level": "WARNING", **settings})
     read_only = ToolAnnotations(readOnlyHint=True, destructiveHint=False, openWorldHint=False)
     writes = ToolAnnotations(readOnlyHint=False, destructiveHint=False, openWorldHint=False)
 

@@ -17,7 +17,7 @@ async def serve_stdio(core: MemoryCore, scope: Scope, *, editor: str = "mcp") ->
     async def bind(_ctx: Context) -> McpBinding:
         return binding
 
-    await build_server(bind, log_level="WARNING").run_stdio_async()
+    await build_server(bind).run_stdio_async()
 
 
 __all__ = ["serve_stdio"]
