@@ -56,6 +56,31 @@ def test_sigkill_during_a_write_loop_loses_no_acknowledged_write(tmp_path):
         stop_server(restarted)
 
 
+def test_sigterm_during_a_write_loop_finishes_in_flight_writes_and_exits_cleanly(tmp_path):
+    store = tmp_path / "store"
+    server = start_server(store)
+    acked: list[str] = []
+
+    def write_loop() -> None:
+        with SyncMemoryCore.connect(server.url) as client:
+            for n in range(100_000):
+                try:
+                    acked.append(client.remember(f"note {n}", scope=Scope(user="u")).id)
+                except Exception:  # noqa: BLE001 - the server has stopped accepting requests
+                    return
+
+    writer = threading.Thread(target=write_loop)
+    writer.start()
+    while len(acked) < 100 and writer.is_alive():
+        time.sleep(0.01)
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.proc.wait(60) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal after a graceful stop
+    writer.join(30)
+    assert not (store / "server.json").exists()  # the lifespan's shutdown ran: the owner file went with it
+    with SyncMemoryCore(store, embedder=HashEmbedder()) as core:  # closed cleanly: the next owner opens at once
+        assert len(core.get_many(acked, scope=Scope(user="u"))) == len(acked) >= 100
+
+
 @pytest.fixture(scope="module")
 def fuzz_server(tmp_path_factory):
     store = tmp_path_factory.mktemp("fuzz") / "store"
