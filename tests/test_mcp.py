@@ -215,3 +215,19 @@ async def test_hostile_arguments_are_tool_errors_and_the_session_goes_on(tmp_pat
             assert any("is not a date" in m for m in messages.values())
             assert ok(await session.call_tool("list_core_blocks", {}))[0]["value"] == "Name: Alice"
         assert server.proc.poll() is None
+
+
+def test_omne_mcp_names_the_server_that_holds_the_store_and_refuses_two_sources(tmp_path: Path) -> None:
+    import subprocess
+
+    store = tmp_path / "store"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "OMNE_URL": ""}
+    with running_server(store) as server:
+        held = subprocess.run([sys.executable, "-m", "omne", "mcp", "--store", str(store), "--user", "alice"],
+                              env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+        assert held.returncode == 1
+        assert f"served by `omne serve` at {server.url}" in held.stderr and f"OMNE_URL={server.url}" in held.stderr
+        both = subprocess.run([sys.executable, "-m", "omne", "mcp", "--store", str(store), "--user", "alice"],
+                              env={**env, "OMNE_URL": server.url}, capture_output=True, text=True, timeout=60,
+                              stdin=subprocess.DEVNULL)
+        assert both.returncode == 1 and "both --store and $OMNE_URL are set" in both.stderr

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 
-from omne.cli.common import AgentOpt, SessionOpt, StoreOpt, TeamOpt, UserOpt, scope_of
+from omne.cli.common import AgentOpt, SessionOpt, StoreOpt, TeamOpt, UserOpt, raise_if_served, scope_of
 from omne.config import OmneConfig
+from omne.errors import InvalidInputError, StoreLockedError
 
 
 def mcp(store: StoreOpt = None, user: UserOpt = None, agent: AgentOpt = None, session: SessionOpt = None,
@@ -17,12 +18,20 @@ def mcp(store: StoreOpt = None, user: UserOpt = None, agent: AgentOpt = None, se
     from omne.mcp import serve_stdio
 
     scope = scope_of(user, agent, session, team)
+    if os.environ.get("OMNE_URL") and store is not None:
+        raise InvalidInputError("both --store and $OMNE_URL are set: a store served by `omne serve` is reached "
+                                "through the server; unset OMNE_URL to open the store directly, or drop --store")
 
     async def run() -> None:
         if os.environ.get("OMNE_URL"):
             core = MemoryCore.connect()
         else:
-            core = await MemoryCore.open(config=OmneConfig.from_env(store))
+            config = OmneConfig.from_env(store)
+            try:
+                core = await MemoryCore.open(config=config)
+            except StoreLockedError as exc:
+                raise_if_served(config, exc, "set OMNE_URL={url} and drop --store")
+                raise
         try:
             await serve_stdio(core, scope)
         finally:

@@ -47,12 +47,17 @@ async def seed_two_users(store: Path) -> Seeded:
         bob = await core.remember("Bob's locker code is 4812", scope=BOB)
     finally:
         await core.close()
+    fail_a_job(store, ALICE, "the summary model was unreachable")
+    return Seeded([first.id, second.id, third.id], insight.id, script.id, bob.id)
+
+
+def fail_a_job(store: Path, scope: Scope, reason: str) -> None:
+    """A construction job in `scope` that failed for good with `reason` (the store must be closed)."""
     queue = JobQueue.for_store(store)
     try:
-        queue.enqueue([JobSpec(key="summary:alice:s1", kind="summarise_session", scope=ALICE)])
+        queue.enqueue([JobSpec(key=f"summary:{scope}", kind="summarise_session", scope=scope)])
         job = queue.claim("test")
         assert job is not None
-        queue.fail(job.id, "test", "the summary model was unreachable", retry=False)
+        queue.fail(job.id, "test", reason, retry=False)
     finally:
         queue.close()
-    return Seeded([first.id, second.id, third.id], insight.id, script.id, bob.id)
