@@ -8,6 +8,7 @@ import asyncio
 import os
 from pathlib import Path
 
+from PIL import Image
 from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.support.inspector_store import SCRIPT, seed_two_users
@@ -51,8 +52,11 @@ def test_inspector_in_headless_chromium(tmp_path: Path) -> None:
         expect(first).to_contain_text("Alice lives in Madrid")
         expect(first.locator(".stage").first).to_be_visible()
         shoot(page, shots, "search")
-        if os.environ.get("OMNE_UPDATE_DOCS_SCREENSHOT"):  # refresh the README's picture
-            page.screenshot(path=str(ROOT / "docs" / "inspector-search.png"))
+        if os.environ.get("OMNE_UPDATE_DOCS_SCREENSHOT"):  # refresh the README's picture (small: 64 colours)
+            page.set_viewport_size({"width": 1100, "height": 300})
+            picture = ROOT / "docs" / "inspector-search.png"
+            page.screenshot(path=str(picture), full_page=True)
+            Image.open(picture).convert("RGB").quantize(64).save(picture, optimize=True)
 
         first.locator("a").click()
         versions = page.locator("#versions tr")
