@@ -110,8 +110,7 @@ def create_app(open_core: OpenCore, *, keys_required: bool, request_timeout_s: f
         if on_start is not None:
             on_start()
         try:
-            async with mcp.running():
-                yield
+            yield
         finally:
             if on_stop is not None:
                 on_stop()

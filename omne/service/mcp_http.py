@@ -4,10 +4,10 @@ scope rule as /v1 (the scope is the key's, or the one the URL's query names insi
 from __future__ import annotations
 
 import asyncio
-from contextlib import AbstractAsyncContextManager
 
 from fastapi import FastAPI
 from mcp.server.fastmcp import Context
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -36,11 +36,15 @@ class McpEndpoint:
             allowed_hosts=["127.0.0.1", "127.0.0.1:*", "localhost", "localhost:*", "[::1]", "[::1]:*"],
             allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"])
         self.server = build_server(self._bind, stateless_http=True, json_response=True, transport_security=security)
-        self.server.streamable_http_app()  # creates the session manager
+        self.server.streamable_http_app()  # creates the (template) session manager
 
-    def running(self) -> AbstractAsyncContextManager[None]:
-        """Run the session manager for the app's lifetime."""
-        return self.server.session_manager.run()
+    def _manager(self) -> StreamableHTTPSessionManager:
+        """A session manager for one request. Stateless requests share nothing, and a manager's task group
+        then lives inside the request's task, not across the app's lifespan (which an app that is started
+        and stopped from different tasks, as test fixtures do, could not exit)."""
+        template = self.server.session_manager
+        return StreamableHTTPSessionManager(app=template.app, stateless=True, json_response=True,
+                                            security_settings=template.security_settings)
 
     async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -51,7 +55,9 @@ class McpEndpoint:
             await JSONResponse(body.model_dump(), status_code=status_of(exc))(scope, receive, send)
             return
         scope.setdefault("state", {})["omne_mcp"] = binding
-        await self.server.session_manager.handle_request(scope, receive, send)
+        manager = self._manager()
+        async with manager.run():
+            await manager.handle_request(scope, receive, send)
 
     async def _authorise(self, request: Request) -> McpBinding:
         core = self.app.state.core
