@@ -100,7 +100,8 @@ async def test_read_only_without_a_key_and_edits_with_one_inside_its_scope(tmp_p
         assert (await client.post("/login", data={"key": "omne_wrong"})).status_code == 401
         login = await client.post("/login", data={"key": alice_key})
         assert login.status_code == 303 and login.headers["location"] == "/?user=alice"
-        assert "httponly" in login.headers["set-cookie"].lower() and "samesite=strict" in login.headers["set-cookie"].lower()
+        cookie = login.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie
         assert (await client.get("/records?user=bob")).status_code == 403
         assert (await client.post(f"/records/{seeded.bob_fact}/forget?user=bob")).status_code == 403
 

@@ -77,7 +77,8 @@ async def exercise(session: ClientSession, seeded: Seeded) -> None:
     hit = next(h for h in hits if h["id"] == added["id"])
     assert hit["found_by"] and hit["text"] == "Alice's favourite tea is genmaicha"
     assert ok(await session.call_tool("get_memory", {"id": added["id"]}))["text"].endswith("genmaicha")
-    updated = ok(await session.call_tool("update_memory", {"id": added["id"], "text": "Alice's favourite tea is sencha"}))
+    updated = ok(await session.call_tool("update_memory",
+                                         {"id": added["id"], "text": "Alice's favourite tea is sencha"}))
     assert updated["version"] == 2
     forgotten = ok(await session.call_tool("forget_memory", {"id": updated["id"]}))
     assert forgotten["deleted_at"]

@@ -26,11 +26,9 @@ from omne.retrieval.models import RetrievalConfig
 from omne.service import auth
 from omne.service.wire import status_of
 from omne.types import ApiKey, RecordKind, Scope
-from omne.validation import make_scope
 
 KEY_COOKIE = "omne_key"
 PAGE_SIZE = 50
-_SCOPE_FIELDS = ("user", "agent", "session", "team")
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
                           autoescape=True, undefined=jinja2.StrictUndefined)
 templates = Jinja2Templates(env=_env)
@@ -48,20 +46,24 @@ class _Page:
 
     def query(self, **extra: Any) -> str:
         """The scope's query string, plus `extra` (None values left out)."""
-        fields = {n: getattr(self.scope, n) for n in _SCOPE_FIELDS if self.scope and getattr(self.scope, n)}
-        return urlencode({**fields, **{k: v for k, v in extra.items() if v not in (None, "")}}, doseq=True)
+        return urlencode({**_fields(self.scope), **{k: v for k, v in extra.items() if v not in (None, "")}},
+                         doseq=True)
 
     def render(self, template: str, **context: Any) -> HTMLResponse:
-        return templates.TemplateResponse(self.request, template, {"page": self, "kinds": [k.value for k in RecordKind],
-                                                                   **context})
+        kinds = [k.value for k in RecordKind]
+        return templates.TemplateResponse(self.request, template, {"page": self, "kinds": kinds, **context})
+
+
+def _fields(scope: Scope | None) -> dict[str, str]:
+    """A scope as query parameters."""
+    return {n: getattr(scope, n) for n in auth.SCOPE_FIELDS if scope is not None and getattr(scope, n)}
 
 
 async def _page(request: Request, *, need_scope: bool = True) -> _Page:
     core: MemoryCore = request.app.state.core
     presented = request.cookies.get(KEY_COOKIE)
     key = await asyncio.to_thread(auth.resolve, core.store, presented, required=request.app.state.keys_required)
-    named = {n: request.query_params.get(n) for n in _SCOPE_FIELDS if request.query_params.get(n)}
-    scope = make_scope(**named) if named else (key.scope if key is not None else None)
+    scope = auth.requested_scope(request.query_params, key)
     if scope is not None or need_scope:
         auth.allow_scope(key, scope)
     if need_scope and scope is None:
@@ -167,9 +169,7 @@ def inspector_router() -> APIRouter:  # noqa: C901 - one small handler per page
         except AuthenticationError as exc:
             return templates.TemplateResponse(request, "login.html", {"page": None, "error": str(exc)},
                                               status_code=401)
-        scope = "" if found is None or found.scope is None else urlencode(
-            {n: getattr(found.scope, n) for n in _SCOPE_FIELDS if getattr(found.scope, n)})
-        response = RedirectResponse(f"/?{scope}", status_code=303)
+        response = RedirectResponse(f"/?{urlencode(_fields(found.scope if found else None))}", status_code=303)
         response.set_cookie(KEY_COOKIE, key.strip(), httponly=True, samesite="strict")
         return response
 

@@ -18,12 +18,8 @@ from omne.errors import InvalidInputError, OmneError
 from omne.mcp.server import McpBinding, build_server
 from omne.service import auth
 from omne.service.wire import ErrorResponse, public_type, status_of
-from omne.types import Scope
-from omne.validation import make_scope
 
 MCP_PATH = "/mcp"
-_SCOPE_FIELDS = ("user", "agent", "session", "team")
-
 
 class McpEndpoint:
     """The ASGI endpoint at /mcp (stateless streamable HTTP, JSON responses) and its session manager."""
@@ -61,11 +57,9 @@ class McpEndpoint:
 
     async def _authorise(self, request: Request) -> McpBinding:
         core = self.app.state.core
-        header = request.headers.get("authorization", "")
-        token = header[7:].strip() if header.lower().startswith("bearer ") else None
-        key = await asyncio.to_thread(auth.resolve, core.store, token, required=self.app.state.keys_required)
-        named = {name: request.query_params.get(name) for name in _SCOPE_FIELDS if request.query_params.get(name)}
-        scope: Scope | None = make_scope(**named) if named else (key.scope if key is not None else None)
+        key = await asyncio.to_thread(auth.resolve, core.store, auth.bearer(request.headers.get("authorization")),
+                                      required=self.app.state.keys_required)
+        scope = auth.requested_scope(request.query_params, key)
         if scope is None:
             raise InvalidInputError("name the scope MCP acts on in the URL, e.g. /mcp?user=alice (or use an API key "
                                     "bound to a scope)")
