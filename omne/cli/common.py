@@ -69,6 +69,14 @@ def server_of() -> Server | None:
     return _server.get()
 
 
+def existing_store(config: OmneConfig) -> OmneConfig:
+    """`config`, if its store exists; else the error a read command gives (it never creates an empty store)."""
+    if not (config.store_dir / "records.sqlite3").is_file():
+        raise InvalidInputError(f"no Omne store at {config.store_dir}: check --store (or $OMNE_STORE); "
+                                "`omne memory add` creates one")
+    return config
+
+
 @contextmanager
 def open_store(store: Path | None, *, must_exist: bool = False) -> Iterator[SyncMemoryCore]:
     """The store for one command (a server's when one is named), closed afterwards. `must_exist`: a read
@@ -79,9 +87,8 @@ def open_store(store: Path | None, *, must_exist: bool = False) -> Iterator[Sync
             yield core
         return
     config = OmneConfig.from_env(store)
-    if must_exist and not (config.store_dir / "records.sqlite3").is_file():
-        raise InvalidInputError(f"no Omne store at {config.store_dir}: check --store (or $OMNE_STORE); "
-                                "`omne memory add` creates one")
+    if must_exist:
+        existing_store(config)
     try:
         core = SyncMemoryCore(config=config)
     except StoreLockedError as exc:

@@ -9,7 +9,8 @@ from typing import Annotated, Any
 import typer
 
 from omne.cli.common import (
-    AgentOpt, JsonOpt, SessionOpt, StoreOpt, TeamOpt, UserOpt, emit, open_store, optional_scope,
+    AgentOpt, JsonOpt, SessionOpt, StoreOpt, TeamOpt, UserOpt, emit, existing_store, open_store, optional_scope,
+    server_of,
 )
 from omne.config import OmneConfig, read_yaml_mapping
 from omne.errors import InvalidInputError
@@ -79,17 +80,26 @@ def jobs(
     team: TeamOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """List construction jobs (all, or a scope's) with their status and failure reasons."""
-    from omne.construction import JobStatus
+    from omne.construction import JobQueue, JobStatus
 
     scope = optional_scope(user, agent, session, team)
     try:
         statuses = [JobStatus(s) for s in status or []]
     except ValueError:
         raise InvalidInputError(f"--status must be one of {', '.join(s.value for s in JobStatus)}") from None
-    with open_store(store, must_exist=True) as core:
-        retried = core.retry_failed_jobs(scope=scope) if retry_failed else 0
-        found = core.jobs(scope=scope, statuses=statuses or None, limit=limit)
-        counts = core.job_counts(scope=scope)
+    if server_of() is not None:
+        with open_store(store) as core:
+            retried = core.retry_failed_jobs(scope=scope) if retry_failed else 0
+            found = core.jobs(scope=scope, statuses=statuses or None, limit=limit)
+            counts = core.job_counts(scope=scope)
+    else:  # the queue is in the SQLite log: readable beside the store's owner process, without the index lock
+        queue = JobQueue.for_store(existing_store(OmneConfig.from_env(store)).store_dir)
+        try:
+            retried = queue.retry_failed(scope=scope) if retry_failed else 0
+            found = queue.list(scope=scope, statuses=statuses or None, limit=limit)
+            counts = queue.counts(scope=scope)
+        finally:
+            queue.close()
     if as_json:
         emit({"counts": counts, "retried": retried,
               "jobs": [job.model_dump(mode="json") | {"reason": job.reason} for job in found]}, True)

@@ -50,10 +50,10 @@ def inspect(
 
 
 @contextmanager
-def _record_store(store: StoreOpt) -> Iterator[SQLiteRecordStore]:
+def _record_store(store: StoreOpt, *, must_exist: bool = True) -> Iterator[SQLiteRecordStore]:
     """The store's SQLite log only (keys live there; a running server need not stop)."""
     config = OmneConfig.from_env(store)
-    if not (config.store_dir / "records.sqlite3").is_file():
+    if must_exist and not (config.store_dir / "records.sqlite3").is_file():
         raise InvalidInputError(f"no Omne store at {config.store_dir}: check --store (or $OMNE_STORE)")
     records = SQLiteRecordStore(config.store_dir / "records.sqlite3", min_free_bytes=config.limits.min_free_bytes)
     try:
@@ -73,7 +73,7 @@ def create(
     from omne.service.auth import create_key
 
     scope = optional_scope(user, agent, session, team)
-    with _record_store(store) as records:
+    with _record_store(store, must_exist=False) as records:  # keys may come before the first record
         key, secret = create_key(records, scope=scope, admin=admin, label=label)
     bound = "admin" if key.admin else f"scope {key.scope}"
     emit(key.model_dump(mode="json") | {"key": secret}, as_json,

@@ -11,8 +11,8 @@ import json
 import os
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
-from pathlib import Path
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
