@@ -121,3 +121,39 @@ async def test_read_only_without_a_key_and_edits_with_one_inside_its_scope(tmp_p
         assert (await core.get(seeded.bob_fact, scope=BOB)).live
     finally:
         await core.close()
+
+
+def test_omne_inspect_serves_the_inspector_on_a_local_store(tmp_path: Path, embedder) -> None:
+    import asyncio
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tests.support.server_proc import ROOT, free_port
+
+    async def make() -> None:
+        async with await MemoryCore.open(tmp_path / "store", embedder=embedder) as core:
+            await core.remember("<b>bold</b> claim", scope=ALICE)
+
+    asyncio.run(make())
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    missing = subprocess.run([sys.executable, "-m", "omne", "inspect", "--store", str(tmp_path / "nowhere")],
+                             env=env, capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 1 and "no Omne store at" in missing.stderr
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "omne", "inspect", "--store", str(tmp_path / "store"), "--port",
+                             str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline, page = time.monotonic() + 180, None
+        while time.monotonic() < deadline and page is None:
+            try:
+                page = httpx.get(f"http://127.0.0.1:{port}/records?user=alice", timeout=2)
+            except httpx.HTTPError:
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                time.sleep(0.2)
+        assert page is not None and page.status_code == 200
+        assert "&lt;b&gt;bold&lt;/b&gt; claim" in page.text
+    finally:
+        proc.terminate()
+        proc.wait(30)
