@@ -56,6 +56,14 @@ def _record_filter(what: str, kinds: Sequence[RecordKind | str] | None, roles: S
         raise InvalidInputError(f"invalid {what} filter: {exc}") from None
 
 
+MAX_LIMIT = 1_000_000_000
+
+
+def _check_limit(limit: int | None) -> None:
+    if limit is not None and not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInputError(f"limit must be between 1 and {MAX_LIMIT:,} (or left out for no limit)")
+
+
 class MemoryCore:
     """One store of long-term memory. Open with `await MemoryCore.open(...)`; close when done.
 
@@ -311,6 +319,7 @@ class MemoryCore:
                    ) -> list[Record]:
         """Records of a scope in time order, filtered; no ranking."""
         require_scope(scope)
+        _check_limit(limit)
         flt = _record_filter("list", kinds, roles, tags, start, end)
         return await asyncio.to_thread(self.store.list, scope, flt, live_only=not include_history, limit=limit,
                                        newest_first=newest_first, text_contains=text_contains)
@@ -431,8 +440,7 @@ class MemoryCore:
             wanted = [JobStatus(s) for s in statuses or []] or None
         except ValueError:
             raise InvalidInputError(f"job status must be one of {', '.join(s.value for s in JobStatus)}") from None
-        if limit is not None and limit < 1:
-            raise InvalidInputError("limit must be at least 1")
+        _check_limit(limit)
         return await self._with_queue(lambda queue: queue.list(scope=scope, statuses=wanted, limit=limit))
 
     async def job_counts(self, *, scope: Scope | None = None) -> dict[str, int]:

@@ -49,7 +49,8 @@ async def test_env_selects_the_server(monkeypatch, tmp_path, embedder, closed_po
 
 
 def test_cli_reports_an_unreachable_server_in_one_line(omne_cli, tmp_path, closed_port):
-    result = omne_cli("memory", "stats", "--json", store=tmp_path / "s",
+    # a write command: `stats` refuses a store that does not exist before it reaches any index
+    result = omne_cli("memory", "add", "a fact", "--user", "u", "--json", store=tmp_path / "s",
                       env={"OMNE_QDRANT_URL": f"http://127.0.0.1:{closed_port}"})
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("omne: error: cannot reach the Qdrant server")

@@ -23,35 +23,45 @@ from tests.support.scripted_model import HashEmbedder
 from tests.support.server_proc import running_server, start_server, stop_server
 
 
+class WriteLoop:
+    """A client thread adding records one by one until the server stops answering; `acked`: what it confirmed."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.acked: list[str] = []
+        self.failed: list[str] = []
+        self.thread = threading.Thread(target=self._run)
+        self.thread.start()
+
+    def _run(self) -> None:
+        with SyncMemoryCore.connect(self.url) as client:
+            for n in range(100_000):
+                try:
+                    self.acked.append(client.remember(f"note {n}", scope=Scope(user="u")).id)
+                except Exception as exc:  # noqa: BLE001 - the server stopped mid-request: not acknowledged
+                    self.failed.append(type(exc).__name__)
+                    return
+
+    def wait_for(self, count: int) -> None:
+        while len(self.acked) < count and self.thread.is_alive():
+            time.sleep(0.01)
+
+
 def test_sigkill_during_a_write_loop_loses_no_acknowledged_write(tmp_path):
     store = tmp_path / "store"
     server = start_server(store)
-    acked: list[str] = []
-    failed: list[str] = []
-
-    def write_loop() -> None:
-        with SyncMemoryCore.connect(server.url) as client:
-            for n in range(100_000):
-                try:
-                    acked.append(client.remember(f"note {n}", scope=Scope(user="u")).id)
-                except Exception as exc:  # noqa: BLE001 - the server died mid-request: not acknowledged
-                    failed.append(type(exc).__name__)
-                    return
-
-    writer = threading.Thread(target=write_loop)
-    writer.start()
-    while len(acked) < 200 and writer.is_alive():
-        time.sleep(0.01)
+    writes = WriteLoop(server.url)
+    writes.wait_for(200)
     server.proc.send_signal(signal.SIGKILL)
     server.proc.wait()
-    writer.join(30)
-    assert len(acked) >= 200 and failed == ["BackendUnavailableError"]
+    writes.thread.join(30)
+    assert len(writes.acked) >= 200 and writes.failed == ["BackendUnavailableError"]
     restarted = start_server(store)  # the lock died with the killed process; the new owner reconciles
     try:
         with SyncMemoryCore.connect(restarted.url) as client:
-            found = client.get_many(acked, scope=Scope(user="u"))
-            assert len(found) == len(acked)
-            assert client.stats(Scope(user="u"))["vectors"] == client.stats(Scope(user="u"))["records"] >= len(acked)
+            assert len(client.get_many(writes.acked, scope=Scope(user="u"))) == len(writes.acked)
+            stats = client.stats(Scope(user="u"))
+            assert stats["vectors"] == stats["records"] >= len(writes.acked)
     finally:
         stop_server(restarted)
 
@@ -59,26 +69,14 @@ def test_sigkill_during_a_write_loop_loses_no_acknowledged_write(tmp_path):
 def test_sigterm_during_a_write_loop_finishes_in_flight_writes_and_exits_cleanly(tmp_path):
     store = tmp_path / "store"
     server = start_server(store)
-    acked: list[str] = []
-
-    def write_loop() -> None:
-        with SyncMemoryCore.connect(server.url) as client:
-            for n in range(100_000):
-                try:
-                    acked.append(client.remember(f"note {n}", scope=Scope(user="u")).id)
-                except Exception:  # noqa: BLE001 - the server has stopped accepting requests
-                    return
-
-    writer = threading.Thread(target=write_loop)
-    writer.start()
-    while len(acked) < 100 and writer.is_alive():
-        time.sleep(0.01)
+    writes = WriteLoop(server.url)
+    writes.wait_for(100)
     server.proc.send_signal(signal.SIGTERM)
     assert server.proc.wait(60) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal after a graceful stop
-    writer.join(30)
+    writes.thread.join(30)
     assert not (store / "server.json").exists()  # the lifespan's shutdown ran: the owner file went with it
     with SyncMemoryCore(store, embedder=HashEmbedder()) as core:  # closed cleanly: the next owner opens at once
-        assert len(core.get_many(acked, scope=Scope(user="u"))) == len(acked) >= 100
+        assert len(core.get_many(writes.acked, scope=Scope(user="u"))) == len(writes.acked) >= 100
 
 
 @pytest.fixture(scope="module")
