@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: setup demo test bench-core bench-locomo
+.PHONY: setup demo test chromium bench-core bench-locomo
 
 setup: $(VENV)/.installed
 
@@ -16,5 +16,12 @@ $(VENV)/.installed: pyproject.toml constraints-cpu.txt
 demo: setup
 	$(VENV)/bin/omne demo
 
-test: setup
+test: setup chromium
 	$(PY) -m pytest -q
+
+# The inspector's browser tests drive Debian's chromium (Playwright never downloads a browser here).
+chromium:
+	@test -x /usr/bin/chromium || { echo "installing chromium (apt-get) for the browser tests"; \
+	  SUDO=$$(command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo); \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }

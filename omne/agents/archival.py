@@ -24,13 +24,15 @@ class ArchivalMemory:
 
     async def insert(self, content: str, *, tags: Sequence[str] = (), source_ids: Sequence[str] = (),
                      kind: RecordKind = RecordKind.FACT, metadata: dict[str, Any] | None = None,
-                     data: dict[str, Any] | None = None) -> Record:
-        """Store one archival record; provenance (author, source messages) is kept with it."""
+                     data: dict[str, Any] | None = None, event_time: datetime | None = None) -> Record:
+        """Store one archival record; provenance (author, source messages) is kept with it. `event_time`:
+        when the remembered thing happened (default: unset, the record's creation time stands for it)."""
         if not content.strip():
             raise InvalidInputError("archival content is empty")
         meta = {"written_by": self.author, **(metadata or {})}
         return await self.core.remember(content, scope=self.scope, kind=kind, tags=list(tags),
-                                        source_ids=list(source_ids), metadata=meta, data=data)
+                                        source_ids=list(source_ids), metadata=meta, data=data,
+                                        event_time=event_time)
 
     async def search(self, query: str, *, tags: Sequence[str] | None = None, top_k: int = 5,
                      start: datetime | None = None, end: datetime | None = None,

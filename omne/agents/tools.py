@@ -55,7 +55,7 @@ def parse_date(value: str | None, *, field: str, end_of_day: bool = False) -> da
     return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
 
 
-def _date_range(start_date: str | None, end_date: str | None) -> tuple[datetime | None, datetime | None]:
+def date_range(start_date: str | None, end_date: str | None) -> tuple[datetime | None, datetime | None]:
     start = parse_date(start_date, field="start_date")
     end = parse_date(end_date, field="end_date", end_of_day=True)
     if start and end and start > end:
@@ -171,7 +171,7 @@ async def conversation_search(memory: MemoryHierarchy, args: ConversationSearchA
     """Search your conversation history (recall memory): every past message with this user that is no
     longer in your context window (what you can see now is left out). Results show each message's time,
     role and session."""
-    start, end = _date_range(args.start_date, args.end_date)
+    start, end = date_range(args.start_date, args.end_date)
     if not 1 <= args.limit <= 50:
         raise ToolInputError("limit must be between 1 and 50")
     bad = sorted(set(args.roles or ()) - {"user", "assistant", "tool", "system"})
@@ -200,7 +200,7 @@ async def archival_memory_insert(memory: MemoryHierarchy, args: ArchivalInsertAr
 async def archival_memory_search(memory: MemoryHierarchy, args: ArchivalSearchArgs) -> str:
     """Search archival memory (facts, notes, documents and conversation summaries) by meaning and
     keywords. Each result shows its date, provenance and, for documents, where it comes from."""
-    start, end = _date_range(args.start_date, args.end_date)
+    start, end = date_range(args.start_date, args.end_date)
     if not 1 <= args.top_k <= 50:
         raise ToolInputError("top_k must be between 1 and 50")
     if not args.query.strip():

@@ -13,7 +13,7 @@ from omne.validation import describe_validation_error
 
 
 def build_app() -> typer.Typer:
-    from omne.cli import bench, construction, demo, memory, serve
+    from omne.cli import bench, construction, demo, mcp, memory, serve
 
     app = typer.Typer(help="Omne: long-term memory for AutoGen agents.", no_args_is_help=True,
                       pretty_exceptions_enable=False, add_completion=False)
@@ -25,7 +25,9 @@ def build_app() -> typer.Typer:
                 help="Chat in the terminal with a responder that remembers you (omne chat --help).")(_chat)
     app.command("worker")(construction.worker)
     app.command("serve")(serve.serve)
+    app.command("inspect")(serve.inspect)
     app.add_typer(serve.keys_app, name="keys")
+    app.command("mcp")(mcp.mcp)
     return app
 
 

@@ -92,16 +92,21 @@ def open_store(store: Path | None, *, must_exist: bool = False) -> Iterator[Sync
     try:
         core = SyncMemoryCore(config=config)
     except StoreLockedError as exc:
-        from omne.service.server import owner_of
-
-        owner = owner_of(config.store_dir)
-        if owner is None:
-            raise
-        raise StoreLockedError(f"the store {config.store_dir} is served by `omne serve` at {owner.url} (pid "
-                               f"{owner.pid}); run this command through it: --server {owner.url} "
-                               f"(or set OMNE_URL={owner.url})") from exc
+        raise_if_served(config, exc, "--server {url} (or set OMNE_URL={url})")
+        raise
     with core:
         yield core
+
+
+def raise_if_served(config: OmneConfig, exc: StoreLockedError, how: str) -> None:
+    """When `omne serve` holds the locked store, raise an error naming the server and `how` (with {url}) to
+    go through it; otherwise return (the caller re-raises `exc`)."""
+    from omne.service.server import owner_of
+
+    owner = owner_of(config.store_dir)
+    if owner is not None:
+        raise StoreLockedError(f"the store {config.store_dir} is served by `omne serve` at {owner.url} (pid "
+                               f"{owner.pid}); run this command through it: {how.format(url=owner.url)}") from exc
 
 
 def emit(data: Any, as_json: bool, text: str | None = None) -> None:

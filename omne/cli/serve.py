@@ -33,6 +33,22 @@ def serve(
         request_timeout_s=request_timeout, log_level=log_level)
 
 
+def inspect(
+    store: StoreOpt = None,
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8766,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+) -> None:
+    """Open the web memory inspector on a local store: `omne serve` on 127.0.0.1 (read-only in the browser
+    unless you log in with an API key); browse http://127.0.0.1:PORT/. Ctrl-C stops it."""
+    from omne.service.server import serve as run
+
+    config = OmneConfig.from_env(store)
+    if not (config.store_dir / "records.sqlite3").is_file():
+        raise InvalidInputError(f"no Omne store at {config.store_dir}: check --store (or $OMNE_STORE)")
+    typer.echo(f"Omne memory inspector: http://127.0.0.1:{port}/  (Ctrl-C stops it)", err=True)
+    run(config, host="127.0.0.1", port=port, log_level=log_level)
+
+
 @contextmanager
 def _record_store(store: StoreOpt, *, must_exist: bool = True) -> Iterator[SQLiteRecordStore]:
     """The store's SQLite log only (keys live there; a running server need not stop)."""
@@ -87,4 +103,4 @@ def revoke(key_id: str, store: StoreOpt = None, as_json: JsonOpt = False) -> Non
     emit({"revoked": key_id}, as_json, f"revoked {key_id}")
 
 
-__all__ = ["keys_app", "serve"]
+__all__ = ["inspect", "keys_app", "serve"]

@@ -13,7 +13,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Header, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Send
@@ -24,8 +24,10 @@ from omne.construction.jobs import Job
 from omne.core import MemoryCore
 from omne.errors import InvalidInputError, OmneError
 from omne.ingest.models import IngestResult
+from omne.inspector.routes import error_page, inspector_router
 from omne.retrieval.models import SearchHit
 from omne.service import auth
+from omne.service.mcp_http import MCP_PATH, McpEndpoint
 from omne.service.wire import (
     API_PREFIX, AddRequest, BlockEdit, ErrorResponse, Health, IdsRequest, IngestForm, PayloadTooLargeError,
     RememberRequest, RequestTimeoutError, SearchRequest, public_type, status_of,
@@ -96,10 +98,11 @@ ScopeQ = Annotated[Scope | None, Depends(_scope_params)]
 
 def create_app(open_core: OpenCore, *, keys_required: bool, request_timeout_s: float = 60.0,
                max_body_bytes: int = 100_000_000, close_core: bool = True, on_start: Callable[[], None] | None = None,
-               on_stop: Callable[[], None] | None = None) -> FastAPI:
+               on_stop: Callable[[], None] | None = None, inspector: bool = True) -> FastAPI:
     """The ASGI app. `open_core` opens the store at start-up (the app owns it and closes it at shutdown unless
     `close_core=False`); `keys_required` makes every /v1 request present an API key; bodies over
-    `max_body_bytes` (the store's limits.max_file_bytes) are refused, and reads stop after `request_timeout_s`."""
+    `max_body_bytes` (the store's limits.max_file_bytes) are refused, and reads stop after `request_timeout_s`.
+    MCP (streamable HTTP) is at /mcp and, with `inspector`, the web memory inspector at /."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -117,9 +120,13 @@ def create_app(open_core: OpenCore, *, keys_required: bool, request_timeout_s: f
     app = FastAPI(title="Omne memory service", version="1", lifespan=lifespan,
                   responses={code: {"model": ErrorResponse} for code in (401, 403, 404, 413, 422, 504)})
     app.state.keys_required = keys_required
+    mcp = McpEndpoint(app, keys_required=keys_required)
+    app.router.add_route(MCP_PATH, mcp, include_in_schema=False)
 
     @app.exception_handler(OmneError)
-    async def _omne_error(_: Request, exc: OmneError) -> JSONResponse:
+    async def _omne_error(request: Request, exc: OmneError) -> Response:
+        if inspector and not request.url.path.startswith(API_PREFIX):
+            return error_page(request, exc)
         return _error(status_of(exc), public_type(exc), str(exc))
 
     @app.exception_handler(RequestValidationError)
@@ -145,14 +152,15 @@ def create_app(open_core: OpenCore, *, keys_required: bool, request_timeout_s: f
         return Health(status="ok", auth=keys_required)
 
     app.include_router(_router(request_timeout_s), prefix=API_PREFIX)
+    if inspector:
+        app.include_router(inspector_router())
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     return app
 
 
 async def _authenticate(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
-    token = authorization[7:].strip() if authorization and authorization.lower().startswith("bearer ") else None
     core: MemoryCore = request.app.state.core
-    request.state.key = await asyncio.to_thread(auth.resolve, core.store, token,
+    request.state.key = await asyncio.to_thread(auth.resolve, core.store, auth.bearer(authorization),
                                                 required=request.app.state.keys_required)
 
 

@@ -6,14 +6,17 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import secrets
+from collections.abc import Mapping
 
 from pydantic import ValidationError
 
 from omne.errors import AuthenticationError, InvalidInputError, NotFoundError, PermissionDeniedError
 from omne.storage.sqlite_store import SQLiteRecordStore
 from omne.types import ApiKey, Scope, new_id, utcnow
+from omne.validation import make_scope
 
 KEY_PREFIX = "omne_"
+SCOPE_FIELDS = ("user", "agent", "session", "team")
 
 
 def hash_key(key: str) -> str:
@@ -55,6 +58,22 @@ def resolve(store: SQLiteRecordStore, presented: str | None, *, required: bool) 
     if key.revoked_at is not None:
         raise AuthenticationError(f"API key {key.id} was revoked; create a new one with `omne keys create`")
     return key
+
+
+def bearer(authorization: str | None) -> str | None:
+    """The key in an `Authorization: Bearer <key>` header (None without one)."""
+    if authorization and authorization.lower().startswith("bearer "):
+        return authorization[7:].strip() or None
+    return None
+
+
+def requested_scope(params: Mapping[str, str], key: ApiKey | None) -> Scope | None:
+    """The scope a query string names (user, agent, session, team), else the key's own; None when neither
+    (check it with `allow_scope`)."""
+    named = {name: params[name] for name in SCOPE_FIELDS if params.get(name)}
+    if named:
+        return make_scope(**named)
+    return key.scope if key is not None else None
 
 
 def allow_scope(key: ApiKey | None, scope: Scope | None) -> None:

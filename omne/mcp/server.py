@@ -1,0 +1,222 @@
+"""Omne's memory as MCP tools and resources (the official `mcp` SDK's FastMCP).
+
+A door, not a second implementation: each tool calls the core verbs and the agent-memory helpers the AutoGen
+memory tools use (CoreMemory edits, RecallMemory search, ArchivalMemory insert, the tools' date parsing), on
+the scope a `Binder` resolves for the call (fixed for `omne mcp` over stdio; the request's API key on
+`omne serve`'s /mcp). A library error comes back to the client as an MCP tool error carrying its message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from mcp.server.fastmcp import Context, FastMCP
+from mcp.server.fastmcp.exceptions import ToolError
+from mcp.types import ToolAnnotations
+from pydantic import BaseModel, Field
+
+from omne.agents.archival import ArchivalMemory
+from omne.agents.blocks import Block, CoreMemory
+from omne.agents.recall import RecallMemory
+from omne.agents.tools import ToolInputError, date_range, parse_date
+from omne.core import MemoryCore
+from omne.errors import OmneError
+from omne.types import Record, RecordKind, Scope
+
+INSTRUCTIONS = (
+    "Omne long-term memory. search_memory finds facts, notes, documents, summaries and messages by meaning and "
+    "keywords; add_memory stores a fact; get/update/forget_memory and memory_history work on one record by id "
+    "(a change keeps the old version in the history). Core blocks are short labelled notes that agents keep in "
+    "context: list_core_blocks, edit_core_block. conversation_search searches past messages. Every call acts "
+    "inside one scope (a user, team or agent), fixed by the server's configuration or your API key.")
+
+
+@dataclass(frozen=True)
+class McpBinding:
+    """The store and scope one MCP call acts on, and who edits (written into block edit history)."""
+
+    core: MemoryCore
+    scope: Scope
+    editor: str = "mcp"
+
+
+Binder = Callable[[Context], Awaitable[McpBinding]]
+
+
+class MemoryHit(BaseModel):
+    """One search result: the record's id, text and dates, its provenance, and which stages found it."""
+
+    id: str
+    kind: str
+    text: str
+    tags: list[str]
+    created_at: datetime
+    event_time: datetime | None
+    source_ids: list[str] = Field(description="ids of the records this one was derived from (provenance)")
+    score: float
+    rank: int
+    found_by: dict[str, int] = Field(description="retrieval stage -> the rank it gave this record (explain)")
+
+
+Text = Annotated[str, Field(max_length=100_000)]
+RecordId = Annotated[str, Field(description="A record id (UUID) from search_memory or add_memory.", max_length=64)]
+Tags = Annotated[list[Annotated[str, Field(max_length=128)]] | None, Field(max_length=50)]
+Date = Annotated[str | None, Field(max_length=40)]
+
+
+def build_server(bind: Binder, *, name: str = "omne", **settings: Any) -> FastMCP:
+    """A FastMCP server whose tools act on the binding `bind` returns for each call; `settings` go to FastMCP
+    (e.g. stateless_http, streamable_http_path)."""
+    # FastMCP calls logging.basicConfig at its level: WARNING keeps Python's default for the host process
+    server = FastMCP(name, instructions=INSTRUCTIONS, **{"log_level": "WARNING", **settings})
+    read_only = ToolAnnotations(readOnlyHint=True, destructiveHint=False, openWorldHint=False)
+    writes = ToolAnnotations(readOnlyHint=False, destructiveHint=False, openWorldHint=False)
+
+    async def run(ctx: Context, work: Callable[[McpBinding], Awaitable[Any]]) -> Any:
+        try:
+            return await work(await bind(ctx))
+        except OmneError as exc:
+            raise ToolError(str(exc)) from None
+
+    @server.tool(annotations=read_only)
+    async def search_memory(
+        ctx: Context,
+        query: Annotated[str, Field(description="What to look for: words or a question.", min_length=1,
+                                    max_length=10_000)],
+        kinds: Annotated[list[RecordKind] | None, Field(
+            description="Only these record kinds (e.g. fact, insight, document, summary, message); default all.",
+            max_length=20)] = None,
+        tags: Annotated[Tags, Field(description="Only records with any of these tags.")] = None,
+        start_date: Annotated[Date, Field(description="Only records dated on or after this (YYYY-MM-DD or "
+                                                       "ISO 8601).")] = None,
+        end_date: Annotated[Date, Field(description="Only records dated on or before this (YYYY-MM-DD or "
+                                                     "ISO 8601).")] = None,
+        top_k: Annotated[int, Field(description="How many results (1 to 50).", ge=1, le=50)] = 10,
+    ) -> list[MemoryHit]:
+        """Search long-term memory by meaning and keywords (hybrid retrieval). Each result carries the record
+        id, its dates, provenance (source record ids) and the retrieval stages that found it."""
+        async def work(b: McpBinding) -> list[MemoryHit]:
+            start, end = date_range(start_date, end_date)
+            hits = await b.core.search(query, scope=b.scope, top_k=top_k, kinds=kinds, tags=tags, start=start,
+                                       end=end)
+            return [MemoryHit(id=h.record.id, kind=str(h.record.kind), text=h.record.text, tags=h.record.tags,
+                              created_at=h.record.created_at, event_time=h.record.event_time,
+                              source_ids=h.record.source_ids, score=h.score, rank=h.rank, found_by=h.stages)
+                    for h in hits]
+        return await run(ctx, work)
+
+    @server.tool(annotations=writes)
+    async def add_memory(
+        ctx: Context,
+        text: Annotated[Text, Field(description="The fact, note or passage, written to be understood on its own.",
+                                    min_length=1)],
+        kind: Annotated[Literal["fact", "insight", "document", "summary"],
+                        Field(description="What it is; default fact.")] = "fact",
+        tags: Annotated[Tags, Field(description="Tags to file it under, e.g. ['preferences'].")] = None,
+        event_time: Annotated[Date, Field(description="When the remembered thing happened (YYYY-MM-DD or "
+                                                       "ISO 8601); default: now.")] = None,
+    ) -> Record:
+        """Store a memory (archival, long-term) in this scope; returns the stored record with its id."""
+        async def work(b: McpBinding) -> Record:
+            when = parse_date(event_time, field="event_time")
+            archival = ArchivalMemory(b.core, scope=b.scope, author=b.editor)
+            return await archival.insert(text, tags=tags or (), kind=RecordKind(kind), event_time=when,
+                                         metadata={"source": "mcp:add_memory"})
+        return await run(ctx, work)
+
+    @server.tool(annotations=read_only)
+    async def get_memory(ctx: Context, id: RecordId) -> Record:
+        """One record by id, in its current version (with provenance, dates and version number)."""
+        return await run(ctx, lambda b: b.core.get(id, scope=b.scope))
+
+    @server.tool(annotations=writes)
+    async def update_memory(
+        ctx: Context, id: RecordId,
+        text: Annotated[Text | None, Field(description="The new text; omit to keep it.")] = None,
+        tags: Annotated[Tags, Field(description="The new tags (replacing the old ones); omit to keep them.")] = None,
+    ) -> Record:
+        """Change a record: a new version supersedes the old one, which stays in memory_history."""
+        changes: dict[str, Any] = {k: v for k, v in (("text", text), ("tags", tags)) if v is not None}
+        if not changes:
+            raise ToolError("nothing to update: give text and/or tags")
+        return await run(ctx, lambda b: b.core.update(id, scope=b.scope, **changes))
+
+    @server.tool(annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=True, openWorldHint=False))
+    async def forget_memory(ctx: Context, id: RecordId) -> Record:
+        """Forget a record: it leaves search results, and its history keeps it marked as forgotten."""
+        return await run(ctx, lambda b: b.core.forget(id, scope=b.scope))
+
+    @server.tool(annotations=read_only)
+    async def memory_history(ctx: Context, id: RecordId) -> list[Record]:
+        """Every version of a record, oldest first: superseded and forgotten ones with valid-from/valid-to."""
+        return await run(ctx, lambda b: b.core.history(id, scope=b.scope))
+
+    @server.tool(annotations=read_only)
+    async def list_core_blocks(ctx: Context) -> list[Block]:
+        """The core memory blocks of this scope (label, value, character limit, read-only flag)."""
+        return await run(ctx, lambda b: b.core.blocks(scope=b.scope))
+
+    @server.tool(annotations=writes)
+    async def edit_core_block(
+        ctx: Context,
+        label: Annotated[str, Field(description="Label of the block, from list_core_blocks.", max_length=200)],
+        operation: Annotated[Literal["append", "replace", "rethink"], Field(description=(
+            "append: add content on a new line at the end; replace: swap the one exact occurrence of "
+            "old_content for content (empty content deletes it); rethink: content becomes the whole block."))],
+        content: Annotated[Text, Field(description="The text to append, the replacement, or the new block.")],
+        old_content: Annotated[Text | None, Field(description="For replace: the exact text now in the block "
+                                                               "(it must occur once).")] = None,
+    ) -> Block:
+        """Edit a core memory block as the agent memory tools do (core_memory_append, core_memory_replace,
+        memory_rethink): read-only blocks and the character limit are enforced; every version stays in the
+        block's history."""
+        async def work(b: McpBinding) -> Block:
+            await b.core.block(label, scope=b.scope)  # NotFoundError names the missing block
+            blocks = CoreMemory(b.core, private_scope=b.scope, team_scope=None, editor=b.editor)
+            blocks.track(label, b.scope)
+            if operation == "append":
+                return await blocks.append(label, content)
+            if operation == "rethink":
+                return await blocks.rethink(label, content)
+            if old_content is None:
+                raise ToolInputError("replace needs old_content: the exact text to replace")
+            return await blocks.replace(label, old_content, content)
+        return await run(ctx, work)
+
+    @server.tool(annotations=read_only)
+    async def conversation_search(
+        ctx: Context,
+        query: Annotated[str, Field(description="Words or a question to look for in past messages; empty lists "
+                                                "the newest.", max_length=10_000)],
+        roles: Annotated[list[Literal["user", "assistant", "tool", "system"]] | None,
+                         Field(description="Only these roles; default user and assistant.", max_length=4)] = None,
+        start_date: Annotated[Date, Field(description="Only messages on or after this date.")] = None,
+        end_date: Annotated[Date, Field(description="Only messages on or before this date.")] = None,
+        limit: Annotated[int, Field(description="How many messages (1 to 50).", ge=1, le=50)] = 10,
+    ) -> list[Record]:
+        """Search past conversation messages (recall memory) of this scope by text, role and date; each
+        message shows its time, role, speaker and session."""
+        async def work(b: McpBinding) -> list[Record]:
+            start, end = date_range(start_date, end_date)
+            recall = RecallMemory(b.core, write_scope=b.scope, search_scope=b.scope)
+            return await recall.search(query, roles=roles, start=start, end=end, limit=limit)
+        return await run(ctx, work)
+
+    @server.resource("omne://blocks", name="core-blocks", mime_type="application/json",
+                     description="Every core memory block of this scope, as JSON.")
+    async def all_blocks() -> str:
+        blocks = await run(server.get_context(), lambda b: b.core.blocks(scope=b.scope))
+        return "[" + ",".join(block.model_dump_json() for block in blocks) + "]"
+
+    @server.resource("omne://blocks/{label}", name="core-block", mime_type="text/plain",
+                     description="The current value of one core memory block.")
+    async def one_block(label: str) -> str:
+        return (await run(server.get_context(), lambda b: b.core.block(label, scope=b.scope))).value
+
+    return server
+
+
+__all__ = ["Binder", "McpBinding", "MemoryHit", "build_server"]
