@@ -56,6 +56,7 @@ def parse_date(value: str | None, *, field: str, end_of_day: bool = False) -> da
 
 
 def date_range(start_date: str | None, end_date: str | None) -> tuple[datetime | None, datetime | None]:
+    """The (start, end) of a date filter as aware UTC (an end date covers its whole day); refuses start > end."""
     start = parse_date(start_date, field="start_date")
     end = parse_date(end_date, field="end_date", end_of_day=True)
     if start and end and start > end:
