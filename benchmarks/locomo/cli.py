@@ -33,8 +33,8 @@ def render(report: LocomoReport) -> str:
 def render_cv(report: LocomoReport) -> str:
     """Per ablation: in-sample beside leave-one-conversation-out recall, and what each fold chose."""
     folds = len(next(iter(report.cv.values())).folds)
-    lines = [f"Leave-one-conversation-out cross-validation ({folds} folds; each fold tunes fusion and "
-             f"neighbour weights for mean R@5 + R@10 on the other conversations)",
+    lines = [f"Leave-one-conversation-out cross-validation ({folds} folds; each fold tunes fusion, "
+             f"neighbour and cue weights for mean R@5 + R@10 on the other conversations)",
              f"{'ablation':<19} {'in-sample R@5':>13} {'R@10':>6} {'R@25':>6}   {'CV R@5':>6} {'R@10':>6} {'R@25':>6}"]
     for name, cv in report.cv.items():
         r = report.ablations[name].recall_at

@@ -14,11 +14,13 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from pydantic import BaseModel
 
+from omne.errors import InvalidInputError
 from omne.retrieval.models import DenseConfig, FusionConfig, LexicalConfig, NeighbourConfig, RetrievalConfig
 
 OBJECTIVE_KS = (5, 10)  # what the tuning maximises: mean of these recalls over the training questions
 DENSE_SHARES = (0.3, 0.4, 0.5)  # dense weight in score fusion; BM25 gets the rest
 NEXT_WEIGHTS = (0.2, 0.4, 0.6)  # share of a hit's score lent to the next turn; half of it to the previous
+CUE_BOOSTS = (0.1, 0.2, 0.3)  # speaker and temporal boosts, where the configuration has those stages
 
 
 class QuestionScore(BaseModel):
@@ -47,15 +49,23 @@ class CVReport(BaseModel):
 
 
 def tuning_grid(base: RetrievalConfig) -> dict[str, RetrievalConfig]:
-    """`base` with its fusion weights and session-neighbour shares varied (nothing dataset-specific)."""
+    """`base` with its fusion weights, session-neighbour shares and (where on) speaker and temporal boosts
+    varied; nothing dataset-specific."""
     neighbours = base.session_neighbours or NeighbourConfig()
     fusion = base.fusion if base.fusion.method == "score" else FusionConfig(method="score", candidate_k=100)
+    cues = CUE_BOOSTS if base.speaker is not None or base.temporal is not None else (None,)
     grid: dict[str, RetrievalConfig] = {}
-    for dense, nxt in itertools.product(DENSE_SHARES, NEXT_WEIGHTS):
-        grid[f"cv:dense{dense:.1f}-next{nxt:.1f}"] = base.model_copy(update={
+    for dense, nxt, boost in itertools.product(DENSE_SHARES, NEXT_WEIGHTS, cues):
+        update: dict[str, object] = {
             "dense": DenseConfig(weight=dense), "lexical": LexicalConfig(weight=round(1 - dense, 3)),
             "fusion": fusion,
-            "session_neighbours": neighbours.model_copy(update={"next_weight": nxt, "prev_weight": nxt / 2})})
+            "session_neighbours": neighbours.model_copy(update={"next_weight": nxt, "prev_weight": nxt / 2})}
+        name = f"cv:dense{dense:.1f}-next{nxt:.1f}"
+        if boost is not None:
+            name += f"-cues{boost:.1f}"
+            update.update({stage: getattr(base, stage).model_copy(update={"boost": boost})
+                           for stage in ("speaker", "temporal") if getattr(base, stage) is not None})
+        grid[name] = base.model_copy(update=update)
     return grid
 
 
@@ -71,7 +81,6 @@ def cross_validate(scores: Mapping[str, Sequence[QuestionScore]], conversations:
                    grid: Mapping[str, RetrievalConfig], ks: Sequence[int]) -> CVReport:
     """Leave one conversation out over `scores[config name]` (ties go to the earlier grid entry)."""
     if len(conversations) < 2:
-        from omne.errors import InvalidInputError
         raise InvalidInputError("cross-validation needs at least two conversations in the data file")
     names = list(grid)
 
