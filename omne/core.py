@@ -16,7 +16,7 @@ from omne.config import OmneConfig
 from omne.embedding import Embedder, LazyMiniLM
 from omne.errors import InvalidInputError, NotFoundError
 from omne.retrieval.models import RetrievalConfig, SearchHit
-from omne.retrieval.pipeline import Retriever, SearchContext, SearchStage
+from omne.retrieval.pipeline import Retriever, SearchContext
 from omne.schemas import SchemaRegistry
 from omne.storage.index_payload import index_text
 from omne.storage.protocols import IndexItem, RecordFilter, RecordStore, VectorIndex
@@ -72,14 +72,14 @@ class MemoryCore:
     """
 
     def __init__(self, config: OmneConfig, store: RecordStore, index: VectorIndex, embedder: Embedder,
-                 stages: list[SearchStage] | None = None, write_hooks: Sequence[Any] | None = None,
-                 retrieval: RetrievalConfig | None = None, link_messages: bool = False) -> None:
+                 write_hooks: Sequence[Any] | None = None, retrieval: RetrievalConfig | None = None,
+                 link_messages: bool = False) -> None:
         self.config = config
         self.store = store
         self.index = index
         self.embedder = embedder
         self.schemas = SchemaRegistry()
-        self.retriever = Retriever(store, index, embedder, stages)
+        self.retriever = Retriever(store, index, embedder)
         self.retrieval = retrieval or RetrievalConfig()  # what `search` runs when given no config
         self.link_messages = link_messages  # chain each scope's messages (NEXT edges) as they are added
         # after_add(core, records, vectors) hooks, e.g. omne.graph.GraphBuilder; run after indexing
@@ -92,17 +92,18 @@ class MemoryCore:
     # -- lifecycle ------------------------------------------------------------------------
     @classmethod
     async def open(cls, store_dir: Path | str | None = None, *, config: OmneConfig | None = None,
-                   embedder: Embedder | None = None, stages: list[SearchStage] | None = None,
-                   write_hooks: Sequence[Any] | None = None, retrieval: RetrievalConfig | None = None,
+                   embedder: Embedder | None = None, write_hooks: Sequence[Any] | None = None,
+                   retrieval: RetrievalConfig | None = None,
                    link_messages: bool = True) -> MemoryCore:
         """Open (creating if needed) the store and reconcile its indexes with the log.
 
         Read path by default: dense + BM25 fused by normalised scores, speaker and date cues, and session
         neighbours (each hit lends part of its score to the turns before and after it), i.e.
-        `PRESETS["default"]` over `default_stages()`; the write path chains each scope's messages in time
-        order (NEXT edges, written in the same transaction as the messages; `link_messages=False` turns
-        this off). Pass `retrieval` (e.g. `PRESETS["full"]`, which adds PageRank and needs
-        `write_hooks=[GraphBuilder()]` for SIMILAR links), `stages` or `write_hooks` to replace the defaults.
+        `PRESETS["default"]` (the pipeline runs the stages a RetrievalConfig switches on); the write path
+        chains each scope's messages in time order (NEXT edges, written in the same transaction as the
+        messages; `link_messages=False` turns this off). Pass `retrieval` (e.g. `PRESETS["full"]`, which adds
+        PageRank and needs `write_hooks=[GraphBuilder()]` for SIMILAR links) or `write_hooks` to replace the
+        defaults.
 
         Locking model: an embedded store (SQLite log + Qdrant Edge shard under `store_dir`) has one owner
         process at a time. Qdrant Edge locks its write-ahead log, so opening a store that another live
@@ -117,12 +118,10 @@ class MemoryCore:
         if store_dir is not None and config.store_dir != Path(store_dir).expanduser():
             config = config.model_copy(update={"store_dir": Path(store_dir).expanduser()})
         embedder = embedder or LazyMiniLM()  # loaded on the first embedding, not for reads that never embed
-        if stages is None or retrieval is None:
-            from omne.graph import GraphCache
-            from omne.retrieval.stages import DEFAULT_PRESET, PRESETS, default_stages
+        if retrieval is None:
+            from omne.retrieval.stages import DEFAULT_PRESET, PRESETS
 
-            stages = default_stages(GraphCache()) if stages is None else stages
-            retrieval = PRESETS[DEFAULT_PRESET] if retrieval is None else retrieval
+            retrieval = PRESETS[DEFAULT_PRESET]
 
         def _open() -> tuple[RecordStore, VectorIndex]:
             store = SQLiteRecordStore(config.store_dir / "records.sqlite3",
@@ -134,7 +133,7 @@ class MemoryCore:
                 raise
 
         store, index = await asyncio.to_thread(_open)
-        core = cls(config, store, index, embedder, stages, write_hooks, retrieval, link_messages)
+        core = cls(config, store, index, embedder, write_hooks, retrieval, link_messages)
         await core.reconcile()
         return core
 

@@ -9,10 +9,11 @@ import pytest
 
 from omne import MemoryCore, Record, RecordKind, RetrievalConfig, Scope
 from omne.graph import (
-    CapitalisedSpanExtractor, EntityResolver, GraphBuilder, GraphBuilderConfig, GraphCache, GraphView,
+    CapitalisedSpanExtractor, EntityResolver, GraphBuilder, GraphBuilderConfig, GraphView,
 )
 from omne.graph.resolution import KnownEntity, entity_key
-from omne.retrieval.stages import PRESETS, default_stages
+from omne.retrieval.models import EntityLinkConfig, NeighbourConfig, PPRConfig
+from omne.retrieval.stages import PRESETS
 from omne.types import Edge, EdgeKind
 
 T0 = datetime(2024, 3, 3, 9, 0, tzinfo=timezone.utc)
@@ -33,7 +34,7 @@ def chat(scope_user: str) -> list[Record]:
 
 @pytest.fixture
 async def graph_core(tmp_path, embedder):
-    core = await MemoryCore.open(tmp_path / "g", embedder=embedder, stages=default_stages(GraphCache()),
+    core = await MemoryCore.open(tmp_path / "g", embedder=embedder,
                                  write_hooks=[GraphBuilder(config=GraphBuilderConfig(similar_threshold=0.3))])
     yield core
     await core.close()
@@ -129,7 +130,8 @@ def test_graph_view_queries_are_deterministic():
 async def test_expansion_respects_scope_filter_and_explains_itself(graph_core):
     await graph_core.add(chat("u1"))
     other = await graph_core.add(chat("u2"))
-    config = PRESETS["full"].model_copy(update={"ppr_weight": 0.5, "entity_weight": 0.3})
+    config = PRESETS["full"].model_copy(update={"graph_ppr": PPRConfig(weight=0.5),
+                                                "entity_links": EntityLinkConfig(weight=0.3)})
     hits = await graph_core.search("Quedlinburg clock tower", scope=Scope(user="u1"), top_k=20, config=config)
     assert hits and all(h.record.scope.user == "u1" for h in hits)
     assert not {h.record.id for h in hits} & {r.id for r in other}
@@ -150,8 +152,8 @@ async def test_session_neighbour_stage_adds_the_following_turn(graph_core):
     hits = await graph_core.search("pendulum", scope=Scope(user="u1"), top_k=5, config=base, kinds=["message"])
     assert [h.record.id for h in hits] == [records[1].id]
     grown = await graph_core.search("pendulum", scope=Scope(user="u1"), top_k=5, kinds=["message"],
-                                    config=base.model_copy(update={"neighbour_next_weight": 0.5,
-                                                                   "neighbour_prev_weight": 0.25}))
+                                    config=base.model_copy(update={"session_neighbours": NeighbourConfig(
+                                        next_weight=0.5, prev_weight=0.25)}))
     ids = [h.record.id for h in grown]
     assert ids == [records[1].id, records[2].id, records[0].id]
     assert grown[1].found_by == ["session_neighbours"]

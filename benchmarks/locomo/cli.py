@@ -25,6 +25,24 @@ def render(report: LocomoReport) -> str:
                      f"{r['50']['overall']:>6.3f} {r['10'].get('multi_hop', 0):>6.3f} "
                      f"{t['500']['overall']:>6.3f} {t['1000']['overall']:>6.3f} {t['2000']['overall']:>6.3f} "
                      f"{res.latency_ms['p50']:>7.1f} {res.latency_ms['p95']:>7.1f}")
+    if report.cv:
+        lines += ["", render_cv(report)]
+    return "\n".join(lines)
+
+
+def render_cv(report: LocomoReport) -> str:
+    """Per ablation: in-sample beside leave-one-conversation-out recall, and what each fold chose."""
+    folds = len(next(iter(report.cv.values())).folds)
+    lines = [f"Leave-one-conversation-out cross-validation ({folds} folds; each fold tunes fusion, "
+             f"neighbour and cue weights for mean R@5 + R@10 on the other conversations)",
+             f"{'ablation':<19} {'in-sample R@5':>13} {'R@10':>6} {'R@25':>6}   {'CV R@5':>6} {'R@10':>6} {'R@25':>6}"]
+    for name, cv in report.cv.items():
+        r = report.ablations[name].recall_at
+        lines.append(f"{name:<19} {r['5']['overall']:>13.3f} {r['10']['overall']:>6.3f} {r['25']['overall']:>6.3f}   "
+                     f"{cv.recall_at['5']:>6.3f} {cv.recall_at['10']:>6.3f} {cv.recall_at['25']:>6.3f}")
+        for fold in cv.folds:
+            lines.append(f"  held out {fold.held_out}: R@5 {fold.recall_at['5']:.3f} R@10 {fold.recall_at['10']:.3f}"
+                         f" ({fold.questions} q; chose {fold.chosen.split('/', 1)[-1]})")
     return "\n".join(lines)
 
 
@@ -35,10 +53,12 @@ def locomo(
     ablations: str = typer.Option(",".join(ABLATIONS), "--ablations",
                                   help="Comma-separated presets to compare (omne.retrieval.stages.PRESETS)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on stderr."),
+    cv: bool = typer.Option(False, "--cv", help="Also estimate recall by leave-one-conversation-out "
+                                                "cross-validation of the headline preset's weights."),
 ) -> None:
     """LoCoMo retrieval recall@k (5/10/25/50) per category, recall within token budgets, latency."""
     names = [a.strip() for a in ablations.split(",") if a.strip()]
-    report = asyncio.run(run_locomo(data, ablations=names, progress=progress))
+    report = asyncio.run(run_locomo(data, ablations=names, progress=progress, cv=cv))
     typer.echo(render(report))
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)

@@ -15,13 +15,14 @@ import numpy as np
 from pydantic import BaseModel, Field
 from tqdm import tqdm
 
+from benchmarks.locomo.cv import CVReport, QuestionScore, cross_validate, tuning_grid
 from benchmarks.locomo.data import CATEGORIES, Conversation, load_locomo
 from benchmarks.locomo.metrics import expand_to_turns, pack_within, percentile_ms, recall_at
 from omne.core import MemoryCore
 from omne.embedding import Embedder, MiniLMEmbedder
-from omne.graph import GraphBuilder, GraphCache
+from omne.graph import GraphBuilder
 from omne.retrieval.models import RetrievalConfig
-from omne.retrieval.stages import PRESETS, default_stages
+from omne.retrieval.stages import PRESETS
 from omne.storage.index_payload import index_text
 from omne.types import Record, RecordKind, Scope
 
@@ -82,6 +83,7 @@ class LocomoReport(BaseModel):
     questions_without_evidence: int = 0
     data: str = ""
     machine: dict[str, Any] = Field(default_factory=dict)
+    cv: dict[str, CVReport] = Field(default_factory=dict)  # per ablation: leave-one-conversation-out (`--cv`)
 
 
 def turn_records(conv: Conversation, scope: Scope) -> list[Record]:
@@ -127,9 +129,11 @@ def _token_counter(embedder: Any) -> Any:
 
 async def run_locomo(path: Path | str, *, ablations: Sequence[str] = ABLATIONS, progress: bool = True,
                      store_dir: Path | None = None, embedder: Embedder | None = None,
-                     configs: dict[str, RetrievalConfig] | None = None) -> LocomoReport:
+                     configs: dict[str, RetrievalConfig] | None = None, cv: bool = False) -> LocomoReport:
     """Run the benchmark. The headline (`default`, what MemoryCore.open searches with, else `full`, else the
-    first ablation named) is timed end to end, query embedding included; the others reuse its query vector."""
+    first ablation named) is timed end to end, query embedding included; the others reuse its query vector.
+    With `cv`, a tuning grid around each hybrid ablation is also searched and cross-validated
+    (see benchmarks.locomo.cv); the grids share the store and the cached query vectors."""
     configs = {**PRESETS, **(configs or {})}
     unknown = [a for a in ablations if a not in configs]
     if unknown or not ablations:
@@ -138,6 +142,12 @@ async def run_locomo(path: Path | str, *, ablations: Sequence[str] = ABLATIONS, 
                                 f"{', '.join(configs)}")
     headline = next((a for a in ("default", "full") if a in ablations), ablations[0])
     order = [headline, *[a for a in ablations if a != headline]]
+    grids = {name: {f"{name}/{key}": c for key, c in tuning_grid(configs[name]).items()}
+             for name in order if cv and configs[name].mode == "hybrid"}
+    for grid in grids.values():
+        configs = {**configs, **grid}
+        order += [name for name in grid if name not in order]
+    scores: dict[str, list[QuestionScore]] = {name: [] for name in order}
     started = time.perf_counter()
     conversations = load_locomo(path)
     base = QueryCachingEmbedder(embedder or MiniLMEmbedder.shared())
@@ -146,8 +156,7 @@ async def run_locomo(path: Path | str, *, ablations: Sequence[str] = ABLATIONS, 
     ingest_s = 0.0
     total_questions = sum(len(c.questions) for c in conversations)
     with tempfile.TemporaryDirectory(prefix="omne-locomo-") as tmp:
-        core = await MemoryCore.open(store_dir or Path(tmp) / "store", embedder=base,
-                                     stages=default_stages(GraphCache()), write_hooks=[GraphBuilder()])
+        core = await MemoryCore.open(store_dir or Path(tmp) / "store", embedder=base, write_hooks=[GraphBuilder()])
         try:
             bar = tqdm(total=total_questions, desc="locomo", unit="q", disable=not progress, leave=False)
             for number, conv in enumerate(conversations):
@@ -188,12 +197,16 @@ async def run_locomo(path: Path | str, *, ablations: Sequence[str] = ABLATIONS, 
                                                 expand_to_turns(pack_within(ids, cost, b), turn_of, sources_of),
                                                 10**9) for b in BUDGETS}
                         tallies[name].add(question.category, recalls, budgets, latency)
+                        scores[name].append(QuestionScore(conversation=number, category=question.category,
+                                                          recall=recalls))
                     bar.update(1)
             bar.close()
         finally:
             await core.close()
     results = {name: tallies[name].result() for name in order}
     main = results[order[0]]
+    samples = [c.sample_id for c in conversations]
+    estimates = {name: cross_validate(scores, samples, grid, KS) for name, grid in grids.items()}
     return LocomoReport(
         recall_at=main.recall_at, latency_ms=main.latency_ms, questions=total_questions,
         recall_within_tokens=main.recall_within_tokens,
@@ -202,7 +215,7 @@ async def run_locomo(path: Path | str, *, ablations: Sequence[str] = ABLATIONS, 
         total_s=round(time.perf_counter() - started, 2),
         evidence_irregular=sum(q.irregular for c in conversations for q in c.questions),
         questions_without_evidence=sum(not q.evidence for c in conversations for q in c.questions),
-        data=str(path), machine=machine_info())
+        data=str(path), machine=machine_info(), cv=estimates)
 
 
 async def _load_provenance(core: MemoryCore, scope: Scope, hits: list[Record], sources: dict[str, list[str]],

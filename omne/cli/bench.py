@@ -30,8 +30,10 @@ def locomo_command(
     ablations: str = typer.Option("lexical,dense,fused,fused_graph,full_without_graph,default,full", "--ablations",
                                   help="Comma-separated read-path presets to compare side by side."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on stderr."),
+    cv: bool = typer.Option(False, "--cv", help="Also report a leave-one-conversation-out cross-validated "
+                                                "estimate beside the in-sample figure."),
 ) -> None:
     """LoCoMo retrieval: recall@5/10/25/50 overall and per category, token budgets, latency, ablations."""
     from benchmarks.locomo.cli import locomo  # the harness lives above omne/, imported only when run
 
-    locomo(data=data, json_out=json_out, ablations=ablations, progress=progress)
+    locomo(data=data, json_out=json_out, ablations=ablations, progress=progress, cv=cv)

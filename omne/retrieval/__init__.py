@@ -11,9 +11,12 @@ from omne._lazy import lazy_exports
 
 _EXPORTS = {
     "Candidate": "models", "RetrievalConfig": "models", "SearchHit": "models",
-    "Retriever": "pipeline", "SearchContext": "pipeline", "SearchStage": "pipeline",
+    "DenseConfig": "models", "LexicalConfig": "models", "FusionConfig": "models", "SpeakerConfig": "models",
+    "TemporalConfig": "models", "NeighbourConfig": "models", "EntityLinkConfig": "models",
+    "EntityBridgeConfig": "models", "PPRConfig": "models", "RerankConfig": "models",
+    "Retriever": "pipeline", "SearchContext": "context", "SearchStage": "context", "StageTools": "context",
     "reciprocal_rank_fusion": "fusion", "score_fusion": "fusion",
-    "DEFAULT_PRESET": "stages", "PRESETS": "stages", "default_stages": "stages",
+    "DEFAULT_PRESET": "stages", "PRESETS": "stages", "build_stages": "stages",
     "SessionNeighbourStage": "graph_stages", "GraphPPRStage": "graph_stages",
     "EntityBridgeStage": "entity_stages", "EntityLinkStage": "graph_stages",
     "RerankStage": "rerank_stages", "SpeakerStage": "rerank_stages", "TemporalStage": "rerank_stages",

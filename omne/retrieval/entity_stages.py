@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
 
-from omne.graph.resolution import entity_key
-from omne.graph.view import GraphCache
+from omne.retrieval.context import SearchContext, StageTools
 from omne.retrieval.filtering import apply_bonuses
-from omne.retrieval.graph_stages import graph_view
-from omne.retrieval.pipeline import Retriever, SearchContext
+from omne.retrieval.models import EntityBridgeConfig
 from omne.storage.protocols import RecordFilter
 from omne.types import RecordKind
 
@@ -26,20 +23,21 @@ class EntityBridgeStage:
 
     name = "entity_bridge"
 
-    def __init__(self, cache: GraphCache | None = None) -> None:
-        self.cache = cache or GraphCache()
+    def __init__(self, config: EntityBridgeConfig) -> None:
+        self.config = config
 
-    async def apply(self, ctx: SearchContext, retriever: Retriever) -> None:
-        cfg = ctx.config
-        if cfg.bridge_weight <= 0 or not ctx.candidates or ctx.query_vector is None:
+    async def apply(self, ctx: SearchContext, tools: StageTools) -> None:
+        from omne.graph.resolution import entity_key
+
+        cfg = self.config
+        if not ctx.candidates or ctx.query_vector is None:
             return
-        found = await asyncio.to_thread(retriever.index.search, ctx.scope, _ENTITIES, dense=ctx.query_vector,
-                                        lexical=None, limit=cfg.bridge_entities)
-        hits = [h for h in found.get("dense", []) if h.score >= cfg.bridge_min_similarity]
+        found = await tools.dense_search(ctx, _ENTITIES, cfg.entities)
+        hits = [h for h in found if h.score >= cfg.min_similarity]
         if not hits:
             return
-        view = await graph_view(self.cache, ctx, retriever)
-        entities = await retriever.load(ctx, [h.id for h in hits])
+        view = await tools.graph(ctx)
+        entities = await tools.load(ctx, [h.id for h in hits])
         query_words = set(entity_key(ctx.query).split())
         total = max(1, sum(len(v) for v in view.mentioned_by.values()))
         top = ctx.candidates[0].score
@@ -55,7 +53,7 @@ class EntityBridgeStage:
             rarity = math.log(1 + total / len(mentions)) / math.log(1 + total)
             strength = hit.score / best
             for record_id in mentions:
-                bonuses[record_id] = max(bonuses.get(record_id, 0.0), cfg.bridge_weight * top * strength * rarity)
+                bonuses[record_id] = max(bonuses.get(record_id, 0.0), cfg.weight * top * strength * rarity)
         if not bonuses:
             return
-        await apply_bonuses(ctx, retriever, bonuses, self.name)
+        await apply_bonuses(ctx, tools, bonuses, self.name)

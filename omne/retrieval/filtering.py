@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from omne.retrieval.facts import RecordFacts
 from omne.retrieval.models import Candidate
-from omne.retrieval.pipeline import Retriever, SearchContext
+from omne.retrieval.context import SearchContext, StageTools
 from omne.storage.protocols import RecordFilter
 from omne.types import Record, RecordKind
 
@@ -25,11 +25,11 @@ def record_matches(record: Record | RecordFacts, flt: RecordFilter | None) -> bo
     return not ((flt.start and when < flt.start) or (flt.end and when > flt.end))
 
 
-async def admissible(ctx: SearchContext, retriever: Retriever, ids: Iterable[str]) -> dict[str, RecordFacts]:
+async def admissible(ctx: SearchContext, tools: StageTools, ids: Iterable[str]) -> dict[str, RecordFacts]:
     """The records of the query's scope, among `ids`, that pass its filter (facts; liveness is checked
     when the hits are loaded). Entities (graph nodes) are admitted only when the filter asks for them."""
     wanted = list(dict.fromkeys(ids))
-    records = await retriever.facts(ctx, wanted)
+    records = await tools.facts(ctx, wanted)
     allow_entities = bool(ctx.flt and ctx.flt.kinds and RecordKind.ENTITY in ctx.flt.kinds)
     return {i: r for i, r in records.items() if record_matches(r, ctx.flt)  # facts are of the scope already
             and (allow_entities or r.kind is not RecordKind.ENTITY)}
@@ -46,11 +46,11 @@ def bump(ctx: SearchContext, by_id: dict[str, Candidate], record_id: str, bonus:
     cand.stages.setdefault(stage, rank)
 
 
-async def apply_bonuses(ctx: SearchContext, retriever: Retriever, bonuses: dict[str, float], stage: str) -> None:
+async def apply_bonuses(ctx: SearchContext, tools: StageTools, bonuses: dict[str, float], stage: str) -> None:
     """Add each record's bonus (ranked best first under `stage`); records not yet candidates join only when
     they are admissible (live, in scope, matching the filter); then re-sort the candidates."""
     by_id = {c.id: c for c in ctx.candidates}
-    allowed = await admissible(ctx, retriever, [i for i in bonuses if i not in by_id])
+    allowed = await admissible(ctx, tools, [i for i in bonuses if i not in by_id])
     for rank, record_id in enumerate(sorted(bonuses, key=lambda i: (-bonuses[i], i)), 1):
         if record_id in by_id or record_id in allowed:
             bump(ctx, by_id, record_id, bonuses[record_id], stage, rank)

@@ -6,21 +6,12 @@ import asyncio
 import functools
 import math
 
-from omne.graph.view import DEFAULT_KIND_WEIGHTS, GraphCache, GraphView
+from omne.retrieval.context import SearchContext, StageTools
 from omne.retrieval.filtering import admissible, apply_bonuses, bump, resort
-from omne.retrieval.pipeline import Retriever, SearchContext
+from omne.retrieval.models import EntityLinkConfig, NeighbourConfig, PPRConfig
 from omne.types import EdgeKind
 
-
 _INLINE_NODES = 20_000  # graphs up to this size are ranked on the event loop's thread
-
-
-async def graph_view(cache: GraphCache, ctx: SearchContext, retriever: Retriever) -> GraphView:
-    """The scope's graph view, fetched once per query (stages share it through `ctx.memo`)."""
-    key = f"graph_view:{id(cache)}"
-    if key not in ctx.memo:
-        ctx.memo[key] = await asyncio.to_thread(cache.get, retriever.store, ctx.scope)
-    return ctx.memo[key]
 
 
 class SessionNeighbourStage:
@@ -32,12 +23,15 @@ class SessionNeighbourStage:
 
     name = "session_neighbours"
 
-    async def apply(self, ctx: SearchContext, retriever: Retriever) -> None:
-        nxt, prev = ctx.config.neighbour_next_weight, ctx.config.neighbour_prev_weight
+    def __init__(self, config: NeighbourConfig) -> None:
+        self.config = config
+
+    async def apply(self, ctx: SearchContext, tools: StageTools) -> None:
+        nxt, prev = self.config.next_weight, self.config.prev_weight
         if not ctx.candidates or (nxt <= 0 and prev <= 0):
             return
-        lenders = ctx.candidates[:ctx.config.neighbour_pool]
-        links = await asyncio.to_thread(retriever.store.links, ctx.scope, EdgeKind.NEXT, [c.id for c in lenders])
+        lenders = ctx.candidates[:self.config.pool]
+        links = await tools.links(ctx, EdgeKind.NEXT, [c.id for c in lenders])
         next_of: dict[str, str] = {}
         prev_of: dict[str, str] = {}
         for src, dst in links:  # in write order: should a record have two NEXT links, the newest wins
@@ -51,7 +45,7 @@ class SessionNeighbourStage:
                     bonuses[other] = (total + share * cand.score, min(first, rank))
         by_id = {c.id: c for c in ctx.candidates}
         new = [i for i in bonuses if i not in by_id]
-        allowed = await admissible(ctx, retriever, new) if new else {}
+        allowed = await admissible(ctx, tools, new) if new else {}
         for record_id, (bonus, rank) in bonuses.items():
             if record_id in by_id or record_id in allowed:
                 bump(ctx, by_id, record_id, bonus, self.name, rank)
@@ -63,14 +57,14 @@ class EntityLinkStage:
 
     name = "entity_links"
 
-    def __init__(self, cache: GraphCache | None = None) -> None:
-        self.cache = cache or GraphCache()
+    def __init__(self, config: EntityLinkConfig) -> None:
+        self.config = config
 
-    async def apply(self, ctx: SearchContext, retriever: Retriever) -> None:
-        weight = ctx.config.entity_weight
-        if weight <= 0 or not ctx.candidates:
+    async def apply(self, ctx: SearchContext, tools: StageTools) -> None:
+        weight = self.config.weight
+        if not ctx.candidates:
             return
-        view = await graph_view(self.cache, ctx, retriever)
+        view = await tools.graph(ctx)
         entities = view.entities_in(ctx.query)
         if not entities:
             return
@@ -82,7 +76,7 @@ class EntityLinkStage:
             rarity = math.log(1 + total / max(1, len(mentions))) / math.log(1 + total)
             for record_id in mentions:
                 bonuses[record_id] = max(bonuses.get(record_id, 0.0), weight * top * rarity)
-        await apply_bonuses(ctx, retriever, bonuses, self.name)
+        await apply_bonuses(ctx, tools, bonuses, self.name)
 
 
 class GraphPPRStage:
@@ -94,32 +88,34 @@ class GraphPPRStage:
 
     name = "graph_ppr"
 
-    def __init__(self, cache: GraphCache | None = None) -> None:
-        self.cache = cache or GraphCache()
+    def __init__(self, config: PPRConfig) -> None:
+        self.config = config
 
-    async def apply(self, ctx: SearchContext, retriever: Retriever) -> None:
-        cfg = ctx.config
-        if cfg.ppr_weight <= 0 or not ctx.candidates:
+    async def apply(self, ctx: SearchContext, tools: StageTools) -> None:
+        from omne.graph.view import DEFAULT_KIND_WEIGHTS
+
+        cfg = self.config
+        if not ctx.candidates:
             return
-        view = await graph_view(self.cache, ctx, retriever)
-        seeds = {c.id: c.score for c in ctx.candidates[: cfg.ppr_seeds] if c.id in view and c.score > 0}
+        view = await tools.graph(ctx)
+        seeds = {c.id: c.score for c in ctx.candidates[: cfg.seeds] if c.id in view and c.score > 0}
         if not seeds:
             return
         for entity in view.entities_in(ctx.query):
             seeds[entity] = seeds.get(entity, 0.0) + max(seeds.values()) / 2
-        weights = {**DEFAULT_KIND_WEIGHTS, **{EdgeKind(k): w for k, w in cfg.ppr_edge_weights.items()}}
-        run = functools.partial(view.pagerank_top, seeds, cfg.ppr_expand * 2, alpha=cfg.ppr_alpha, kind_weights=weights)
+        weights = {**DEFAULT_KIND_WEIGHTS, **{EdgeKind(k): w for k, w in cfg.edge_weights.items()}}
+        run = functools.partial(view.pagerank_top, seeds, cfg.expand * 2, alpha=cfg.alpha, kind_weights=weights)
         # a small graph is ranked inline (well under a millisecond); a large one on a worker thread
         top_nodes = run() if len(view) <= _INLINE_NODES else await asyncio.to_thread(run)
         ranks = dict(top_nodes)
         pool = [node for node, _ in top_nodes]
         by_id = {c.id: c for c in ctx.candidates}
-        allowed = await admissible(ctx, retriever, [n for n in pool if n not in by_id])
-        reached = [n for n in pool if n in allowed or n in by_id][: cfg.ppr_expand]
+        allowed = await admissible(ctx, tools, [n for n in pool if n not in by_id])
+        reached = [n for n in pool if n in allowed or n in by_id][: cfg.expand]
         if not reached:
             return
-        if cfg.ppr_cross_session:
-            facts = await retriever.facts(ctx, [*seeds, *reached])
+        if cfg.cross_session:
+            facts = await tools.facts(ctx, [*seeds, *reached])
             seen = {facts[s].scope.session for s in seeds if s in facts}
             reached = [n for n in reached if n in facts and facts[n].scope.session not in seen]
             if not reached:
@@ -127,6 +123,6 @@ class GraphPPRStage:
         top, best = ctx.candidates[0].score, ranks[reached[0]]
         for rank, node in enumerate(reached, 1):
             own = by_id[node].score / top if node in by_id and top > 0 else 0.0
-            bump(ctx, by_id, node, cfg.ppr_weight * top * ranks[node] / best * (1 + cfg.ppr_relevance * own),
+            bump(ctx, by_id, node, cfg.weight * top * ranks[node] / best * (1 + cfg.relevance * own),
                  self.name, rank)
         resort(ctx)

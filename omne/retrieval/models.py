@@ -1,48 +1,155 @@
-"""Search request options and results."""
+"""Search request options and results.
+
+`RetrievalConfig` is the single source of truth for the read path: one typed sub-model per stage, `None`
+meaning the stage is off. The pipeline builds its stages from it (`omne.retrieval.stages.build_stages`) and
+each stage names its hits (`SearchHit.stages`, shown by `--explain`) with its field name here.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from omne.types import Record
 
 
-class RetrievalConfig(BaseModel):
-    """Which read-path stages run and how. Every stage can be switched off for ablations."""
+class _Stage(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    model_config = ConfigDict(extra="forbid")
 
-    mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
-    candidate_k: int = Field(default=50, ge=1, le=1000)  # per first-stage retriever
+class DenseConfig(_Stage):
+    """First stage: nearest neighbours of the query's embedding."""
+
+    weight: float = Field(default=1.0, gt=0.0)  # share in fusion
+
+
+class LexicalConfig(_Stage):
+    """First stage: BM25 over the indexed text."""
+
+    weight: float = Field(default=1.0, gt=0.0)  # share in fusion
+
+
+class FusionConfig(_Stage):
+    """How the first stages' rankings merge: reciprocal rank, or a weighted sum of min-max normalised scores."""
+
+    method: Literal["rrf", "score"] = "rrf"
     rrf_k: int = Field(default=60, ge=1)
-    dense_weight: float = Field(default=1.0, ge=0.0)
-    lexical_weight: float = Field(default=1.0, ge=0.0)
-    # Fusion: reciprocal rank, or a weighted sum of min-max normalised scores ("score").
-    fusion: Literal["rrf", "score"] = "rrf"
-    # Later stages (omne.retrieval.stages); each is off at 0 so ablations switch them one by one.
-    speaker_boost: float = Field(default=0.0, ge=0.0)  # x(1+b) for messages by a speaker the query names
-    temporal_boost: float = Field(default=0.0, ge=0.0)  # x(1+b) for records inside a date the query names
-    neighbour_next_weight: float = Field(default=0.0, ge=0.0)  # share of a hit's score given to the next turn
-    neighbour_prev_weight: float = Field(default=0.0, ge=0.0)  # ... and to the turn before it
-    neighbour_pool: int = Field(default=1000, ge=1, le=1000)  # only the best this many candidates lend
-    entity_weight: float = Field(default=0.0, ge=0.0)  # bonus for records mentioning the query's entities
-    bridge_weight: float = Field(default=0.0, ge=0.0)  # bonus via entities near the query (entity bridge)
-    bridge_entities: int = Field(default=8, ge=1, le=100)  # entity nodes looked up per query
-    bridge_min_similarity: float = Field(default=0.3, ge=0.0, lt=1.0)  # cosine of query and entity name
-    ppr_weight: float = Field(default=0.0, ge=0.0)  # bonus from personalised PageRank seeded by top hits
-    ppr_seeds: int = Field(default=10, ge=1, le=200)
-    ppr_alpha: float = Field(default=0.5, gt=0.0, lt=1.0)  # probability of following an edge
-    ppr_expand: int = Field(default=30, ge=0, le=500)  # graph nodes considered per query
-    ppr_relevance: float = Field(default=0.0, ge=0.0)  # x(1 + r * own score / top): graph and query agree
-    ppr_cross_session: bool = False  # only nodes outside the seeds' sessions gain (second-hop evidence)
-    ppr_edge_weights: dict[str, float] = Field(default_factory=dict)  # per EdgeKind value; unnamed kinds 1.0
-    recency_weight: float = Field(default=0.0, ge=0.0)  # bonus for newer records (half-life below)
+    candidate_k: int = Field(default=50, ge=1, le=1000)  # per first-stage retriever
+
+
+class SpeakerConfig(_Stage):
+    """x(1 + boost) for messages by the one speaker the query names."""
+
+    boost: float = Field(default=0.2, gt=0.0)
+
+
+class TemporalConfig(_Stage):
+    """x(1 + boost) for records inside a date the query names."""
+
+    boost: float = Field(default=0.2, gt=0.0)
+
+
+class NeighbourConfig(_Stage):
+    """Each candidate lends a share of its score to the next and the previous turn (NEXT edges)."""
+
+    next_weight: float = Field(default=0.4, ge=0.0)
+    prev_weight: float = Field(default=0.2, ge=0.0)
+    pool: int = Field(default=50, ge=1, le=1000)  # only the best this many candidates lend
+
+
+class EntityLinkConfig(_Stage):
+    """Bonus for records mentioning an entity the query names, scaled by the entity's rarity."""
+
+    weight: float = Field(default=0.3, gt=0.0)
+
+
+class EntityBridgeConfig(_Stage):
+    """Bonus via entity nodes whose names are near the query in embedding space."""
+
+    weight: float = Field(default=0.3, gt=0.0)
+    entities: int = Field(default=8, ge=1, le=100)  # entity nodes looked up per query
+    min_similarity: float = Field(default=0.3, ge=0.0, lt=1.0)  # cosine of query and entity name
+
+
+class PPRConfig(_Stage):
+    """Personalised PageRank over the scope's graph, seeded by the top hits (and the query's entities)."""
+
+    weight: float = Field(default=0.3, gt=0.0)
+    seeds: int = Field(default=3, ge=1, le=200)
+    alpha: float = Field(default=0.5, gt=0.0, lt=1.0)  # probability of following an edge
+    expand: int = Field(default=10, ge=0, le=500)  # graph nodes considered per query
+    relevance: float = Field(default=0.0, ge=0.0)  # x(1 + r * own score / top): graph and query agree
+    cross_session: bool = False  # only nodes outside the seeds' sessions gain (second-hop evidence)
+    # per EdgeKind value; unnamed kinds keep the graph's default weight
+    edge_weights: dict[str, float] = Field(default_factory=lambda: {"next": 0.0, "mentions": 0.0})
+
+
+class RerankConfig(_Stage):
+    """Final re-rank: recency (half-life from the newest candidate), importance, per-session diversity."""
+
+    recency_weight: float = Field(default=0.0, ge=0.0)
     recency_half_life_days: float = Field(default=30.0, gt=0.0)
-    importance_weight: float = Field(default=0.0, ge=0.0)  # bonus for records above neutral importance
-    diversity: float = Field(default=0.0, ge=0.0, lt=1.0)  # penalty for repeated hits from one session
+    importance_weight: float = Field(default=0.0, ge=0.0)
+    diversity: float = Field(default=0.0, ge=0.0, lt=1.0)  # x(1 - diversity)^n for the n-th hit of a session
+
+
+# Later stages in the order they run; each name is a RetrievalConfig field and what `explain` shows.
+STAGE_ORDER = ("speaker", "temporal", "session_neighbours", "entity_links", "entity_bridge", "graph_ppr", "rerank")
+
+
+class RetrievalConfig(BaseModel):
+    """Which read-path stages run and how; a stage set to `None` is off (absent from the pipeline).
+
+    `RetrievalConfig()` is hybrid search (dense + BM25, reciprocal rank fusion) with no later stages;
+    `omne.retrieval.stages.PRESETS` names tuned configurations. `mode="dense"` / `"lexical"` is shorthand
+    for switching the other first stage off.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dense: DenseConfig | None = DenseConfig()
+    lexical: LexicalConfig | None = LexicalConfig()
+    fusion: FusionConfig = FusionConfig()
+    speaker: SpeakerConfig | None = None
+    temporal: TemporalConfig | None = None
+    session_neighbours: NeighbourConfig | None = None
+    entity_links: EntityLinkConfig | None = None
+    entity_bridge: EntityBridgeConfig | None = None
+    graph_ppr: PPRConfig | None = None
+    rerank: RerankConfig | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mode_shorthand(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "mode" in data:
+            data = dict(data)
+            mode = data.pop("mode")
+            if mode not in ("hybrid", "dense", "lexical"):
+                raise ValueError(f"mode must be 'hybrid', 'dense' or 'lexical', not {mode!r}")
+            if mode == "dense":
+                data["lexical"] = None
+            elif mode == "lexical":
+                data["dense"] = None
+        return data
+
+    @model_validator(mode="after")
+    def _one_first_stage(self) -> RetrievalConfig:
+        if self.dense is None and self.lexical is None:
+            raise ValueError("a retrieval config needs a first stage: set `dense` or `lexical` (or both)")
+        return self
+
+    @property
+    def mode(self) -> Literal["hybrid", "dense", "lexical"]:
+        """Which first stages run."""
+        if self.dense is not None and self.lexical is not None:
+            return "hybrid"
+        return "dense" if self.dense is not None else "lexical"
+
+    def enabled_stages(self) -> list[str]:
+        """Names of the later stages that run, in pipeline order."""
+        return [name for name in STAGE_ORDER if getattr(self, name) is not None]
 
 
 @dataclass(slots=True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 import re
 
+from omne.retrieval.context import SearchContext, StageTools
 from omne.retrieval.filtering import resort
-from omne.retrieval.pipeline import Retriever, SearchContext
+from omne.retrieval.models import RerankConfig, SpeakerConfig, TemporalConfig
 from omne.retrieval.temporal import query_intervals
 from omne.types import RecordKind
 
@@ -19,7 +20,7 @@ def _names_in(query: str, names: set[str]) -> set[str]:
 
 
 class SpeakerStage:
-    """Messages spoken by a person the query names rank higher (x(1 + speaker_boost)).
+    """Messages spoken by a person the query names rank higher (x(1 + boost)).
 
     Only when the query names exactly one of the speakers among the candidates: 'What did Ana say
     about ...' prefers Ana's own turns, while a question naming both speakers is left alone.
@@ -27,12 +28,15 @@ class SpeakerStage:
 
     name = "speaker"
 
-    async def apply(self, ctx: SearchContext, retriever: Retriever) -> None:
-        boost = ctx.config.speaker_boost
-        if boost <= 0 or not ctx.candidates:
+    def __init__(self, config: SpeakerConfig) -> None:
+        self.config = config
+
+    async def apply(self, ctx: SearchContext, tools: StageTools) -> None:
+        boost = self.config.boost
+        if not ctx.candidates:
             return
         pool = ctx.candidates[:_POOL]
-        records = await retriever.facts(ctx, [c.id for c in pool])
+        records = await tools.facts(ctx, [c.id for c in pool])
         speakers = {r.name for r in records.values() if r.kind is RecordKind.MESSAGE and r.name}
         named = _names_in(ctx.query, speakers)
         if len(named) != 1:
@@ -47,19 +51,22 @@ class SpeakerStage:
 
 
 class TemporalStage:
-    """Records whose time falls inside a date the query names rank higher (x(1 + temporal_boost))."""
+    """Records whose time falls inside a date the query names rank higher (x(1 + boost))."""
 
     name = "temporal"
 
-    async def apply(self, ctx: SearchContext, retriever: Retriever) -> None:
-        boost = ctx.config.temporal_boost
-        if boost <= 0 or not ctx.candidates:
+    def __init__(self, config: TemporalConfig) -> None:
+        self.config = config
+
+    async def apply(self, ctx: SearchContext, tools: StageTools) -> None:
+        boost = self.config.boost
+        if not ctx.candidates:
             return
         intervals = query_intervals(ctx.query)
         if not intervals:
             return
         pool = ctx.candidates[:_POOL]
-        records = await retriever.facts(ctx, [c.id for c in pool])
+        records = await tools.facts(ctx, [c.id for c in pool])
         for rank, cand in enumerate(pool, 1):
             record = records.get(cand.id)
             if record is not None and any(start <= record.when < end for start, end in intervals):
@@ -74,18 +81,22 @@ class RerankStage:
 
     name = "rerank"
 
-    async def apply(self, ctx: SearchContext, retriever: Retriever) -> None:
-        cfg = ctx.config
-        if not ctx.candidates or (cfg.recency_weight <= 0 and cfg.importance_weight <= 0 and cfg.diversity <= 0):
+    def __init__(self, config: RerankConfig) -> None:
+        self.config = config
+
+    async def apply(self, ctx: SearchContext, tools: StageTools) -> None:
+        cfg = self.config
+        if not ctx.candidates:
             return
         pool = ctx.candidates[:_POOL]
-        records = await retriever.load(ctx, [c.id for c in pool])
+        records = await tools.load(ctx, [c.id for c in pool])
         top = pool[0].score
         newest = max((r.when for r in records.values()), default=None)
-        for cand in pool:
+        for rank, cand in enumerate(pool, 1):
             record = records.get(cand.id)
             if record is None:
                 continue
+            cand.stages.setdefault(self.name, rank)
             if cfg.recency_weight > 0 and newest is not None:
                 age_days = (newest - record.when).total_seconds() / 86400
                 cand.score += cfg.recency_weight * top * math.pow(0.5, age_days / cfg.recency_half_life_days)
