@@ -18,11 +18,16 @@ from autogen_core.models import UserMessage
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.memory import create_connected_server_and_client_session
 from mcp.types import CallToolResult
 
 from omne import MemoryCore
 from omne.agents.blocks import BlockSpec, CoreMemory
+from omne.agents.hierarchy import MemoryHierarchy
 from omne.agents.recall import RecallMemory
+from omne.agents.spec import AgentSpec
+from omne.agents.tools import run_memory_tool
+from omne.mcp import McpBinding, build_server
 from omne.service.auth import create_key
 from omne.types import Scope
 from omne.testing import open_fast_core
@@ -42,7 +47,7 @@ async def seed(core: MemoryCore) -> Seeded:
     """Alice: a `human` block and a message; Bob: a private fact."""
     await CoreMemory(core, private_scope=ALICE, team_scope=None, editor="test").attach(
         BlockSpec(label="human", value="Name: Alice", limit=500))
-    recall = RecallMemory(core, write_scope=Scope(user="alice", session="s1"), search_scope=ALICE)
+    recall = RecallMemory(core, AgentSpec(agent="helper", user="alice", session="s1"))
     await recall.record([UserMessage(content="I moved to Lisbon last spring", source="alice")])
     bob = await core.remember("Bob's locker code is 4812", scope=BOB)
     return Seeded(bob_fact=bob.id)
@@ -95,7 +100,8 @@ async def exercise(session: ClientSession, seeded: Seeded) -> None:
                                                            "content": "Name: Alice. Likes green tea."}))
     assert block["value"] == "Name: Alice. Likes green tea." and block["version"] == 4
     messages = ok(await session.call_tool("conversation_search", {"query": "Lisbon"}))
-    assert [m["text"] for m in messages] == ["I moved to Lisbon last spring"]
+    assert messages.startswith("Found 1 message(s)") and "I moved to Lisbon last spring" in messages
+    assert "session s1" in messages  # the agents' conversation_search tool's own rendering
 
     resources = (await session.list_resources()).resources
     assert "omne://blocks" in {str(r.uri) for r in resources}
@@ -166,6 +172,34 @@ async def test_streamable_http_session_with_keys_calls_every_tool_and_stays_in_i
             assert other.status_code == 403 and "outside it" in other.json()["error"]["message"]
             anonymous = await client.post(f"{server.url}/mcp?user=alice", json=initialize, headers=headers)
             assert anonymous.status_code == 401
+
+
+async def test_mcp_tools_are_the_agent_memory_tools(tmp_path: Path) -> None:
+    """edit_core_block and conversation_search run the AutoGen memory tools' implementation on the session's
+    scope: the same text, the same refusals, edits recorded under the session's editor."""
+    async with await open_fast_core(tmp_path / "store") as core:
+        await seed(core)
+        binding = McpBinding(core=core, scope=ALICE, editor="mcp:test")
+
+        async def bind(_ctx: Any) -> McpBinding:
+            return binding
+
+        memory = MemoryHierarchy.on_scope(core, ALICE, editor="mcp:test")
+        memory.blocks.track("human", ALICE)
+        async with create_connected_server_and_client_session(build_server(bind)) as session:
+            await session.initialize()
+            query = {"query": "Lisbon", "roles": ["user"], "limit": 5}
+            assert ok(await session.call_tool("conversation_search", query)) == \
+                await run_memory_tool("conversation_search", memory, query)
+            too_long = {"label": "human", "new_value": "x" * 501}
+            refused = await run_memory_tool("memory_rethink", memory, too_long)
+            assert refused.startswith("Error: ") and "over its limit of 500" in refused
+            assert refused.removeprefix("Error: ") in error_text(await session.call_tool(
+                "edit_core_block", {"label": "human", "operation": "rethink", "content": "x" * 501}))
+            block = ok(await session.call_tool("edit_core_block", {"label": "human", "operation": "replace",
+                                                                   "old_content": "Alice", "content": "Alicia"}))
+            assert block["value"] == "Name: Alicia" == (await memory.blocks.get("human")).value
+            assert block["edited_by"] == "mcp:test"
 
 
 HOSTILE: list[tuple[str, dict[str, Any]]] = [

@@ -42,16 +42,26 @@ class MemoryHierarchy:
     Only MemoryCore's public methods are used, so `core` may be any object that offers them.
     """
 
-    def __init__(self, core: MemoryCore, spec: AgentSpec) -> None:
+    def __init__(self, core: MemoryCore, spec: AgentSpec, *, scope: Scope | None = None,
+                 editor: str | None = None) -> None:
+        """`scope` / `editor` bind the memory to one given scope instead of the agent's own (see `on_scope`)."""
         self.core = core
         self.spec = spec
-        self.agent_scope = spec.agent_scope
+        self.agent_scope = scope or spec.agent_scope
         self.session_scope = spec.session_scope
-        self.team_scope = spec.team_scope
-        editor = f"agent:{spec.agent}"
+        self.team_scope = None if scope else spec.team_scope
+        editor = editor or f"agent:{spec.agent}"
         self.blocks = CoreMemory(core, private_scope=self.agent_scope, team_scope=self.team_scope, editor=editor)
-        self.recall = RecallMemory(core, spec)
+        self.recall = RecallMemory(core, spec, search_scope=self.agent_scope)
         self.archival = ArchivalMemory(core, scope=self.agent_scope, author=editor)
+
+    @classmethod
+    def on_scope(cls, core: MemoryCore, scope: Scope, *, editor: str) -> MemoryHierarchy:
+        """The memory of one scope as the memory tools see it, for a door bound to a scope rather than to an
+        agent (an MCP session): core blocks, archival records and conversation search all in `scope`, no team
+        blocks; `editor` is written into edit history and provenance. It records no messages."""
+        spec = AgentSpec(agent=editor, user=scope.user, session=scope.session or DEFAULT_SESSION)
+        return cls(core, spec, scope=scope, editor=editor)
 
     @classmethod
     async def open(cls, core: MemoryCore, *, agent: str, user: str | None = None, session: str = DEFAULT_SESSION,

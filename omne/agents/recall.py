@@ -80,11 +80,12 @@ class RecallMemory:
     role and date. The store chains them in order (NEXT edges, in the same transaction;
     `MemoryCore.open(link_messages=True)`, the default)."""
 
-    def __init__(self, core: MemoryCore, spec: AgentSpec) -> None:
+    def __init__(self, core: MemoryCore, spec: AgentSpec, *, search_scope: Scope | None = None) -> None:
+        """`search_scope`: where `search` looks (default: the agent's scope, every session with this user)."""
         self.core = core
         self.spec = spec
         self.write_scope = spec.session_scope
-        self.search_scope = spec.agent_scope
+        self.search_scope = search_scope or spec.agent_scope
         self.last_id: str | None = None
         self.in_window: frozenset[str] = frozenset()  # what an OmneContext shows the model now (search skips it)
 

@@ -237,16 +237,23 @@ def tool_description(name: str) -> str:
     return _description(_kind(name).run.__doc__)
 
 
-async def run_memory_tool(name: str, memory: MemoryHierarchy, args: BaseModel | dict[str, Any]) -> str:
-    """Run one memory tool on an open memory: the one implementation every framework's door calls.
-    A refused edit or a bad argument comes back as an `Error: ...` text for the model."""
+async def call_memory_tool(name: str, memory: MemoryHierarchy, args: BaseModel | dict[str, Any]) -> str:
+    """Run one memory tool on an open memory and return its text; a refused edit or a bad argument raises
+    (an OmneError: ToolInputError for arguments). Doors that report errors their own way (MCP) call this."""
     kind = _kind(name)
     try:
         parsed = args if isinstance(args, kind.args) else kind.args.model_validate(
             args.model_dump() if isinstance(args, BaseModel) else args)
         return await kind.run(memory, parsed)
     except ValidationError as exc:
-        return _error(ToolInputError(f"{name}: {describe_validation_error(exc)}"))
+        raise ToolInputError(f"{name}: {describe_validation_error(exc)}") from None
+
+
+async def run_memory_tool(name: str, memory: MemoryHierarchy, args: BaseModel | dict[str, Any]) -> str:
+    """Run one memory tool on an open memory: the one implementation every framework's door calls.
+    A refused edit or a bad argument comes back as an `Error: ...` text for the model."""
+    try:
+        return await call_memory_tool(name, memory, args)
     except OmneError as exc:
         return _error(exc)
 

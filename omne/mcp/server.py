@@ -1,9 +1,12 @@
 """Omne's memory as MCP tools and resources (the official `mcp` SDK's FastMCP).
 
-A door, not a second implementation: each tool calls the core verbs and the agent-memory helpers the AutoGen
-memory tools use (CoreMemory edits, RecallMemory search, ArchivalMemory insert, the tools' date parsing), on
-the scope a `Binder` resolves for the call (fixed for `omne mcp` over stdio; the request's API key on
-`omne serve`'s /mcp). A library error comes back to the client as an MCP tool error carrying its message.
+A door, not a second implementation: each call binds the scope a `Binder` resolves for it (fixed for `omne mcp`
+over stdio; the request's API key on `omne serve`'s /mcp) to a `MemoryHierarchy` (`MemoryHierarchy.on_scope`),
+and the tools that have an AutoGen memory-tool counterpart run that very tool (`omne.agents.tools.
+call_memory_tool`): edit_core_block (core_memory_append / core_memory_replace / memory_rethink) and
+conversation_search; add_memory stores through the hierarchy's archival memory. The record verbs (search with
+its explain view, get, update, forget, history) and list_core_blocks are the core's public verbs. A library
+error comes back to the client as an MCP tool error carrying its message.
 """
 
 from __future__ import annotations
@@ -18,10 +21,9 @@ from mcp.server.fastmcp.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-from omne.agents.archival import ArchivalMemory
-from omne.agents.blocks import Block, CoreMemory
-from omne.agents.recall import RecallMemory
-from omne.agents.tools import ToolInputError, date_range, parse_date
+from omne.agents.blocks import Block
+from omne.agents.hierarchy import MemoryHierarchy
+from omne.agents.tools import call_memory_tool, date_range, parse_date
 from omne.core import MemoryCore
 from omne.errors import OmneError
 from omne.types import Record, RecordKind, Scope
@@ -41,6 +43,10 @@ class McpBinding:
     core: MemoryCore
     scope: Scope
     editor: str = "mcp"
+
+    def memory(self) -> MemoryHierarchy:
+        """The scope as the agent memory tools see it (blocks, archival records, conversation search)."""
+        return MemoryHierarchy.on_scope(self.core, self.scope, editor=self.editor)
 
 
 Binder = Callable[[Context], Awaitable[McpBinding]]
@@ -122,9 +128,8 @@ def build_server(bind: Binder, *, name: str = "omne", **settings: Any) -> FastMC
         """Store a memory (archival, long-term) in this scope; returns the stored record with its id."""
         async def work(b: McpBinding) -> Record:
             when = parse_date(event_time, field="event_time")
-            archival = ArchivalMemory(b.core, scope=b.scope, author=b.editor)
-            return await archival.insert(text, tags=tags or (), kind=RecordKind(kind), event_time=when,
-                                         metadata={"source": "mcp:add_memory"})
+            return await b.memory().archival.insert(text, tags=tags or (), kind=RecordKind(kind),
+                                                    event_time=when, metadata={"source": "mcp:add_memory"})
         return await run(ctx, work)
 
     @server.tool(annotations=read_only)
@@ -170,20 +175,24 @@ def build_server(bind: Binder, *, name: str = "omne", **settings: Any) -> FastMC
         old_content: Annotated[Text | None, Field(description="For replace: the exact text now in the block "
                                                                "(it must occur once).")] = None,
     ) -> Block:
-        """Edit a core memory block as the agent memory tools do (core_memory_append, core_memory_replace,
+        """Edit a core memory block with the agent memory tools (core_memory_append, core_memory_replace,
         memory_rethink): read-only blocks and the character limit are enforced; every version stays in the
-        block's history."""
+        block's history. Returns the block as it is after the edit."""
+        if operation == "append":
+            tool, args = "core_memory_append", {"label": label, "content": content}
+        elif operation == "rethink":
+            tool, args = "memory_rethink", {"label": label, "new_value": content}
+        elif old_content is None:
+            raise ToolError("replace needs old_content: the exact text to replace")
+        else:
+            tool, args = "core_memory_replace", {"label": label, "old_content": old_content, "new_content": content}
+
         async def work(b: McpBinding) -> Block:
             await b.core.block(label, scope=b.scope)  # NotFoundError names the missing block
-            blocks = CoreMemory(b.core, private_scope=b.scope, team_scope=None, editor=b.editor)
-            blocks.track(label, b.scope)
-            if operation == "append":
-                return await blocks.append(label, content)
-            if operation == "rethink":
-                return await blocks.rethink(label, content)
-            if old_content is None:
-                raise ToolInputError("replace needs old_content: the exact text to replace")
-            return await blocks.replace(label, old_content, content)
+            memory = b.memory()
+            memory.blocks.track(label, b.scope)
+            await call_memory_tool(tool, memory, args)
+            return await memory.blocks.get(label)
         return await run(ctx, work)
 
     @server.tool(annotations=read_only)
@@ -196,14 +205,11 @@ def build_server(bind: Binder, *, name: str = "omne", **settings: Any) -> FastMC
         start_date: Annotated[Date, Field(description="Only messages on or after this date.")] = None,
         end_date: Annotated[Date, Field(description="Only messages on or before this date.")] = None,
         limit: Annotated[int, Field(description="How many messages (1 to 50).", ge=1, le=50)] = 10,
-    ) -> list[Record]:
-        """Search past conversation messages (recall memory) of this scope by text, role and date; each
-        message shows its time, role, speaker and session."""
-        async def work(b: McpBinding) -> list[Record]:
-            start, end = date_range(start_date, end_date)
-            recall = RecallMemory(b.core, write_scope=b.scope, search_scope=b.scope)
-            return await recall.search(query, roles=roles, start=start, end=end, limit=limit)
-        return await run(ctx, work)
+    ) -> str:
+        """Search past conversation messages (recall memory) of this scope by text, role and date, with the
+        agents' conversation_search tool: each message found shows its time, role, speaker, session and short id."""
+        args = {"query": query, "roles": roles, "start_date": start_date, "end_date": end_date, "limit": limit}
+        return await run(ctx, lambda b: call_memory_tool("conversation_search", b.memory(), args))
 
     @server.resource("omne://blocks", name="core-blocks", mime_type="application/json",
                      description="Every core memory block of this scope, as JSON.")

@@ -11,6 +11,7 @@ from autogen_core.models import AssistantMessage, UserMessage
 
 from omne.agents.blocks import BlockSpec, CoreMemory
 from omne.agents.recall import RecallMemory
+from omne.agents.spec import AgentSpec
 from omne.construction.jobs import JobQueue, JobSpec
 from omne.types import Edge, EdgeKind, Record, RecordKind, Scope
 from omne.testing import open_fast_core
@@ -41,7 +42,7 @@ async def seed_two_users(store: Path) -> Seeded:
         await blocks.attach(BlockSpec(label="human", value="Name: Alice", limit=500))
         await blocks.append("human", "Drinks green tea")
         await blocks.rethink("human", "Name: Alice. Drinks sencha.")
-        recall = RecallMemory(core, write_scope=Scope(user="alice", session="s1"), search_scope=ALICE)
+        recall = RecallMemory(core, AgentSpec(agent="helper", user="alice", session="s1"))
         await recall.record([UserMessage(content="I found a flat in Madrid", source="alice"),
                              AssistantMessage(content="Congratulations on the flat!", source="helper")])
         bob = await core.remember("Bob's locker code is 4812", scope=BOB)
