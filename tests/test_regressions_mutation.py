@@ -136,3 +136,119 @@ def test_validation_messages_are_one_readable_line():
     assert str(nested.value).startswith("invalid record: tags.1: ")
     with pytest.raises(InvalidInputError, match=r"got dict$"):
         require_scope({"user": "alice"})
+
+
+# -- omne/storage/sqlite_store.py --------------------------------------------------------------------------
+
+async def test_edge_stamp_changes_with_each_edge_write_of_its_scope_only(fast_core):
+    """Kills edge_stamp mutants that keep a stale memo (`version = None`, `cached[0] != version`) or return
+    None: graph caches key on this stamp, so a stale one serves a graph without the newest links."""
+    from omne.types import Edge, EdgeKind
+
+    store, bob = fast_core.store, Scope(user="bob")
+    a, b, c = await fast_core.add([_fact("one"), _fact("two"), _fact("three")])
+    [other] = await fast_core.add([Record(kind=RecordKind.FACT, scope=bob, text="bob's")])
+    empty = store.edge_stamp(ALICE)
+    assert empty == (0, 0, 0.0) and store.edge_stamp(ALICE) == empty
+    await fast_core.add_edges([Edge(scope=ALICE, src=a.id, dst=b.id, kind=EdgeKind.RELATES, weight=0.5)])
+    one = store.edge_stamp(ALICE)
+    assert one[0] == 1 and one[2] == 0.5 and one[1] > 0
+    await fast_core.add_edges([Edge(scope=bob, src=other.id, dst=other.id, kind=EdgeKind.RELATES)])
+    assert store.edge_stamp(ALICE) == one  # another scope's write leaves this scope's stamp alone
+    await fast_core.add_edges([Edge(scope=ALICE, src=b.id, dst=c.id, kind=EdgeKind.RELATES, weight=0.25)])
+    two = store.edge_stamp(ALICE)
+    assert two[0] == 2 and two[2] == 0.75 and two[1] > one[1]
+    await fast_core.add_edges([Edge(scope=ALICE, src=b.id, dst=c.id, kind=EdgeKind.RELATES, weight=2.0)])
+    assert store.edge_stamp(ALICE) == (2, two[1], 2.5)  # a re-weighted edge changes the stamp too
+
+
+# -- omne/core.py ------------------------------------------------------------------------------------------
+
+async def _small_batch_core(path):
+    from omne import MemoryCore
+    from omne.config import OmneConfig
+    from tests.support.scripted_model import HashEmbedder
+
+    config = OmneConfig(store_dir=path, limits=LimitsConfig(max_batch=2))
+    return await MemoryCore.open(path, config=config, embedder=HashEmbedder())
+
+
+async def test_an_import_larger_than_one_batch_keeps_every_record_and_edge(fast_core, tmp_path):
+    """Kills import_jsonl mutants in its chunking: the chunk bounds, and edges written with the first chunk
+    only (`start == 0`), and the edges-only import path (`if not records and edges`)."""
+    import io
+
+    from omne.types import Edge, EdgeKind
+
+    records = await fast_core.add([_fact(f"fact number {i}") for i in range(5)])
+    await fast_core.add_edges([Edge(scope=ALICE, src=records[0].id, dst=records[4].id, kind=EdgeKind.RELATES)])
+    out = io.StringIO()
+    assert await fast_core.export_jsonl(out, scope=ALICE) == 6
+    lines = out.getvalue().splitlines()
+    copy = await _small_batch_core(tmp_path / "copy")
+    try:
+        assert await copy.import_jsonl(["", *lines, "   "]) == 6  # blank lines are skipped, not counted
+        assert [r.id for r in await copy.list(scope=ALICE)] == [r.id for r in records]
+        assert [(e.src, e.dst) for e in await copy.edges(scope=ALICE)] == [(records[0].id, records[4].id)]
+        stats = await copy.stats(ALICE)
+        assert stats["records"] == stats["vectors"] == 5
+    finally:
+        await copy.close()
+    edges_only = await _small_batch_core(tmp_path / "edges-only")
+    try:
+        assert await edges_only.import_jsonl([line for line in lines if '"type": "edge"' in line]) == 1
+        assert len(await edges_only.edges(scope=ALICE)) == 1
+    finally:
+        await edges_only.close()
+
+
+async def test_import_errors_name_the_line(fast_core):
+    """Kills import_jsonl's message mutants (line numbers, the unknown type, the scope it is outside of)."""
+    good = '{"type": "record", "record": ' + _fact("ok").model_dump_json() + '}'
+    with pytest.raises(InvalidInputError, match=r"^line 2: unknown type 'thing'$"):
+        await fast_core.import_jsonl([good, '{"type": "thing"}'])
+    with pytest.raises(InvalidInputError, match=r"^line 1: scope user=alice is outside the import scope user=bob$"):
+        await fast_core.import_jsonl([good], scope=Scope(user="bob"))
+    with pytest.raises(InvalidInputError, match=r"^line 3: not an Omne export line"):
+        await fast_core.import_jsonl([good, "", "[1, 2]"])
+    assert (await fast_core.stats())["records_with_history"] == 0
+
+
+async def test_search_bounds_are_inclusive(fast_core):
+    """Kills the `1 <= top_k <= 1000` and `start > end` boundary mutants of `search`."""
+    from datetime import datetime, timezone
+
+    await fast_core.remember("The tram to the harbour leaves at nine.", scope=ALICE)
+    assert len(await fast_core.search("tram harbour", scope=ALICE, top_k=1)) == 1
+    assert len(await fast_core.search("tram harbour", scope=ALICE, top_k=1000)) == 1
+    for top_k in (0, 1001):
+        with pytest.raises(InvalidInputError, match=r"^top_k must be between 1 and 1000$"):
+            await fast_core.search("tram", scope=ALICE, top_k=top_k)
+    moment = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    assert await fast_core.search("tram", scope=ALICE, start=moment, end=moment) == []
+    with pytest.raises(InvalidInputError, match=r"^search start is after end$"):
+        await fast_core.search("tram", scope=ALICE, start=moment.replace(year=2025), end=moment)
+
+
+async def test_update_refuses_identity_fields_and_dead_versions_by_name(fast_core):
+    """Kills `update` mutants in its list of fields it cannot change (`scope` is its own argument) and in its
+    messages."""
+    record = await fast_core.remember("Alice's bike is red.", scope=ALICE)
+    for key, value in (("id", "x"), ("kind", "message"), ("created_at", None),
+                       ("version", 9), ("superseded_by", "x"), ("deleted_at", None)):
+        with pytest.raises(InvalidInputError, match=rf"^update cannot change '{key}'$"):
+            await fast_core.update(record.id, scope=ALICE, **{key: value})
+    newer = await fast_core.update(record.id, scope=ALICE, text="Alice's bike is blue.")
+    assert newer.version == 2 and newer.text == "Alice's bike is blue."
+    with pytest.raises(InvalidInputError, match=rf"^record {record.id} is superseded; update its current version"):
+        await fast_core.update(record.id, scope=ALICE, text="again")
+    await fast_core.forget(newer.id, scope=ALICE)
+    with pytest.raises(InvalidInputError, match=rf"^record {newer.id} is forgotten; update its current version"):
+        await fast_core.update(newer.id, scope=ALICE, text="again")
+
+
+async def test_iter_records_yields_every_record_past_one_page(fast_core):
+    """Kills `iter_records` mutants in its paging (500 records a page)."""
+    await fast_core.add([_fact(f"note {i}") for i in range(501)])
+    seen = [r.id async for r in fast_core.iter_records(scope=ALICE)]
+    assert len(seen) == len(set(seen)) == 501
