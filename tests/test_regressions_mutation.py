@@ -252,3 +252,66 @@ async def test_iter_records_yields_every_record_past_one_page(fast_core):
     await fast_core.add([_fact(f"note {i}") for i in range(501)])
     seen = [r.id async for r in fast_core.iter_records(scope=ALICE)]
     assert len(seen) == len(set(seen)) == 501
+
+
+# -- omne/storage/space.py, omne/storage/sqlite_schema.py -------------------------------------------------
+
+def test_free_space_guard_refuses_below_the_reserve_only(tmp_path, monkeypatch):
+    """Kills require_free_space mutants: `<=` for `<` at the boundary, `min_free_bytes <= 0` disabling, and
+    the message (free MiB, reserve MiB, what was refused, the setting to lower)."""
+    from omne.errors import StorageError
+    from omne.storage import space
+
+    assert space.free_bytes(tmp_path / "not" / "yet" / "made") == space.free_bytes(tmp_path) > 0
+    monkeypatch.setattr(space, "free_bytes", lambda path: 3 * 2**20)
+    space.require_free_space(tmp_path, 3 * 2**20)  # exactly the reserve is enough
+    space.require_free_space(tmp_path, 0)
+    space.require_free_space(tmp_path, -1)
+    with pytest.raises(StorageError) as refused:
+        space.require_free_space(tmp_path, 3 * 2**20 + 1, refused="the records were kept")
+    assert str(refused.value).startswith(f"the disk holding the store at {tmp_path} has 3.0 MiB free, under the "
+                                         "3 MiB Omne keeps in reserve; the records were kept. Free some space")
+    assert str(refused.value).endswith("or lower limits.min_free_bytes")
+    monkeypatch.setattr(space, "free_bytes", lambda path: None)  # unknown: never refuse
+    space.require_free_space(tmp_path, 2**40)
+
+
+def test_the_log_opens_in_wal_mode_at_the_newest_schema_and_refuses_a_newer_one(tmp_path):
+    """Kills open_database / migrate mutants: WAL and synchronous=NORMAL dropped, migrations re-run or stopped
+    short, and the newer-store refusal (its comparison and message)."""
+    import sqlite3
+
+    from omne.errors import StorageError
+    from omne.storage.sqlite_schema import MIGRATIONS, migrate, open_database
+
+    path = tmp_path / "log" / "records.sqlite3"
+    conn = open_database(path, what="the record store", foreign_keys=True)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert isinstance(conn.execute("SELECT 1 AS one").fetchone(), sqlite3.Row)
+    assert migrate(conn) == len(MIGRATIONS)  # a second open migrates nothing (and fails on nothing)
+    conn.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+    conn.close()
+    again = open_database(path, what="the record store")
+    assert again.execute("PRAGMA foreign_keys").fetchone()[0] == 0
+    again.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    with pytest.raises(RuntimeError, match=rf"^this store was written by a newer Omne \(schema {len(MIGRATIONS) + 1}, "
+                       rf"this one knows {len(MIGRATIONS)}\): upgrade Omne to open it$"):
+        migrate(again)
+    again.close()
+    (tmp_path / "file").write_text("not a directory")
+    with pytest.raises(StorageError, match=r"^cannot open the job queue at .*: .*Check that the directory exists"):
+        open_database(tmp_path / "file" / "jobs.sqlite3", what="the job queue")
+
+
+async def test_a_store_path_under_a_file_is_a_clear_storage_error(tmp_path):
+    """Found while killing open_database's mutants: a store directory under a file raised a bare
+    FileExistsError from mkdir; it is now the StorageError that names the file and the fix."""
+    from omne.errors import StorageError
+    from tests.support.agents import open_fast_core
+
+    (tmp_path / "file").write_text("not a directory")
+    with pytest.raises(StorageError, match=r"^cannot open the record store at .*Check that the directory exists"):
+        await open_fast_core(tmp_path / "file" / "store")
