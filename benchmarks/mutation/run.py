@@ -29,6 +29,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "benchmarks" / "mutation" / "results"
+# mutmut's verdicts that leave a mutant alive (the others: killed, timeout, segfault i.e. the test process died,
+# not checked, check was interrupted by user)
+NOT_KILLED = ("survived", "no tests", "suspicious", "skipped")
 
 
 @dataclass(frozen=True)
@@ -121,8 +124,9 @@ def _statuses(work: Path) -> dict[str, str]:
     return statuses
 
 
-def run_module(name: str, module: Module, work_root: Path, *, mode: str, jobs: int) -> dict[str, int]:
-    """mode: "fresh" (every mutant), "resume" (those without a verdict), "survivors" (re-test those not killed)."""
+def run_module(name: str, module: Module, work_root: Path, *, mode: str, jobs: int, only: list[str]) -> dict[str, int]:
+    """mode: "fresh" (every mutant), "resume" (those without a verdict), "survivors" (re-test those not killed);
+    `only`: mutant name globs to test (e.g. 'omne.core.xǁMemoryCoreǁreconcile*'), the rest keep their verdict."""
     work = work_root / name
     if mode == "fresh" and work.exists():
         shutil.rmtree(work)
@@ -131,7 +135,8 @@ def run_module(name: str, module: Module, work_root: Path, *, mode: str, jobs: i
     (work / "pyproject.toml").write_text(_narrowed_pyproject((ROOT / "pyproject.toml").read_text(), module))
     again: list[str] = []
     if mode == "survivors":
-        again = [k for k, s in _statuses(work).items() if s not in ("killed", "timeout")]
+        again = [k for k, s in _statuses(work).items() if s in NOT_KILLED]
+    again += only
     started = time.monotonic()
     _mutmut(work, "run", "--max-children", str(jobs), *again, log=work / "run.log")
     minutes = (time.monotonic() - started) / 60
@@ -139,19 +144,20 @@ def run_module(name: str, module: Module, work_root: Path, *, mode: str, jobs: i
     counts: dict[str, int] = {}
     for status in statuses.values():
         counts[status] = counts.get(status, 0) + 1
-    survivors = sorted(k for k, s in statuses.items() if s not in ("killed", "timeout"))
+    survivors = sorted(k for k, s in statuses.items() if s in NOT_KILLED)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    killed = counts.get("killed", 0) + counts.get("timeout", 0)
+    killed = counts.get("killed", 0) + counts.get("timeout", 0) + counts.get("segfault", 0)
+    checked = len(statuses) - counts.get("not checked", 0) - counts.get("check was interrupted by user", 0)
     report = [f"# Mutation run: {name}", "",
               f"- code: {', '.join(module.mutate)}" + (f" (not {', '.join(module.skip)})" if module.skip else ""),
               f"- tests: {' '.join(module.tests)}",
               f"- {len(statuses)} mutants; this run ({mode}, {len(again) or 'all'} tested) took {minutes:.1f} min: "
               + ", ".join(f"{count} {status}" for status, count in sorted(counts.items())),
-              f"- killed (timeouts count as killed): {killed} of {len(statuses)}", "", "## Not killed", ""]
+              f"- killed (timeouts and segfaults count as killed): {killed} of {checked} checked", "", "## Not killed", ""]
     for key in survivors:
         report += [f"### {key} ({statuses[key]})", "", "```diff", _mutmut(work, "show", key).strip(), "```", ""]
     (RESULTS / f"{name}.md").write_text("\n".join(report) + "\n")
-    print(f"{name}: {killed}/{len(statuses)} killed, {len(survivors)} not killed, {minutes:.1f} min "
+    print(f"{name}: {killed}/{checked} checked mutants killed ({len(statuses)} in all), {len(survivors)} not killed, {minutes:.1f} min "
           f"-> {RESULTS / f'{name}.md'}", flush=True)
     return counts
 
@@ -165,6 +171,8 @@ def main() -> None:
                         help="re-test only the mutants an earlier run did not kill (after adding tests)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="mutants run at once (default: one per CPU; 1 on a shared machine)")
+    parser.add_argument("--only", action="append", default=[], metavar="GLOB",
+                        help="test only mutants whose name matches (repeatable; mutmut names them module.function)")
     parser.add_argument("--work", type=Path, default=Path(os.environ.get("MUTATION_WORK", "/tmp/omne-mutation")))
     args = parser.parse_args()
     if args.list:
@@ -181,7 +189,7 @@ def main() -> None:
             print(f"{name}: skipped, no file matches {MODULES[name].mutate} ({MODULES[name].later})")
             continue
         mode = "survivors" if args.survivors else "resume" if args.resume else "fresh"
-        run_module(name, MODULES[name], args.work, mode=mode, jobs=args.jobs)
+        run_module(name, MODULES[name], args.work, mode=mode, jobs=args.jobs, only=args.only)
 
 
 if __name__ == "__main__":
