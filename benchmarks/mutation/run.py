@@ -1,16 +1,17 @@
 """Mutation testing of the modules whose failure loses or leaks data, one module at a time (mutmut 3).
 
-    bash benchmarks/mutation/run.sh                 # every module not marked `later`, one after another
-    bash benchmarks/mutation/run.sh storage core    # some modules
-    bash benchmarks/mutation/run.sh --list          # the modules, their code and their tests
+    bash benchmarks/mutation/run.sh                      # every module not marked `later`, one after another
+    bash benchmarks/mutation/run.sh storage-index core   # some modules
+    bash benchmarks/mutation/run.sh --list               # the modules, their code and their tests
+    bash benchmarks/mutation/run.sh --survivors core     # after adding tests: re-test what survived
 
 For each module the checkout's tracked files are copied to `$MUTATION_WORK/<module>` (default
 /tmp/omne-mutation), the pyproject's `[tool.mutmut]` there is narrowed to that module's code
-(`only_mutate`) and tests (`pytest_add_cli_args_test_selection`), and `mutmut run` runs with `--jobs` workers (default one per CPU).
-mutmut then runs, for each mutant, only the selected tests that call the mutated function. The summary
-(score, every surviving mutant and its diff) goes to `benchmarks/mutation/results/<module>.md`;
-benchmarks/RESULTS-mutation.md explains each survivor. Not part of CI (tens of minutes); run it before a
-release-sized change to the listed modules.
+(`only_mutate`) and tests (`pytest_add_cli_args_test_selection`), and `mutmut run` runs with `--jobs`
+workers (default one per CPU; pass `--jobs 1` on a shared machine). mutmut then runs, for each mutant, only
+the selected tests that call the mutated function. The summary (score, every surviving mutant and its diff)
+goes to `benchmarks/mutation/results/<module>.md`; benchmarks/RESULTS-mutation.md explains each survivor. Not part of CI (tens of minutes per module); run it
+before a release-sized change to the listed modules.
 """
 
 from __future__ import annotations
