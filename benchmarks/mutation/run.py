@@ -126,20 +126,23 @@ def _statuses(work: Path) -> dict[str, str]:
 
 
 def run_module(name: str, module: Module, work_root: Path, *, mode: str, jobs: int, only: list[str]) -> dict[str, int]:
-    """mode: "fresh" (every mutant), "resume" (those without a verdict), "survivors" (re-test those not killed);
+    """mode: "fresh" (every mutant), "resume" (those without a verdict), "survivors" (re-test those not killed),
+    "report" (only write the summary of the verdicts so far, e.g. after stopping a run);
     `only`: mutant name globs to test (e.g. 'omne.core.xǁMemoryCoreǁreconcile*'), the rest keep their verdict."""
     work = work_root / name
     if mode == "fresh" and work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True, exist_ok=True)
-    _copy_checkout(work)
-    (work / "pyproject.toml").write_text(_narrowed_pyproject((ROOT / "pyproject.toml").read_text(), module))
+    if mode != "report":
+        _copy_checkout(work)
+        (work / "pyproject.toml").write_text(_narrowed_pyproject((ROOT / "pyproject.toml").read_text(), module))
     again: list[str] = []
     if mode == "survivors":
         again = [k for k, s in _statuses(work).items() if s in NOT_KILLED]
     again += only
     started = time.monotonic()
-    _mutmut(work, "run", "--max-children", str(jobs), *again, log=work / "run.log")
+    if mode != "report":
+        _mutmut(work, "run", "--max-children", str(jobs), *again, log=work / "run.log")
     minutes = (time.monotonic() - started) / 60
     statuses = _statuses(work)
     counts: dict[str, int] = {}
@@ -172,6 +175,8 @@ def main() -> None:
                         help="re-test only the mutants an earlier run did not kill (after adding tests)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="mutants run at once (default: one per CPU; 1 on a shared machine)")
+    parser.add_argument("--report", action="store_true",
+                        help="run nothing: write the summary of the verdicts so far (e.g. after stopping a run)")
     parser.add_argument("--only", action="append", default=[], metavar="GLOB",
                         help="test only mutants whose name matches (repeatable; mutmut names them module.function)")
     parser.add_argument("--work", type=Path, default=Path(os.environ.get("MUTATION_WORK", "/tmp/omne-mutation")))
@@ -189,7 +194,8 @@ def main() -> None:
         if not any(Path(ROOT).glob(pattern) for pattern in MODULES[name].mutate):
             print(f"{name}: skipped, no file matches {MODULES[name].mutate} ({MODULES[name].later})")
             continue
-        mode = "survivors" if args.survivors else "resume" if args.resume else "fresh"
+        mode = ("report" if args.report else "survivors" if args.survivors else "resume" if args.resume
+                else "fresh")
         run_module(name, MODULES[name], args.work, mode=mode, jobs=args.jobs, only=args.only)
 
 
