@@ -103,3 +103,44 @@ async def test_an_index_that_lost_some_points_is_rebuilt_on_open(tmp_path):
         assert records[0].id in {h.record.id for h in hits}
     finally:
         await core.close()
+
+
+def test_the_edge_index_applies_each_record_filter_itself(tmp_path):
+    """Kills `edge_filter` mutants in its optional filter: a kind, role, tag or time condition dropped or
+    loosened (e.g. the range's `gte` removed), or its values swapped. The index must apply the filter itself:
+    the top `limit` candidates are taken after filtering, so a loose filter crowds out the matching records."""
+    from datetime import datetime, timedelta, timezone
+
+    from omne.storage.protocols import RecordFilter
+
+    t0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    index = EdgeVectorIndex(tmp_path / "vectors", dim=4)
+    try:
+        records = [
+            Record(kind=RecordKind.FACT, scope=SMALL, text="fact", tags=["a"], event_time=t0),
+            Record(kind=RecordKind.MESSAGE, scope=SMALL, role="user", text="user says", tags=["b"],
+                   event_time=t0 + timedelta(days=1)),
+            Record(kind=RecordKind.MESSAGE, scope=SMALL, role="assistant", text="assistant says",
+                   event_time=t0 + timedelta(days=2)),
+            Record(kind=RecordKind.SUMMARY, scope=SMALL, text="summary", tags=["a", "c"],
+                   event_time=t0 + timedelta(days=3)),
+        ]
+        index.upsert([IndexItem(record=r, vector=_unit([1, 0.1 * i, 0, 0])) for i, r in enumerate(records)])
+        ids = [r.id for r in records]
+
+        def found(**flt) -> set[str]:
+            hits = index.search(SMALL, RecordFilter(**flt), dense=_unit([1, 0, 0, 0]), lexical=None, limit=10)
+            return {h.id for h in hits["dense"]}
+
+        assert found() == set(ids)
+        assert found(kinds=(RecordKind.MESSAGE,)) == {ids[1], ids[2]}
+        assert found(kinds=(RecordKind.FACT, RecordKind.SUMMARY)) == {ids[0], ids[3]}
+        assert found(roles=("user",)) == {ids[1]}
+        assert found(tags=("a",)) == {ids[0], ids[3]}
+        assert found(tags=("b", "c")) == {ids[1], ids[3]}
+        assert found(start=t0 + timedelta(days=1)) == {ids[1], ids[2], ids[3]}
+        assert found(end=t0 + timedelta(days=1)) == {ids[0], ids[1]}
+        assert found(start=t0 + timedelta(days=1), end=t0 + timedelta(days=2)) == {ids[1], ids[2]}
+        assert found(kinds=(RecordKind.MESSAGE,), start=t0 + timedelta(days=2)) == {ids[2]}
+    finally:
+        index.close()
