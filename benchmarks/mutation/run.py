@@ -155,11 +155,16 @@ def run_module(name: str, module: Module, work_root: Path, *, mode: str, jobs: i
     report = [f"# Mutation run: {name}", "",
               f"- code: {', '.join(module.mutate)}" + (f" (not {', '.join(module.skip)})" if module.skip else ""),
               f"- tests: {' '.join(module.tests)}",
-              f"- {len(statuses)} mutants; this run ({mode}, {len(again) or 'all'} tested) took {minutes:.1f} min: "
+              f"- {len(statuses)} mutants; this run ({mode}{' ' + ' '.join(again) if mode == 'resume' and again else ''}"
+              + (f", {len(again)} re-tested" if mode == "survivors" else "") + f") took {minutes:.1f} min: "
               + ", ".join(f"{count} {status}" for status, count in sorted(counts.items())),
               f"- killed (timeouts and segfaults count as killed): {killed} of {checked} checked", "", "## Not killed", ""]
     for key in survivors:
         report += [f"### {key} ({statuses[key]})", "", "```diff", _mutmut(work, "show", key).strip(), "```", ""]
+    timeouts = sorted(k for k, s in statuses.items() if s == "timeout")
+    if timeouts:  # tests that ran past the limit may have been passing, only slowly: check these by hand
+        report += ["## Timeouts (counted as killed; a slow survivor ends here too: check each)", "",
+                   *(f"- {key}" for key in timeouts), ""]
     (RESULTS / f"{name}.md").write_text("\n".join(report) + "\n")
     print(f"{name}: {killed}/{checked} checked mutants killed ({len(statuses)} in all), {len(survivors)} not killed, {minutes:.1f} min "
           f"-> {RESULTS / f'{name}.md'}", flush=True)
