@@ -131,7 +131,7 @@ def open_database(path: Path, *, what: str, foreign_keys: bool = False) -> sqlit
         if foreign_keys:
             conn.execute("PRAGMA foreign_keys=ON")
         migrate(conn)
-    except (sqlite3.OperationalError, PermissionError) as exc:
+    except (sqlite3.OperationalError, OSError) as exc:  # OSError: no permission, a file where a folder goes, ...
         raise StorageError(f"cannot open {what} at {path}: {exc}. "
                            "Check that the directory exists, is writable and has free space.") from exc
     return conn

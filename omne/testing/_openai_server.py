@@ -52,6 +52,7 @@ class ScriptedOpenAIServer:
         self._queue: list[Reply] = list(replies) if isinstance(replies, list) else []
         self._script: Script | None = replies if callable(replies) else None
         self.requests: list[dict[str, Any]] = []
+        self.authorizations: list[str | None] = []  # each chat request's Authorization header
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
@@ -92,6 +93,7 @@ class ScriptedOpenAIServer:
                 if not self.path.rstrip("/").endswith("/chat/completions"):
                     self._json(404, {"error": {"message": f"unknown path {self.path}"}})
                     return
+                server.authorizations.append(self.headers.get("Authorization"))
                 length = int(self.headers.get("Content-Length", "0"))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 reply = server._next_reply(body)

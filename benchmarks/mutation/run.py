@@ -1,0 +1,208 @@
+"""Mutation testing of the modules whose failure loses or leaks data, one module at a time (mutmut 3).
+
+    bash benchmarks/mutation/run.sh                      # every module not marked `later`, one after another
+    bash benchmarks/mutation/run.sh storage-index core   # some modules
+    bash benchmarks/mutation/run.sh --list               # the modules, their code and their tests
+    bash benchmarks/mutation/run.sh --survivors core     # after adding tests: re-test what survived
+
+For each module the checkout's tracked files are copied to `$MUTATION_WORK/<module>` (default
+/tmp/omne-mutation), the pyproject's `[tool.mutmut]` there is narrowed to that module's code
+(`only_mutate`) and tests (`pytest_add_cli_args_test_selection`), and `mutmut run` runs with `--jobs`
+workers (default one per CPU; pass `--jobs 1` on a shared machine). mutmut then runs, for each mutant, only
+the selected tests that call the mutated function. The summary (score, every surviving mutant and its diff)
+goes to `benchmarks/mutation/results/<module>.md`; benchmarks/RESULTS-mutation.md explains each survivor. Not part of CI (tens of minutes per module); run it
+before a release-sized change to the listed modules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "benchmarks" / "mutation" / "results"
+# mutmut's verdicts that leave a mutant alive (the others: killed, timeout, segfault i.e. the test process died,
+# not checked, check was interrupted by user)
+NOT_KILLED = ("survived", "no tests", "suspicious", "skipped")
+
+
+@dataclass(frozen=True)
+class Module:
+    """A unit of the mutation run: the code it mutates and the tests that guard it."""
+
+    mutate: tuple[str, ...]  # only_mutate globs, relative to the repository root
+    tests: tuple[str, ...]  # pytest arguments selecting the tests (files, -k expressions, --deselect ...)
+    later: str = ""  # why it is not run by default yet (the module is being rewritten, or does not exist)
+    skip: tuple[str, ...] = field(default=())  # do_not_mutate globs inside `mutate`
+
+
+# Each module's tests are its fast in-process ones: a surviving mutant runs every selected test that calls the
+# mutated function, so a slow test there costs its run time for each survivor. Tests that start subprocesses
+# (the CLI, crash and lock trials) and the MiniLM-heavy search and graph suites are left out; the regression
+# tests below were written to cover what they would have caught.
+_NOT_SUBPROCESS = "not cli and not second_process and not sigkill and not read_only"
+_STORE_TESTS = (
+    "tests/test_core_records.py", "tests/test_core_isolation.py", "tests/test_default_read_path.py",
+    "tests/test_regressions_vector_index.py", "tests/test_regressions_log.py", "tests/test_regressions_mutation.py",
+    "-k", _NOT_SUBPROCESS,
+)
+MODULES: dict[str, Module] = {
+    # omne/storage/ in two halves (about 360 and 1,050 mutants): the vector index and schema, and the log
+    "storage-index": Module(mutate=("omne/storage/*",), tests=_STORE_TESTS, skip=(
+        "omne/storage/sqlite_store.py", "omne/storage/qdrant_server_index.py", "omne/storage/protocols.py")),
+    "storage-log": Module(mutate=("omne/storage/sqlite_store.py",), tests=_STORE_TESTS),
+    "core": Module(mutate=("omne/core.py",), tests=_STORE_TESTS),
+    "validation": Module(mutate=("omne/validation.py",), tests=(
+        "tests/test_core_input.py", "tests/reliability/test_hostile_input.py", "tests/test_core_records.py",
+        "tests/test_ingest_errors.py", "tests/test_regressions_mutation.py", "-k", _NOT_SUBPROCESS)),
+    "jobs": Module(mutate=("omne/construction/jobs.py",), tests=(
+        "tests/test_construction_jobs.py", "tests/test_construction_worker.py",
+        "tests/reliability/test_concurrency.py", "tests/test_regressions_mutation.py", "-k", _NOT_SUBPROCESS)),
+    "rendering": Module(mutate=("omne/agents/rendering.py",), tests=(
+        "tests/test_prompt_injection.py", "tests/test_regressions_prompt_and_model.py", "tests/test_agents_blocks.py",
+        "tests/test_agents_context.py", "tests/test_agents_tools.py", "-k", _NOT_SUBPROCESS),
+        later="being refactored (run it once the refactor lands)"),
+    "context": Module(mutate=("omne/agents/context.py",), tests=(
+        "tests/test_agents_context.py", "tests/test_prompt_injection.py", "-k", _NOT_SUBPROCESS),
+        later="being refactored (run it once the refactor lands)"),
+    "auth": Module(mutate=("omne/service/auth*",), tests=("tests/",),
+                   later="the service's auth layer does not exist yet (set its tests here when it lands)"),
+}
+
+
+def _narrowed_pyproject(text: str, module: Module) -> str:
+    """The pyproject with its [tool.mutmut] table narrowed to one module (values written as JSON, valid TOML)."""
+    settings = tomllib.loads(text).get("tool", {}).get("mutmut")
+    table = re.search(r"^\[tool\.mutmut\]\n(?:(?!^\[).*\n?)*", text, re.MULTILINE)
+    if settings is None or table is None:
+        sys.exit("pyproject.toml has no [tool.mutmut] table")
+    settings |= {"only_mutate": list(module.mutate), "do_not_mutate": list(module.skip),
+                 "pytest_add_cli_args_test_selection": list(module.tests)}
+    lines = ["[tool.mutmut]", *(f"{key} = {json.dumps(value)}" for key, value in settings.items())]
+    return text[:table.start()] + "\n".join(lines) + "\n" + text[table.end():]
+
+
+def _copy_checkout(work: Path) -> None:
+    """The tracked and untracked-but-not-ignored files of the checkout, copied into `work` (mutants/ kept)."""
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
+                           capture_output=True).stdout.decode().split("\0")
+    for name in filter(None, files):
+        source = ROOT / name
+        if source.is_file():
+            target = work / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+
+
+def _mutmut(work: Path, *args: str, log: Path | None = None) -> str:
+    command = [str(Path(sys.executable).with_name("mutmut")), *args]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    if log is None:
+        return subprocess.run(command, cwd=work, env=env, check=True, capture_output=True, text=True).stdout
+    with log.open("w") as out:
+        code = subprocess.run(command, cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT).returncode
+    if code:
+        sys.exit(f"mutmut failed (exit {code}); see {log}")
+    return log.read_text()
+
+
+def _statuses(work: Path) -> dict[str, str]:
+    """mutant name -> mutmut's verdict (killed, survived, no tests, timeout, ...)."""
+    statuses: dict[str, str] = {}
+    for line in _mutmut(work, "results", "--all", "true").splitlines():
+        if ":" in line:
+            key, status = line.strip().rsplit(":", 1)
+            statuses[key] = status.strip()
+    return statuses
+
+
+def run_module(name: str, module: Module, work_root: Path, *, mode: str, jobs: int, only: list[str]) -> dict[str, int]:
+    """mode: "fresh" (every mutant), "resume" (those without a verdict), "survivors" (re-test those not killed),
+    "report" (only write the summary of the verdicts so far, e.g. after stopping a run);
+    `only`: mutant name globs to test (e.g. 'omne.core.xǁMemoryCoreǁreconcile*'), the rest keep their verdict."""
+    work = work_root / name
+    if mode == "fresh" and work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True, exist_ok=True)
+    if mode != "report":
+        _copy_checkout(work)
+        (work / "pyproject.toml").write_text(_narrowed_pyproject((ROOT / "pyproject.toml").read_text(), module))
+    again: list[str] = []
+    if mode == "survivors":
+        again = [k for k, s in _statuses(work).items() if s in NOT_KILLED]
+    again += only
+    started = time.monotonic()
+    if mode != "report":
+        _mutmut(work, "run", "--max-children", str(jobs), *again, log=work / "run.log")
+    minutes = (time.monotonic() - started) / 60
+    statuses = _statuses(work)
+    counts: dict[str, int] = {}
+    for status in statuses.values():
+        counts[status] = counts.get(status, 0) + 1
+    survivors = sorted(k for k, s in statuses.items() if s in NOT_KILLED)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    killed = counts.get("killed", 0) + counts.get("timeout", 0) + counts.get("segfault", 0)
+    checked = len(statuses) - counts.get("not checked", 0) - counts.get("check was interrupted by user", 0)
+    report = [f"# Mutation run: {name}", "",
+              f"- code: {', '.join(module.mutate)}" + (f" (not {', '.join(module.skip)})" if module.skip else ""),
+              f"- tests: {' '.join(module.tests)}",
+              f"- {len(statuses)} mutants; this run ({mode}{' ' + ' '.join(again) if mode == 'resume' and again else ''}"
+              + (f", {len(again)} re-tested" if mode == "survivors" else "") + f") took {minutes:.1f} min: "
+              + ", ".join(f"{count} {status}" for status, count in sorted(counts.items())),
+              f"- killed (timeouts and segfaults count as killed): {killed} of {checked} checked", "", "## Not killed", ""]
+    for key in survivors:
+        report += [f"### {key} ({statuses[key]})", "", "```diff", _mutmut(work, "show", key).strip(), "```", ""]
+    timeouts = sorted(k for k, s in statuses.items() if s == "timeout")
+    if timeouts:  # tests that ran past the limit may have been passing, only slowly: check these by hand
+        report += ["## Timeouts (counted as killed; a slow survivor ends here too: check each)", "",
+                   *(f"- {key}" for key in timeouts), ""]
+    (RESULTS / f"{name}.md").write_text("\n".join(report) + "\n")
+    print(f"{name}: {killed}/{checked} checked mutants killed ({len(statuses)} in all), {len(survivors)} not killed, {minutes:.1f} min "
+          f"-> {RESULTS / f'{name}.md'}", flush=True)
+    return counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("modules", nargs="*", help=f"modules to run (default: all not marked later): {', '.join(MODULES)}")
+    parser.add_argument("--list", action="store_true", help="list the modules and exit")
+    parser.add_argument("--resume", action="store_true", help="keep earlier verdicts; test only mutants without one")
+    parser.add_argument("--survivors", action="store_true",
+                        help="re-test only the mutants an earlier run did not kill (after adding tests)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="mutants run at once (default: one per CPU; 1 on a shared machine)")
+    parser.add_argument("--report", action="store_true",
+                        help="run nothing: write the summary of the verdicts so far (e.g. after stopping a run)")
+    parser.add_argument("--only", action="append", default=[], metavar="GLOB",
+                        help="test only mutants whose name matches (repeatable; mutmut names them module.function)")
+    parser.add_argument("--work", type=Path, default=Path(os.environ.get("MUTATION_WORK", "/tmp/omne-mutation")))
+    args = parser.parse_args()
+    if args.list:
+        for name, module in MODULES.items():
+            print(f"{name}: {' '.join(module.mutate)} <- {' '.join(module.tests)}"
+                  + (f"  [later: {module.later}]" if module.later else ""))
+        return
+    unknown = [m for m in args.modules if m not in MODULES]
+    if unknown:
+        sys.exit(f"unknown module(s) {unknown}; choose from {list(MODULES)}")
+    chosen = args.modules or [name for name, module in MODULES.items() if not module.later]
+    for name in chosen:
+        if not any(Path(ROOT).glob(pattern) for pattern in MODULES[name].mutate):
+            print(f"{name}: skipped, no file matches {MODULES[name].mutate} ({MODULES[name].later})")
+            continue
+        mode = ("report" if args.report else "survivors" if args.survivors else "resume" if args.resume
+                else "fresh")
+        run_module(name, MODULES[name], args.work, mode=mode, jobs=args.jobs, only=args.only)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,317 @@
+"""Tests that kill mutants which survived `bash benchmarks/mutation/run.sh` (see benchmarks/RESULTS-mutation.md).
+
+Each test's docstring names the mutant it kills."""
+
+from __future__ import annotations
+
+import pytest
+
+from omne import Record, RecordKind, Scope
+from omne.config import LimitsConfig
+from omne.errors import InvalidInputError
+from omne.schemas import SchemaRegistry
+from omne.validation import (
+    MAX_JSON_DEPTH,
+    check_content,
+    check_records,
+    json_depth,
+    make_record,
+    make_scope,
+    require_query,
+    require_scope,
+)
+
+ALICE = Scope(user="alice")
+
+
+def _fact(text: str = "a fact", **fields) -> Record:
+    return Record(kind=RecordKind.FACT, scope=ALICE, text=text, **fields)
+
+
+def _nested(levels: int) -> dict:
+    value: dict = {}
+    for _ in range(levels - 1):
+        value = {"k": value}
+    return value
+
+
+# -- omne/validation.py ------------------------------------------------------------------------------------
+
+def test_json_depth_counts_container_levels_only():
+    """Kills json_depth mutants: `deepest` or the first depth starting at 1/2, children at depth + 2, and
+    `continue` turned into `break` (a scalar met first stopped the walk)."""
+    assert json_depth("text") == 0 and json_depth(None) == 0
+    assert json_depth({}) == 1 and json_depth([1, "a"]) == 1
+    assert json_depth({"a": [1, {"b": 2}]}) == 3
+    assert json_depth([{"x": 1}, 7]) == 2  # the scalar is popped first: the walk must go on past it
+    assert json_depth(_nested(10)) == 10
+
+
+def test_nesting_limit_is_inclusive_and_names_the_field():
+    """Kills `> MAX_JSON_DEPTH` -> `>=` in check_content and the message mutants: data nested exactly to the
+    limit is stored, one level more is refused with the field and the fix named."""
+    limits = LimitsConfig()
+    check_content(_fact(data=_nested(MAX_JSON_DEPTH)), limits, "record 0 (fact)")
+    with pytest.raises(InvalidInputError, match=r"^record 0 \(fact\): metadata nests deeper than 64 levels; flatten it$"):
+        check_content(_fact(metadata=_nested(MAX_JSON_DEPTH + 1)), limits, "record 0 (fact)")
+
+
+def test_text_size_limit_is_inclusive():
+    """Kills `size > limits.max_text_bytes` -> `>=`: text of exactly the limit is accepted."""
+    limits = LimitsConfig(max_text_bytes=8)
+    check_content(_fact("12345678"), limits, "here")
+    with pytest.raises(InvalidInputError, match=r"^here: text is 9 bytes, over the 8-byte limit"):
+        check_content(_fact("123456789"), limits, "here")
+
+
+def test_batch_limit_is_inclusive_and_says_the_numbers():
+    """Kills `len(checked) > limits.max_batch` -> `>=` and the message mutant."""
+    limits = LimitsConfig(max_batch=2)
+    assert len(check_records([_fact("a"), _fact("b")], limits, SchemaRegistry())) == 2
+    with pytest.raises(InvalidInputError, match=r"^a batch holds at most 2 records; got 3$"):
+        check_records([_fact("a"), _fact("b"), _fact("c")], limits, SchemaRegistry())
+
+
+def test_check_records_errors_name_the_position_and_kind():
+    """Kills check_records mutants that drop `where` (None) or the item's type from their messages."""
+    limits, schemas = LimitsConfig(), SchemaRegistry()
+    with pytest.raises(InvalidInputError, match=r"^item 1 is a dict, expected omne.Record$"):
+        check_records([_fact(), {"text": "x"}], limits, schemas)
+    with pytest.raises(InvalidInputError, match=r"^record 1 \(fact\): text is empty$"):
+        check_records([_fact(), _fact(" ")], limits, schemas)
+    with pytest.raises(InvalidInputError, match=r"^record 0 \(message\): schema_name applies to fact records only$"):
+        check_records([Record(kind=RecordKind.MESSAGE, scope=ALICE, text="hi", schema_name="preference")],
+                      limits, schemas)
+
+
+def test_schema_data_is_normalised_into_the_records_data():
+    """Kills the `update={"data": ...}` key mutants ("XXdataXX", "DATA"): a fact's data comes back with the
+    schema's defaults filled in."""
+    [checked] = check_records([_fact(schema_name="preference", data={"holder": "Alice", "item": "tea"})],
+                              LimitsConfig(), SchemaRegistry())
+    assert checked.data == {"holder": "Alice", "item": "tea", "sentiment": "likes"}
+
+
+@pytest.mark.parametrize("data", [{"x": float("nan")}, {"x": float("inf")}])
+def test_data_that_json_cannot_hold_is_refused(data):
+    """Kills `allow_nan=False` -> True (or dropped) in _check_storable: NaN and infinity would be written to
+    the log as bare `NaN`, which is not JSON, and break every export."""
+    with pytest.raises(InvalidInputError, match=r"^record 0 \(fact\): data must be JSON-serialisable UTF-8"):
+        check_records([_fact(data=data)], LimitsConfig(), SchemaRegistry())
+
+
+def test_undecodable_text_in_data_or_fields_is_refused():
+    """Kills `ensure_ascii=False` -> True (or dropped) in _check_storable (ASCII escaping hid a lone surrogate
+    in `data`, which the log then could not hold) and the message mutants of its UTF-8 checks."""
+    with pytest.raises(InvalidInputError, match=r"^record 0 \(fact\): metadata must be JSON-serialisable UTF-8"):
+        check_records([_fact(metadata={"note": "bad \udcff byte"})], LimitsConfig(), SchemaRegistry())
+    with pytest.raises(InvalidInputError, match=r"^record 0 \(fact\): a field holds text that is not valid UTF-8$"):
+        check_records([_fact(name="bad \udcff")], LimitsConfig(), SchemaRegistry())
+    with pytest.raises(InvalidInputError, match=r"^w: text is not valid UTF-8 \(it holds undecodable bytes\)$"):
+        check_content(_fact().model_copy(update={"text": "bad \udcff"}), LimitsConfig(), "w")
+
+
+def test_queries_must_be_non_empty_text():
+    """Kills `or` -> `and` in require_query (a blank query went on to search) and its message mutants."""
+    for query in ("   ", "", None, 42):
+        with pytest.raises(InvalidInputError, match=r"^search needs a non-empty query$"):
+            require_query(query)
+    with pytest.raises(InvalidInputError, match=r"^the search query is not valid UTF-8 \(it holds undecodable bytes\)$"):
+        require_query("bad \udcff")
+    require_query("a real question")
+
+
+def test_validation_messages_are_one_readable_line():
+    """Kills describe_validation_error mutants: the "Value error, " prefix kept, a leading ": " when the error
+    has no location, and the location's parts joined by anything but '.'; and make_record / require_scope's
+    message mutants."""
+    with pytest.raises(InvalidInputError) as empty:
+        make_scope()
+    assert str(empty.value) == "invalid scope: a scope needs at least one of user, agent, session or team"
+    with pytest.raises(InvalidInputError) as blank:
+        make_scope(user=" ")
+    assert str(blank.value) == "invalid scope: user: scope values must be non-empty; omit the field instead"
+    with pytest.raises(InvalidInputError) as nested:
+        make_record(kind="fact", text="x", scope=ALICE, tags=["ok", 5])
+    assert str(nested.value).startswith("invalid record: tags.1: ")
+    with pytest.raises(InvalidInputError, match=r"got dict$"):
+        require_scope({"user": "alice"})
+
+
+# -- omne/storage/sqlite_store.py --------------------------------------------------------------------------
+
+async def test_edge_stamp_changes_with_each_edge_write_of_its_scope_only(fast_core):
+    """Kills edge_stamp mutants that keep a stale memo (`version = None`, `cached[0] != version`) or return
+    None: graph caches key on this stamp, so a stale one serves a graph without the newest links."""
+    from omne.types import Edge, EdgeKind
+
+    store, bob = fast_core.store, Scope(user="bob")
+    a, b, c = await fast_core.add([_fact("one"), _fact("two"), _fact("three")])
+    [other] = await fast_core.add([Record(kind=RecordKind.FACT, scope=bob, text="bob's")])
+    empty = store.edge_stamp(ALICE)
+    assert empty == (0, 0, 0.0) and store.edge_stamp(ALICE) == empty
+    await fast_core.add_edges([Edge(scope=ALICE, src=a.id, dst=b.id, kind=EdgeKind.RELATES, weight=0.5)])
+    one = store.edge_stamp(ALICE)
+    assert one[0] == 1 and one[2] == 0.5 and one[1] > 0
+    await fast_core.add_edges([Edge(scope=bob, src=other.id, dst=other.id, kind=EdgeKind.RELATES)])
+    assert store.edge_stamp(ALICE) == one  # another scope's write leaves this scope's stamp alone
+    await fast_core.add_edges([Edge(scope=ALICE, src=b.id, dst=c.id, kind=EdgeKind.RELATES, weight=0.25)])
+    two = store.edge_stamp(ALICE)
+    assert two[0] == 2 and two[2] == 0.75 and two[1] > one[1]
+    await fast_core.add_edges([Edge(scope=ALICE, src=b.id, dst=c.id, kind=EdgeKind.RELATES, weight=2.0)])
+    assert store.edge_stamp(ALICE) == (2, two[1], 2.5)  # a re-weighted edge changes the stamp too
+
+
+# -- omne/core.py ------------------------------------------------------------------------------------------
+
+async def _small_batch_core(path):
+    from omne import MemoryCore
+    from omne.config import OmneConfig
+    from omne.testing import HashEmbedder
+
+    config = OmneConfig(store_dir=path, limits=LimitsConfig(max_batch=2))
+    return await MemoryCore.open(path, config=config, embedder=HashEmbedder())
+
+
+async def test_an_import_larger_than_one_batch_keeps_every_record_and_edge(fast_core, tmp_path):
+    """Kills import_jsonl mutants in its chunking: the chunk bounds, and edges written with the first chunk
+    only (`start == 0`), and the edges-only import path (`if not records and edges`)."""
+    import io
+
+    from omne.types import Edge, EdgeKind
+
+    records = await fast_core.add([_fact(f"fact number {i}") for i in range(5)])
+    await fast_core.add_edges([Edge(scope=ALICE, src=records[0].id, dst=records[4].id, kind=EdgeKind.RELATES)])
+    out = io.StringIO()
+    assert await fast_core.export_jsonl(out, scope=ALICE) == 6
+    lines = out.getvalue().splitlines()
+    copy = await _small_batch_core(tmp_path / "copy")
+    try:
+        assert await copy.import_jsonl(["", *lines, "   "]) == 6  # blank lines are skipped, not counted
+        assert [r.id for r in await copy.list(scope=ALICE)] == [r.id for r in records]
+        assert [(e.src, e.dst) for e in await copy.edges(scope=ALICE)] == [(records[0].id, records[4].id)]
+        stats = await copy.stats(ALICE)
+        assert stats["records"] == stats["vectors"] == 5
+    finally:
+        await copy.close()
+    edges_only = await _small_batch_core(tmp_path / "edges-only")
+    try:
+        assert await edges_only.import_jsonl([line for line in lines if '"type": "edge"' in line]) == 1
+        assert len(await edges_only.edges(scope=ALICE)) == 1
+    finally:
+        await edges_only.close()
+
+
+async def test_import_errors_name_the_line(fast_core):
+    """Kills import_jsonl's message mutants (line numbers, the unknown type, the scope it is outside of)."""
+    good = '{"type": "record", "record": ' + _fact("ok").model_dump_json() + '}'
+    with pytest.raises(InvalidInputError, match=r"^line 2: unknown type 'thing'$"):
+        await fast_core.import_jsonl([good, '{"type": "thing"}'])
+    with pytest.raises(InvalidInputError, match=r"^line 1: scope user=alice is outside the import scope user=bob$"):
+        await fast_core.import_jsonl([good], scope=Scope(user="bob"))
+    with pytest.raises(InvalidInputError, match=r"^line 3: not an Omne export line"):
+        await fast_core.import_jsonl([good, "", "[1, 2]"])
+    assert (await fast_core.stats())["records_with_history"] == 0
+
+
+async def test_search_bounds_are_inclusive(fast_core):
+    """Kills the `1 <= top_k <= 1000` and `start > end` boundary mutants of `search`."""
+    from datetime import datetime, timezone
+
+    await fast_core.remember("The tram to the harbour leaves at nine.", scope=ALICE)
+    assert len(await fast_core.search("tram harbour", scope=ALICE, top_k=1)) == 1
+    assert len(await fast_core.search("tram harbour", scope=ALICE, top_k=1000)) == 1
+    for top_k in (0, 1001):
+        with pytest.raises(InvalidInputError, match=r"^top_k must be between 1 and 1000$"):
+            await fast_core.search("tram", scope=ALICE, top_k=top_k)
+    moment = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    assert await fast_core.search("tram", scope=ALICE, start=moment, end=moment) == []
+    with pytest.raises(InvalidInputError, match=r"^search start is after end$"):
+        await fast_core.search("tram", scope=ALICE, start=moment.replace(year=2025), end=moment)
+
+
+async def test_update_refuses_identity_fields_and_dead_versions_by_name(fast_core):
+    """Kills `update` mutants in its list of fields it cannot change (`scope` is its own argument) and in its
+    messages."""
+    record = await fast_core.remember("Alice's bike is red.", scope=ALICE)
+    for key, value in (("id", "x"), ("kind", "message"), ("created_at", None),
+                       ("version", 9), ("superseded_by", "x"), ("deleted_at", None)):
+        with pytest.raises(InvalidInputError, match=rf"^update cannot change '{key}'$"):
+            await fast_core.update(record.id, scope=ALICE, **{key: value})
+    newer = await fast_core.update(record.id, scope=ALICE, text="Alice's bike is blue.")
+    assert newer.version == 2 and newer.text == "Alice's bike is blue."
+    with pytest.raises(InvalidInputError, match=rf"^record {record.id} is superseded; update its current version"):
+        await fast_core.update(record.id, scope=ALICE, text="again")
+    await fast_core.forget(newer.id, scope=ALICE)
+    with pytest.raises(InvalidInputError, match=rf"^record {newer.id} is forgotten; update its current version"):
+        await fast_core.update(newer.id, scope=ALICE, text="again")
+
+
+async def test_iter_records_yields_every_record_past_one_page(fast_core):
+    """Kills `iter_records` mutants in its paging (500 records a page)."""
+    await fast_core.add([_fact(f"note {i}") for i in range(501)])
+    seen = [r.id async for r in fast_core.iter_records(scope=ALICE)]
+    assert len(seen) == len(set(seen)) == 501
+
+
+# -- omne/storage/space.py, omne/storage/sqlite_schema.py -------------------------------------------------
+
+def test_free_space_guard_refuses_below_the_reserve_only(tmp_path, monkeypatch):
+    """Kills require_free_space mutants: `<=` for `<` at the boundary, `min_free_bytes <= 0` disabling, and
+    the message (free MiB, reserve MiB, what was refused, the setting to lower)."""
+    from omne.errors import StorageError
+    from omne.storage import space
+
+    assert space.free_bytes(tmp_path / "not" / "yet" / "made") == space.free_bytes(tmp_path) > 0
+    monkeypatch.setattr(space, "free_bytes", lambda path: 3 * 2**20)
+    space.require_free_space(tmp_path, 3 * 2**20)  # exactly the reserve is enough
+    space.require_free_space(tmp_path, 0)
+    space.require_free_space(tmp_path, -1)
+    with pytest.raises(StorageError) as refused:
+        space.require_free_space(tmp_path, 3 * 2**20 + 1, refused="the records were kept")
+    assert str(refused.value).startswith(f"the disk holding the store at {tmp_path} has 3.0 MiB free, under the "
+                                         "3 MiB Omne keeps in reserve; the records were kept. Free some space")
+    assert str(refused.value).endswith("or lower limits.min_free_bytes")
+    monkeypatch.setattr(space, "free_bytes", lambda path: None)  # unknown: never refuse
+    space.require_free_space(tmp_path, 2**40)
+
+
+def test_the_log_opens_in_wal_mode_at_the_newest_schema_and_refuses_a_newer_one(tmp_path):
+    """Kills open_database / migrate mutants: WAL and synchronous=NORMAL dropped, migrations re-run or stopped
+    short, and the newer-store refusal (its comparison and message)."""
+    import sqlite3
+
+    from omne.errors import StorageError
+    from omne.storage.sqlite_schema import MIGRATIONS, migrate, open_database
+
+    path = tmp_path / "log" / "records.sqlite3"
+    conn = open_database(path, what="the record store", foreign_keys=True)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert isinstance(conn.execute("SELECT 1 AS one").fetchone(), sqlite3.Row)
+    assert migrate(conn) == len(MIGRATIONS)  # a second open migrates nothing (and fails on nothing)
+    conn.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+    conn.close()
+    again = open_database(path, what="the record store")
+    assert again.execute("PRAGMA foreign_keys").fetchone()[0] == 0
+    again.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    with pytest.raises(RuntimeError, match=rf"^this store was written by a newer Omne \(schema {len(MIGRATIONS) + 1}, "
+                       rf"this one knows {len(MIGRATIONS)}\): upgrade Omne to open it$"):
+        migrate(again)
+    again.close()
+    (tmp_path / "file").write_text("not a directory")
+    with pytest.raises(StorageError, match=r"^cannot open the job queue at .*: .*Check that the directory exists"):
+        open_database(tmp_path / "file" / "jobs.sqlite3", what="the job queue")
+
+
+async def test_a_store_path_under_a_file_is_a_clear_storage_error(tmp_path):
+    """Found while killing open_database's mutants: a store directory under a file raised a bare
+    FileExistsError from mkdir; it is now the StorageError that names the file and the fix."""
+    from omne.errors import StorageError
+    from omne.testing import open_fast_core
+
+    (tmp_path / "file").write_text("not a directory")
+    with pytest.raises(StorageError, match=r"^cannot open the record store at .*Check that the directory exists"):
+        await open_fast_core(tmp_path / "file" / "store")
