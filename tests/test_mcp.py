@@ -266,3 +266,16 @@ def test_omne_mcp_names_the_server_that_holds_the_store_and_refuses_two_sources(
                               env={**env, "OMNE_URL": server.url}, capture_output=True, text=True, timeout=60,
                               stdin=subprocess.DEVNULL)
         assert both.returncode == 1 and "both --store and $OMNE_URL are set" in both.stderr
+
+
+def test_building_the_mcp_server_leaves_the_host_process_logging_plain():
+    """FastMCP's constructor installs a rich logging handler (syntax-highlighted tracebacks with locals) unless
+    the process has one: `omne serve` then spent seconds per logged error. Omne's plain handler comes first."""
+    import subprocess
+    import sys
+
+    code = ("import logging; from omne.mcp.server import build_server; build_server(lambda ctx: None); "
+            "print(sorted({type(h).__name__ for h in logging.getLogger().handlers}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "['StreamHandler']"

@@ -11,6 +11,7 @@ error comes back to the client as an MCP tool error carrying its message.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -76,7 +77,10 @@ Date = Annotated[str | None, Field(max_length=40)]
 def build_server(bind: Binder, *, name: str = "omne", **settings: Any) -> FastMCP:
     """A FastMCP server whose tools act on the binding `bind` returns for each call; `settings` go to FastMCP
     (e.g. stateless_http, streamable_http_path)."""
-    # FastMCP calls logging.basicConfig at its level: WARNING keeps Python's default for the host process
+    # FastMCP's constructor calls logging.basicConfig with a rich handler (tracebacks with syntax highlighting
+    # and locals: seconds per logged error, memory text in the log). A plain stderr handler set first makes
+    # that call a no-op; a host that configured logging itself keeps its own.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     server = FastMCP(name, instructions=INSTRUCTIONS, **{"log_level": "WARNING", **settings})
     read_only = ToolAnnotations(readOnlyHint=True, destructiveHint=False, openWorldHint=False)
     writes = ToolAnnotations(readOnlyHint=False, destructiveHint=False, openWorldHint=False)
