@@ -127,10 +127,12 @@ def test_validation_messages_are_one_readable_line():
     message mutants."""
     with pytest.raises(InvalidInputError) as empty:
         make_scope()
-    assert str(empty.value) == "invalid scope: a scope needs at least one of user, agent, session or team"
+    assert str(empty.value) == ("invalid scope: a scope needs at least one of user, agent, session or team "
+                                "(e.g. Scope(user='alice'))")
     with pytest.raises(InvalidInputError) as blank:
         make_scope(user=" ")
-    assert str(blank.value) == "invalid scope: user: scope values must be non-empty; omit the field instead"
+    assert str(blank.value) == ("invalid scope: user: scope values must be non-empty; omit the field instead "
+                                "(e.g. Scope(user='alice'))")
     with pytest.raises(InvalidInputError) as nested:
         make_record(kind="fact", text="x", scope=ALICE, tags=["ok", 5])
     assert str(nested.value).startswith("invalid record: tags.1: ")
