@@ -24,12 +24,14 @@ def embedder():
 SERVED_MODULES = {
     "test_core_records", "test_core_search", "test_core_input", "test_agents_blocks", "test_agents_context",
     "test_agents_memory_adapter", "test_agents_tools", "test_responder_hooks", "test_responder_memory_tools",
-    "test_responder_teams", "test_reactive_responder", "test_service_api",
+    "test_responder_teams", "test_reactive_responder", "test_service_api", "test_agent_framework",
 }
 
 
 def pytest_generate_tests(metafunc):
     if metafunc.module.__name__.rsplit(".", 1)[-1] not in SERVED_MODULES:
+        return
+    if metafunc.definition.get_closest_marker("embedded_only"):  # e.g. construction, which a server runs itself
         return
     for name in ("core", "fast_core"):
         if name in metafunc.fixturenames:

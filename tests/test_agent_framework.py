@@ -259,6 +259,7 @@ async def test_the_example_remembers_across_sessions(tmp_path, embedder, monkeyp
     assert "\n> Hi! I'm Ada and I love sailing." in instructions(server.requests[-1])  # recalled from session 1
 
 
+@pytest.mark.embedded_only  # construction runs beside the store (omne worker), not through a client
 async def test_a_recorded_turn_plans_the_stores_construction_jobs(fast_core):
     from omne.construction import Construction
 
