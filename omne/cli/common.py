@@ -77,6 +77,19 @@ def existing_store(config: OmneConfig) -> OmneConfig:
     return config
 
 
+def served_store_error(config: OmneConfig, exc: StoreLockedError, *, advice: str | None = None) -> StoreLockedError:
+    """The error for a store another process holds: when `omne serve` holds it, one naming the server and
+    `advice` (default: run the command through it)."""
+    from omne.service.server import owner_of
+
+    owner = owner_of(config.store_dir)
+    if owner is None:
+        return exc
+    advice = advice or f"run this command through it: --server {owner.url} (or set OMNE_URL={owner.url})"
+    return StoreLockedError(f"the store {config.store_dir} is served by `omne serve` at {owner.url} (pid "
+                            f"{owner.pid}); {advice}")
+
+
 @contextmanager
 def open_store(store: Path | None, *, must_exist: bool = False) -> Iterator[SyncMemoryCore]:
     """The store for one command (a server's when one is named), closed afterwards. `must_exist`: a read
@@ -92,14 +105,7 @@ def open_store(store: Path | None, *, must_exist: bool = False) -> Iterator[Sync
     try:
         core = SyncMemoryCore(config=config)
     except StoreLockedError as exc:
-        from omne.service.server import owner_of
-
-        owner = owner_of(config.store_dir)
-        if owner is None:
-            raise
-        raise StoreLockedError(f"the store {config.store_dir} is served by `omne serve` at {owner.url} (pid "
-                               f"{owner.pid}); run this command through it: --server {owner.url} "
-                               f"(or set OMNE_URL={owner.url})") from exc
+        raise served_store_error(config, exc) from exc
     with core:
         yield core
 
