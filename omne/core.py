@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from omne.config import OmneConfig
 from omne.embedding import Embedder, LazyMiniLM
 from omne.errors import InvalidInputError, NotFoundError
+from omne.export import write_lines
 from omne.retrieval.models import RetrievalConfig, SearchHit
 from omne.retrieval.pipeline import Retriever, SearchContext, SearchStage
 from omne.schemas import SchemaRegistry
@@ -363,11 +364,7 @@ class MemoryCore:
 
     async def export_jsonl(self, out: IO[str], *, scope: Scope) -> int:
         """Write every record (all versions) and edge of a scope as JSON lines; returns lines written."""
-        lines = 0
-        async for line in self.export_lines(scope=scope):
-            out.write(line)
-            lines += 1
-        return lines
+        return await write_lines(self.export_lines(scope=scope), out)
 
     async def import_jsonl(self, lines: Iterable[str], *, scope: Scope | None = None) -> int:
         """Load an export (records keep ids, versions and times). With `scope`, every line must fall in it."""
