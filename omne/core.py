@@ -339,8 +339,8 @@ class MemoryCore:
         return await asyncio.to_thread(self.store.edges, scope, record_ids=record_ids)
 
     async def stats(self, scope: Scope | None = None) -> dict[str, Any]:
-        """Counts (of one scope when given): live records, vectors in the index, records by kind; records
-        awaiting indexing (whole store)."""
+        """Counts (of one scope when given): live records, vectors in the index, records by kind, records
+        awaiting indexing; and the store's path."""
         if scope is not None:
             require_scope(scope)
         def _stats() -> dict[str, Any]:
@@ -349,7 +349,7 @@ class MemoryCore:
                 "records_with_history": self.store.count(scope, live_only=False),
                 "vectors": self.index.count(scope),
                 "by_kind": self.store.count_by_kind(scope),
-                "pending_index": len(self.store.dirty(10_000)),
+                "pending_index": self.store.count_dirty(scope),
                 "store": str(self.config.store_dir),
             }
         return await asyncio.to_thread(_stats)
