@@ -163,3 +163,20 @@ def test_omne_worker_says_it_cannot_run_through_a_server(served_store, omne_cli,
     direct = omne_cli("worker", "--once", env=_env(key), store=store)  # the served store itself, no OMNE_URL
     assert direct.returncode == 1
     assert f"served by `omne serve` at {server.url}" in direct.stderr and "stop the server" in direct.stderr
+
+
+async def test_a_responder_on_a_remote_core_saves_the_server_url_not_a_directory(tmp_path):
+    from assistants import SimpleResponder
+    from omne.testing import replay
+    from tests.support.served import served
+
+    core = await open_fast_core(tmp_path / "store")
+    try:
+        async with served(core) as remote:
+            responder = SimpleResponder("helper", replay("hi"), memory=remote, user="ada")
+            config = responder.dump_component().config
+            assert (config.get("server_url"), config.get("store_dir")) == (remote.url, None)
+            embedded = SimpleResponder("helper", replay("hi"), memory=core, user="ada").dump_component().config
+            assert (embedded.get("server_url"), embedded.get("store_dir")) == (None, str(core.config.store_dir))
+    finally:
+        await core.close()
