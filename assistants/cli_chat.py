@@ -49,6 +49,9 @@ def _default_user() -> str:
 @app.command()
 def chat(
     store: Annotated[Path | None, typer.Option("--store", help="Memory store (default: $OMNE_STORE or the user data dir).")] = None,
+    server: Annotated[str | None, typer.Option("--server", envvar="OMNE_URL", help=(
+        "Use the store an `omne serve` server holds (e.g. http://127.0.0.1:8765) instead of --store; the API key "
+        "comes from $OMNE_API_KEY."))] = None,
     user: Annotated[str | None, typer.Option("--user", help="Whose memory (default: the login name).")] = None,
     responder: Annotated[str, typer.Option("--responder", help="simple, reactive, or package.module:Class.")] = "",
     config: Annotated[Path | None, typer.Option("--config", help="YAML with `responder:` and/or `model:` sections.")] = None,
@@ -60,18 +63,18 @@ def chat(
     settings = load_responder_settings(config)
     model = _model_config(config)  # fail before opening anything when no model is configured
     kind = responder or settings.kind
-    asyncio.run(_chat(store, user or _default_user(), kind, settings, model, name, tools, verbose))
+    asyncio.run(_chat(store, server, user or _default_user(), kind, settings, model, name, tools, verbose))
 
 
-async def _chat(store: Path | None, user: str, kind: str, settings: ResponderSettings, model, name: str,  # noqa: ANN001
-                with_tools: bool, verbose: bool) -> None:
+async def _chat(store: Path | None, server: str | None, user: str, kind: str, settings: ResponderSettings,
+                model, name: str, with_tools: bool, verbose: bool) -> None:  # noqa: ANN001
     client = make_client(model)
-    core = await MemoryCore.open(config=OmneConfig.from_env(store))
+    core = MemoryCore.connect(server) if server else await MemoryCore.open(config=OmneConfig.from_env(store))
+    where = f"server {server}" if server else f"store {core.config.store_dir}"
     try:
         agent = build_responder(kind, client, name=name, settings=settings, memory=core, user=user,
                                 tools=task_tools() if with_tools else (), model_client_stream=True)
-        _say(f"omne chat: {type(agent).__name__} '{name}' for user '{user}' (store {core.config.store_dir}); "
-             "/exit to leave.")
+        _say(f"omne chat: {type(agent).__name__} '{name}' for user '{user}' ({where}); /exit to leave.")
         while True:
             sys.stdout.write("you> ")
             sys.stdout.flush()

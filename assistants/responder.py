@@ -46,6 +46,7 @@ from assistants.settings import ResponderSettings
 from omne.agents import rendering
 from omne.agents import SEARCH_TOOL_NAMES, AgentSpec, MemoryHandle, MemoryHierarchy, memory_tools
 from omne.agents.shared import register
+from omne.agents.spec import location_of
 from omne.core import MemoryCore
 from omne.errors import InvalidInputError
 from omne.types import new_id
@@ -64,6 +65,7 @@ class ResponderConfig(BaseModel):
     members: list[ComponentModel] = Field(default_factory=list)  # reactive: agents it may delegate to
     settings: ResponderSettings = Field(default_factory=ResponderSettings)
     store_dir: str | None = None  # memory store; opened once per process on first use
+    server_url: str | None = None  # or the `omne serve` holding it (key from $OMNE_API_KEY, never saved)
     user: str | None = None
     team: str | None = None
     model_client_stream: bool = False
@@ -100,8 +102,8 @@ class Responder(BaseChatAgent, Component[ResponderConfig]):
     def __init__(self, name: str, model_client: ChatCompletionClient, *,
                  description: str = "A responder with long-term memory.",
                  tools: Sequence[BaseTool[Any, Any] | Any] = (), memory: MemoryCore | None = None,
-                 store_dir: Path | str | None = None, user: str | None = None, team: str | None = None,
-                 session: str | None = None, settings: ResponderSettings | None = None,
+                 store_dir: Path | str | None = None, server_url: str | None = None, user: str | None = None,
+                 team: str | None = None, session: str | None = None, settings: ResponderSettings | None = None,
                  handoffs: Sequence[Handoff | str] = (), model_client_stream: bool = False,
                  model_context: ChatCompletionContext | None = None) -> None:
         super().__init__(name=name, description=description)
@@ -113,13 +115,15 @@ class Responder(BaseChatAgent, Component[ResponderConfig]):
         self._model_client_stream = model_client_stream
         if memory is not None:
             register(memory)  # responders loaded from config with the same store_dir use this core
-        self._store_dir = str(memory.config.store_dir) if memory is not None else (str(store_dir) if store_dir else None)
+        where = location_of(memory) if memory is not None else {"store_dir": str(store_dir) if store_dir else None,
+                                                                "server_url": server_url}
+        self._store_dir, self._server_url = where["store_dir"], where["server_url"]
         self.spec = AgentSpec.build(agent=name, user=user, team=team, session=session or f"{name}-{new_id()[:8]}",
-                                    store_dir=self._store_dir)
+                                    **where)
         # the responder's memory: given (a core: the caller closes it) or opened by store_dir on first use
         self._handle: MemoryHandle | None = (
             MemoryHandle(MemoryHierarchy(memory, self.spec), owner=name) if memory is not None
-            else MemoryHandle(spec=self.spec, owner=name) if self._store_dir else None)
+            else MemoryHandle(spec=self.spec, owner=name) if self._store_dir or self._server_url else None)
         self._policy: MemoryPolicy | None = None
         self._memory_tools: list[BaseTool[Any, Any]] | None = None
         self._context = model_context or BufferedChatCompletionContext(self.settings.memory.history_messages)
@@ -204,7 +208,7 @@ class Responder(BaseChatAgent, Component[ResponderConfig]):
         """This responder's memory (private scope user + agent; the session; the team), opening the store on
         first use; the memory tools and the default policy use it."""
         if self._handle is None:
-            raise InvalidInputError(f"{self.name} has no memory store; pass memory=... or store_dir=...")
+            raise InvalidInputError(f"{self.name} has no memory store; pass memory=..., store_dir=... or server_url=...")
         return await self._handle.open()
 
     async def policy(self) -> MemoryPolicy:
@@ -325,7 +329,7 @@ class Responder(BaseChatAgent, Component[ResponderConfig]):
             name=self.name, description=self.description, model_client=self._model_client.dump_component(),
             tools=[self._dump_tool(t) for t in self._tools], handoffs=list(self._handoffs),
             members=[m.dump_component() for m in self._members()], settings=self.settings,
-            store_dir=self._store_dir, user=self.scopes.user, team=self.scopes.team,
+            store_dir=self._store_dir, server_url=self._server_url, user=self.scopes.user, team=self.scopes.team,
             model_client_stream=self._model_client_stream)
 
     def _dump_tool(self, tool: BaseTool[Any, Any]) -> ComponentModel:
@@ -351,5 +355,6 @@ class Responder(BaseChatAgent, Component[ResponderConfig]):
         return dict(name=config.name, description=config.description,
                     model_client=ChatCompletionClient.load_component(config.model_client),
                     tools=[BaseTool.load_component(t) for t in config.tools], handoffs=config.handoffs,
-                    settings=config.settings, store_dir=config.store_dir, user=config.user, team=config.team,
+                    settings=config.settings, store_dir=config.store_dir, server_url=config.server_url,
+                    user=config.user, team=config.team,
                     model_client_stream=config.model_client_stream)

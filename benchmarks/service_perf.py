@@ -2,6 +2,7 @@
 and concurrent clients.
 
     nice -n 10 python -m benchmarks.service_perf --sizes 10000,100000 --out benchmarks/results/service.json
+    nice -n 10 python -m benchmarks.service_perf --parts a,b --sizes 10000   # the CLI figures only
 
 Measures, with progress on stderr (stores are built with precomputed MiniLM vectors, as in core_perf):
   (a) `omne memory search` wall time per CLI invocation, median of N, through a warm `omne serve` and embedded;
@@ -140,7 +141,10 @@ def concurrent(url: str, clients: int, seconds: float, workdir: Path) -> dict:
 
 
 def run(args: argparse.Namespace) -> dict:
+    parts = set(args.parts.split(","))
     sizes = sorted(int(s) for s in args.sizes.split(","))
+    if "c" not in parts:
+        sizes = sizes[:1]  # (a) and (b) run on the smallest store only
     progress("loading MiniLM and the vector pool")
     real = MiniLMEmbedder.shared()
     pool_texts, pool_vectors = vector_pool(args.pool, real.embed, "minilm", Path(args.cache_dir))
@@ -159,28 +163,33 @@ def run(args: argparse.Namespace) -> dict:
             done = size
             server = start_server(store, args.port)
             try:
-                progress(f"HTTP search at {size:,}")
-                result["search_http"].append({"records": size, **asyncio.run(http_search(url, queries))})
-                progress(f"  {result['search_http'][-1]}")
-                if n == 0:
+                if "c" in parts:
+                    progress(f"HTTP search at {size:,}")
+                    result["search_http"].append({"records": size, **asyncio.run(http_search(url, queries))})
+                    progress(f"  {result['search_http'][-1]}")
+                if n == 0 and "a" in parts:
                     progress("CLI search through the warm server")
                     result["cli_search_server_s"] = median_wall(args.runs, "memory", "--server", url, "search",
                                                                 queries[0], "--user", "bench")
-                    progress(f"  {result['cli_search_server_s']} s; {args.clients} concurrent clients")
+                    progress(f"  {result['cli_search_server_s']} s")
+                if n == 0 and "d" in parts:
+                    progress(f"{args.clients} concurrent clients")
                     result["concurrent"] = concurrent(url, args.clients, args.seconds, workdir)
                     progress(f"  {result['concurrent']}")
             finally:
                 stop_server(server)
-            if n == 0:
+            if n == 0 and parts & {"a", "b"}:
                 progress("embedded CLI: search, stats, get")
                 some_id = json.loads(subprocess.run(
                     [sys.executable, "-m", "omne", "memory", "list", "--store", str(store), "--user", "bench",
                      "--limit", "1", "--json"], capture_output=True, text=True, check=True).stdout)[0]["id"]
-                result["cli_search_embedded_s"] = median_wall(args.runs, "memory", "search", queries[0], "--store",
-                                                              str(store), "--user", "bench")
-                result["cli_stats_embedded_s"] = median_wall(args.runs, "memory", "stats", "--store", str(store))
-                result["cli_get_embedded_s"] = median_wall(args.runs, "memory", "get", some_id, "--store", str(store),
-                                                           "--user", "bench")
+                if "a" in parts:
+                    result["cli_search_embedded_s"] = median_wall(args.runs, "memory", "search", queries[0],
+                                                                  "--store", str(store), "--user", "bench")
+                if "b" in parts:
+                    result["cli_stats_embedded_s"] = median_wall(args.runs, "memory", "stats", "--store", str(store))
+                    result["cli_get_embedded_s"] = median_wall(args.runs, "memory", "get", some_id, "--store",
+                                                               str(store), "--user", "bench")
                 progress(f"  {result}")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -188,16 +197,22 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def markdown(r: dict) -> str:
-    lines = [f"(a) `omne memory search`, median of runs: through a warm server {r['cli_search_server_s']} s; embedded "
-             f"{r['cli_search_embedded_s']} s (ratio {r['cli_search_server_s'] / r['cli_search_embedded_s']:.2f}).",
-             f"(b) embedded `omne memory stats` {r['cli_stats_embedded_s']} s; `omne memory get` "
-             f"{r['cli_get_embedded_s']} s.", "", "(c) | records in one scope | HTTP search p50 / p95 (ms) |",
-             "|---|---|"]
-    lines += [f"| {s['records']:,} | {s['p50_ms']} / {s['p95_ms']} |" for s in r["search_http"]]
-    c = r["concurrent"]
-    lines += ["", f"(d) {c['clients']} client processes, mixed add/search, {c['seconds']} s: {c['requests']} requests, "
-              f"{c['throughput_per_s']}/s, p50 {c['p50_ms']} ms, p95 {c['p95_ms']} ms, {c['errors']} errors; "
-              f"acknowledged writes {c['acked_writes']}, present afterwards {c['acked_present']}."]
+    lines = []
+    if "cli_search_server_s" in r:
+        lines += [f"(a) `omne memory search`, median of runs: through a warm server {r['cli_search_server_s']} s; "
+                  f"embedded {r['cli_search_embedded_s']} s (ratio "
+                  f"{r['cli_search_server_s'] / r['cli_search_embedded_s']:.3f})."]
+    if "cli_stats_embedded_s" in r:
+        lines += [f"(b) embedded `omne memory stats` {r['cli_stats_embedded_s']} s; `omne memory get` "
+                  f"{r['cli_get_embedded_s']} s."]
+    if r["search_http"]:
+        lines += ["", "(c) | records in one scope | HTTP search p50 / p95 (ms) |", "|---|---|"]
+        lines += [f"| {s['records']:,} | {s['p50_ms']} / {s['p95_ms']} |" for s in r["search_http"]]
+    if "concurrent" in r:
+        c = r["concurrent"]
+        lines += ["", f"(d) {c['clients']} client processes, mixed add/search, {c['seconds']} s: {c['requests']} "
+                  f"requests, {c['throughput_per_s']}/s, p50 {c['p50_ms']} ms, p95 {c['p95_ms']} ms, {c['errors']} "
+                  f"errors; acknowledged writes {c['acked_writes']}, present afterwards {c['acked_present']}."]
     return "\n".join(lines)
 
 
@@ -207,6 +222,7 @@ def main() -> None:
         asyncio.run(load_client(url, worker, seconds, out))
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--parts", default="a,b,c,d", help="which measures to run (comma-separated; a,b: the CLI)")
     parser.add_argument("--sizes", default="10000,100000", help="records in the one scope (comma-separated)")
     parser.add_argument("--queries", type=int, default=200, help="timed HTTP searches per size")
     parser.add_argument("--runs", type=int, default=10, help="CLI invocations per median")

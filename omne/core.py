@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from omne.config import OmneConfig
 from omne.embedding import Embedder, LazyMiniLM
 from omne.errors import InvalidInputError, NotFoundError
+from omne.export import write_lines
 from omne.retrieval.models import RetrievalConfig, SearchHit
 from omne.retrieval.pipeline import Retriever, SearchContext
 from omne.schemas import SchemaRegistry
@@ -337,8 +338,8 @@ class MemoryCore:
         return await asyncio.to_thread(self.store.edges, scope, record_ids=record_ids)
 
     async def stats(self, scope: Scope | None = None) -> dict[str, Any]:
-        """Counts (of one scope when given): live records, vectors in the index, records by kind; records
-        awaiting indexing (whole store)."""
+        """Counts (of one scope when given): live records, vectors in the index, records by kind, records
+        awaiting indexing; and the store's path."""
         if scope is not None:
             require_scope(scope)
         def _stats() -> dict[str, Any]:
@@ -347,7 +348,7 @@ class MemoryCore:
                 "records_with_history": self.store.count(scope, live_only=False),
                 "vectors": self.index.count(scope),
                 "by_kind": self.store.count_by_kind(scope),
-                "pending_index": len(self.store.dirty(10_000)),
+                "pending_index": self.store.count_dirty(scope),
                 "store": str(self.config.store_dir),
             }
         return await asyncio.to_thread(_stats)
@@ -362,11 +363,7 @@ class MemoryCore:
 
     async def export_jsonl(self, out: IO[str], *, scope: Scope) -> int:
         """Write every record (all versions) and edge of a scope as JSON lines; returns lines written."""
-        lines = 0
-        async for line in self.export_lines(scope=scope):
-            out.write(line)
-            lines += 1
-        return lines
+        return await write_lines(self.export_lines(scope=scope), out)
 
     async def import_jsonl(self, lines: Iterable[str], *, scope: Scope | None = None) -> int:
         """Load an export (records keep ids, versions and times). With `scope`, every line must fall in it."""

@@ -7,22 +7,27 @@ import functools
 import inspect
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from omne.core import MemoryCore
+if TYPE_CHECKING:  # imported when a store is opened: a CLI call through a server never loads the core
+    from omne.core import MemoryCore
 
 
 class SyncMemoryCore:
     """`MemoryCore` with blocking methods, driven by a private event loop. Use as a context manager."""
 
     def __init__(self, store_dir: Path | str | None = None, **open_kwargs: Any) -> None:
+        from omne.core import MemoryCore
+
         self._start(MemoryCore.open(store_dir, **open_kwargs))
 
     @classmethod
     def connect(cls, url: str | None = None, *, api_key: str | None = None) -> SyncMemoryCore:
         """The blocking client of an `omne serve` server (see `MemoryCore.connect`)."""
+        from omne.service.client import RemoteMemoryCore
+
         async def connect() -> Any:
-            return MemoryCore.connect(url, api_key=api_key)
+            return RemoteMemoryCore(url, api_key=api_key)
 
         self = cls.__new__(cls)
         self._start(connect())

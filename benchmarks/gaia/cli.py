@@ -31,6 +31,8 @@ def run(
     price_in: Annotated[float | None, typer.Option("--usd-per-mtok-in", help="Price of 1M prompt tokens.")] = None,
     price_out: Annotated[float | None, typer.Option("--usd-per-mtok-out", help="Price of 1M completion tokens.")] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+    server: Annotated[str | None, typer.Option("--server", envvar="OMNE_URL", help=(
+        "Keep the memory in an `omne serve` server's store (key: $OMNE_API_KEY) instead of OUT/memory."))] = None,
 ) -> None:
     """Run (or resume) a responder on GAIA tasks and write results, submission, summary and report to --out."""
     import asyncio
@@ -42,7 +44,8 @@ def run(
                          task_ids=task_id or [],
                          limit=limit, concurrency=concurrency, timeout_s=timeout, max_tokens=max_tokens or None,
                          max_tool_iterations=max_tool_iterations, memory=memory, retry_errors=retry_errors,
-                         usd_per_mtok_in=price_in, usd_per_mtok_out=price_out, progress=progress)
+                         usd_per_mtok_in=price_in, usd_per_mtok_out=price_out, progress=progress,
+                         server=server)
     model_config = load_model_config(config)
     if model:
         model_config = (model_config or ModelConfig()).model_copy(update={"model": model})

@@ -57,8 +57,9 @@ class ExperienceMemory:
         self._lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, directory: Path, top_k: int = 3) -> ExperienceMemory:
-        return cls(await MemoryCore.open(directory), top_k=top_k)
+    async def open(cls, directory: Path, top_k: int = 3, *, server: str | None = None) -> ExperienceMemory:
+        """The run's memory: `directory` opened here, or the store of the `omne serve` at `server`."""
+        return cls(MemoryCore.connect(server) if server else await MemoryCore.open(directory), top_k=top_k)
 
     async def close(self) -> None:
         await self.core.close()

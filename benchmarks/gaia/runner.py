@@ -52,6 +52,7 @@ class RunOptions(BaseModel):
     usd_per_mtok_in: float | None = Field(default=None, ge=0)
     usd_per_mtok_out: float | None = Field(default=None, ge=0)
     progress: bool = True
+    server: str | None = None  # keep the memory in this `omne serve` server's store, not in OUT/memory
 
 
 def _safe_name(task_id: str) -> str:
@@ -96,7 +97,7 @@ class GaiaRun:
         write_json_atomic(path, {**meta, "updated_at": datetime.now(timezone.utc).isoformat()})
 
     async def _open_memory(self) -> None:
-        self.memory = await ExperienceMemory.open(self.out / "memory")
+        self.memory = await ExperienceMemory.open(self.out / "memory", server=self.options.server)
         known = await self.memory.remembered_tasks()
         for task_id, result in self._done.items():  # a run killed between the result and its memory write
             if task_id not in known:

@@ -2,7 +2,8 @@
 
 Given a memory (`MemoryHierarchy` / `AgentMemory`), the caller owns it and the handle never closes it.
 Given only a spec (as component configs carry it), the handle opens the memory on first use on the
-process's shared core for `spec.store_dir` and gives it back in `release()`.
+process's shared core for the spec's store (`spec.server_url` or $OMNE_URL, else `spec.store_dir`) and gives
+it back in `release()`.
 """
 
 from __future__ import annotations

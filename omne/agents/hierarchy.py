@@ -19,7 +19,7 @@ from omne.agents import rendering
 from omne.agents.archival import ArchivalMemory
 from omne.agents.blocks import BlockSpec, CoreMemory, block_specs
 from omne.agents.recall import RecallMemory
-from omne.agents.spec import DEFAULT_SESSION, AgentSpec
+from omne.agents.spec import DEFAULT_SESSION, AgentSpec, location_of
 
 
 class Recollection(BaseModel):
@@ -68,7 +68,7 @@ class MemoryHierarchy:
                    team: str | None = None, blocks: Sequence[BlockSpec | dict[str, Any]] = ()) -> MemoryHierarchy:
         """Bind an agent to a store and attach its blocks (created on first use, kept afterwards)."""
         spec = AgentSpec.build(agent=agent, user=user, session=session, team=team, blocks=block_specs(blocks),
-                               store_dir=str(core.config.store_dir))
+                               **location_of(core))
         return await cls.from_spec(core, spec)
 
     @classmethod

@@ -20,6 +20,22 @@ from omne.agents.blocks import BlockSpec
 DEFAULT_SESSION = "default"
 
 
+def server_url_of(core: object) -> str | None:
+    """The URL of the server a core is a client of (None: a store opened in this process)."""
+    from omne.service.client import RemoteMemoryCore
+
+    return core.url if isinstance(core, RemoteMemoryCore) else None
+
+
+def location_of(core: object) -> dict[str, str | None]:
+    """How a component config names the store of an open core: `store_dir`, or `server_url` for a client of a
+    server (never its API key: a loading process takes that from $OMNE_API_KEY)."""
+    url = server_url_of(core)
+    if url is not None:
+        return {"store_dir": None, "server_url": url}
+    return {"store_dir": str(core.config.store_dir), "server_url": None}  # type: ignore[attr-defined]
+
+
 class AgentSpec(BaseModel):
     """Who an agent is in the store: enough to reopen its memory (component configs carry this)."""
 
@@ -31,6 +47,8 @@ class AgentSpec(BaseModel):
     team: str | None = None
     blocks: list[BlockSpec] = Field(default_factory=list)
     store_dir: str | None = None  # for configs loaded in another process; None: $OMNE_STORE / default
+    server_url: str | None = None  # the `omne serve` holding the store (else $OMNE_URL, else store_dir); the API
+    # key is never saved: it comes from $OMNE_API_KEY in the loading process
 
     @classmethod
     def build(cls, **fields: object) -> AgentSpec:

@@ -12,23 +12,61 @@ from omne.errors import OmneError
 from omne.validation import describe_validation_error
 
 
-def build_app() -> typer.Typer:
-    from omne.cli import bench, construction, demo, mcp, memory, serve
+COMMANDS = ("memory", "bench", "demo", "chat", "worker", "serve", "inspect", "keys", "mcp")
 
+
+def build_app(command: str | None = None) -> typer.Typer:
+    """The `omne` app; given the `command` a call runs, only that command is built (a CLI call then imports only
+    what it needs: `omne memory --server URL ...` stays light)."""
     app = typer.Typer(help="Omne: long-term memory for AutoGen agents.", no_args_is_help=True,
                       pretty_exceptions_enable=False, add_completion=False)
-    app.add_typer(memory.app, name="memory")
-    app.add_typer(bench.app, name="bench")
-    app.command("demo")(demo.demo)
-    app.command("chat", add_help_option=False,
-                context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-                help="Chat in the terminal with a responder that remembers you (omne chat --help).")(_chat)
-    app.command("worker")(construction.worker)
-    app.command("serve")(serve.serve)
-    app.command("inspect")(serve.inspect)
-    app.add_typer(serve.keys_app, name="keys")
-    app.command("mcp")(mcp.mcp)
+    app.callback()(_root)  # a group even when only one command is built
+    for name in (command,) if command in COMMANDS else COMMANDS:
+        _add(app, name)
     return app
+
+
+def _root() -> None:
+    """Omne: long-term memory for AutoGen agents."""
+
+
+def _add(app: typer.Typer, name: str) -> None:
+    if name == "memory":
+        from omne.cli import memory
+
+        app.add_typer(memory.app, name="memory")
+    elif name == "bench":
+        from omne.cli import bench
+
+        app.add_typer(bench.app, name="bench")
+    elif name == "demo":
+        from omne.cli import demo
+
+        app.command("demo")(demo.demo)
+    elif name == "chat":
+        app.command("chat", add_help_option=False,
+                    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+                    help="Chat in the terminal with a responder that remembers you (omne chat --help).")(_chat)
+    elif name == "worker":
+        from omne.cli import construction
+
+        app.command("worker")(construction.worker)
+    elif name == "serve":
+        from omne.cli import serve
+
+        app.command("serve")(serve.serve)
+    elif name == "inspect":
+        from omne.cli import serve
+
+        app.command("inspect")(serve.inspect)
+    elif name == "keys":
+        from omne.cli import serve
+
+        app.add_typer(serve.keys_app, name="keys")
+    elif name == "mcp":
+        from omne.cli import mcp
+
+        app.command("mcp")(mcp.mcp)
 
 
 def _chat(ctx: typer.Context) -> None:
@@ -40,7 +78,8 @@ def _chat(ctx: typer.Context) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `omne` console script."""
     try:
-        code = build_app()(args=argv, prog_name="omne", standalone_mode=False)
+        args = sys.argv[1:] if argv is None else argv
+        code = build_app(args[0] if args else None)(args=args, prog_name="omne", standalone_mode=False)
     except typer.TyperException as exc:  # click's errors, as typer ships them
         if type(exc).__name__ == "NoArgsIsHelpError":  # `omne` or `omne memory` alone: the help was shown
             raise SystemExit(0) from None

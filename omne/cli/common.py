@@ -77,6 +77,19 @@ def existing_store(config: OmneConfig) -> OmneConfig:
     return config
 
 
+def served_store_error(config: OmneConfig, exc: StoreLockedError, *, advice: str | None = None) -> StoreLockedError:
+    """The error for a store another process holds: when `omne serve` holds it, one naming the server and
+    `advice` (default: run the command through it)."""
+    from omne.service.server import owner_of
+
+    owner = owner_of(config.store_dir)
+    if owner is None:
+        return exc
+    advice = advice or f"run this command through it: --server {owner.url} (or set OMNE_URL={owner.url})"
+    return StoreLockedError(f"the store {config.store_dir} is served by `omne serve` at {owner.url} (pid "
+                            f"{owner.pid}); {advice}")
+
+
 @contextmanager
 def open_store(store: Path | None, *, must_exist: bool = False) -> Iterator[SyncMemoryCore]:
     """The store for one command (a server's when one is named), closed afterwards. `must_exist`: a read
@@ -92,21 +105,9 @@ def open_store(store: Path | None, *, must_exist: bool = False) -> Iterator[Sync
     try:
         core = SyncMemoryCore(config=config)
     except StoreLockedError as exc:
-        raise_if_served(config, exc, "--server {url} (or set OMNE_URL={url})")
-        raise
+        raise served_store_error(config, exc) from exc
     with core:
         yield core
-
-
-def raise_if_served(config: OmneConfig, exc: StoreLockedError, how: str) -> None:
-    """When `omne serve` holds the locked store, raise an error naming the server and `how` (with {url}) to
-    go through it; otherwise return (the caller re-raises `exc`)."""
-    from omne.service.server import owner_of
-
-    owner = owner_of(config.store_dir)
-    if owner is not None:
-        raise StoreLockedError(f"the store {config.store_dir} is served by `omne serve` at {owner.url} (pid "
-                               f"{owner.pid}); run this command through it: {how.format(url=owner.url)}") from exc
 
 
 def emit(data: Any, as_json: bool, text: str | None = None) -> None:

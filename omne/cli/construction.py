@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,10 +11,13 @@ import typer
 
 from omne.cli.common import (
     AgentOpt, JsonOpt, SessionOpt, StoreOpt, TeamOpt, UserOpt, emit, existing_store, open_store, optional_scope,
-    server_of,
+    served_store_error, server_of,
 )
 from omne.config import OmneConfig
-from omne.errors import InvalidInputError
+from omne.errors import InvalidInputError, StoreLockedError
+
+WORKER_BESIDE_STORE = ("`omne worker` runs construction jobs in the process that owns the store, not through a "
+                       "server (remote construction is not supported)")
 
 
 def worker(
@@ -36,6 +40,10 @@ def worker(
 
     from omne.llm import configured_client
 
+    if os.environ.get("OMNE_URL"):
+        raise InvalidInputError(f"{WORKER_BESIDE_STORE}, and OMNE_URL is set ({os.environ['OMNE_URL']}): unset "
+                                "OMNE_URL and run `omne worker --store DIR` on the store's machine while no "
+                                "`omne serve` holds that store")
     client = configured_client(model_config)
 
     def show(outcome: JobOutcome) -> None:
@@ -49,7 +57,12 @@ def worker(
                        f"{outcome.attempt}{of}, {outcome.seconds:.2f}s{reason}")
 
     async def main() -> dict[str, int]:
-        core = await MemoryCore.open(config=OmneConfig.from_env(store))
+        config = OmneConfig.from_env(store)
+        try:
+            core = await MemoryCore.open(config=config)
+        except StoreLockedError as exc:
+            raise served_store_error(config, exc, advice=f"{WORKER_BESIDE_STORE}: stop the server to run the "
+                                     "worker on this store") from exc
         try:
             construction = await Construction.attach(core, client)
             try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 
-from omne.cli.common import AgentOpt, SessionOpt, StoreOpt, TeamOpt, UserOpt, raise_if_served, scope_of
+from omne.cli.common import AgentOpt, SessionOpt, StoreOpt, TeamOpt, UserOpt, scope_of, served_store_error
 from omne.config import OmneConfig
 from omne.errors import InvalidInputError, StoreLockedError
 
@@ -30,8 +30,8 @@ def mcp(store: StoreOpt = None, user: UserOpt = None, agent: AgentOpt = None, se
             try:
                 core = await MemoryCore.open(config=config)
             except StoreLockedError as exc:
-                raise_if_served(config, exc, "set OMNE_URL={url} and drop --store")
-                raise
+                raise served_store_error(config, exc, advice="serve MCP through it: set OMNE_URL to its URL and "
+                                                             "drop --store") from exc
         try:
             await serve_stdio(core, scope)
         finally:

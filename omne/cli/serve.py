@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Annotated, Iterator
+from typing import TYPE_CHECKING, Annotated, Iterator
 
 import typer
 
 from omne.cli.common import AgentOpt, JsonOpt, SessionOpt, StoreOpt, TeamOpt, UserOpt, emit, optional_scope
 from omne.config import OmneConfig
 from omne.errors import InvalidInputError
-from omne.storage.sqlite_store import SQLiteRecordStore
+
+if TYPE_CHECKING:
+    from omne.storage.sqlite_store import SQLiteRecordStore
 
 keys_app = typer.Typer(help="API keys of `omne serve` (each bound to a scope, or admin).", no_args_is_help=True)
 
@@ -52,6 +54,8 @@ def inspect(
 @contextmanager
 def _record_store(store: StoreOpt, *, must_exist: bool = True) -> Iterator[SQLiteRecordStore]:
     """The store's SQLite log only (keys live there; a running server need not stop)."""
+    from omne.storage.sqlite_store import SQLiteRecordStore
+
     config = OmneConfig.from_env(store)
     if must_exist and not (config.store_dir / "records.sqlite3").is_file():
         raise InvalidInputError(f"no Omne store at {config.store_dir}: check --store (or $OMNE_STORE)")

@@ -3,21 +3,23 @@
     result = await core.ingest("report.pdf", scope=Scope(user="u1"))
     hits = await search_files(core, "turbine failure", scope=Scope(user="u1"), modality="document")
     print(format_location(hits[0].record))  # report.pdf, page 2
+
+Only the names re-exported here are API (imported on first use: the converters and the pipeline load only when
+used, so the ingest models stay light for the HTTP client).
 """
 
-from omne.ingest.blobs import BlobStore
-from omne.ingest.convert import to_markdown
-from omne.ingest.images import ImageContext
-from omne.ingest.location import format_location, search_files
-from omne.ingest.messages import MessageRecords, records_from_content, records_from_message
-from omne.ingest.models import (
-    BINARY_TAG, DOCUMENT_TAG, IMAGE_TAG, PROVENANCE_KEY, FileFormat, ImageDetails, IngestOptions, IngestResult,
-    Location, Provenance, SourceInfo,
-)
-from omne.ingest.pipeline import ingest
+from __future__ import annotations
 
-__all__ = [
-    "BINARY_TAG", "BlobStore", "DOCUMENT_TAG", "FileFormat", "IMAGE_TAG", "ImageContext", "ImageDetails",
-    "IngestOptions", "IngestResult", "Location", "MessageRecords", "PROVENANCE_KEY", "Provenance", "SourceInfo",
-    "format_location", "ingest", "records_from_content", "records_from_message", "search_files", "to_markdown",
-]
+from omne._lazy import lazy_exports
+
+_EXPORTS = {
+    "BlobStore": "blobs", "to_markdown": "convert", "ImageContext": "images",
+    "format_location": "location", "search_files": "location",
+    "MessageRecords": "messages", "records_from_content": "messages", "records_from_message": "messages",
+    "BINARY_TAG": "models", "DOCUMENT_TAG": "models", "IMAGE_TAG": "models", "PROVENANCE_KEY": "models",
+    "FileFormat": "models", "ImageDetails": "models", "IngestOptions": "models", "IngestResult": "models",
+    "Location": "models", "Provenance": "models", "SourceInfo": "models",
+    "ingest": "pipeline",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -275,8 +275,12 @@ def _router(timeout_s: float) -> APIRouter:  # noqa: C901 - one small handler pe
 
     @r.get("/stats")
     async def stats(request: Request, scope: ScopeQ) -> dict[str, Any]:
-        auth.allow_scope(request.state.key, scope)
-        return await core_of(request).stats(scope)
+        key = request.state.key
+        auth.allow_scope(key, scope)
+        figures = await core_of(request).stats(scope)
+        if key is not None and not key.admin:  # the server's filesystem is not a scoped key's business
+            figures.pop("store", None)
+        return figures
 
     @r.get("/export", response_class=StreamingResponse,
            responses={200: {"content": {"application/x-ndjson": {}}, "description": "JSON lines"}})

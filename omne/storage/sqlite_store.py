@@ -418,6 +418,11 @@ class SQLiteRecordStore:
                            "AND deleted_at IS NULL GROUP BY kind", params)
         return {row[0]: row[1] for row in rows}
 
+    def count_dirty(self, scope: Scope | None = None) -> int:
+        """How many records (of one scope when given) await indexing."""
+        where, params = ("1=1", []) if scope is None else _scope_where(scope)
+        return self._query(f"SELECT COUNT(*) FROM records WHERE {where} AND index_dirty = 1", params)[0][0]
+
     def dirty(self, limit: int) -> list[Record]:
         """Records whose index entries may lag the log (written before a crash, superseded, forgotten)."""
         rows = self._query(f"SELECT {_RECORD_COLUMNS} FROM records WHERE index_dirty = 1 ORDER BY seq LIMIT ?", [limit])
