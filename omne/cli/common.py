@@ -79,13 +79,13 @@ def existing_store(config: OmneConfig) -> OmneConfig:
 
 def served_store_error(config: OmneConfig, exc: StoreLockedError, *, advice: str | None = None) -> StoreLockedError:
     """The error for a store another process holds: when `omne serve` holds it, one naming the server and
-    `advice` (default: run the command through it)."""
+    `advice` ({url} stands for the server's URL; default: run the command through it)."""
     from omne.service.server import owner_of
 
     owner = owner_of(config.store_dir)
     if owner is None:
         return exc
-    advice = advice or f"run this command through it: --server {owner.url} (or set OMNE_URL={owner.url})"
+    advice = (advice or "run this command through it: --server {url} (or set OMNE_URL={url})").format(url=owner.url)
     return StoreLockedError(f"the store {config.store_dir} is served by `omne serve` at {owner.url} (pid "
                             f"{owner.pid}); {advice}")
 

@@ -30,8 +30,8 @@ def mcp(store: StoreOpt = None, user: UserOpt = None, agent: AgentOpt = None, se
             try:
                 core = await MemoryCore.open(config=config)
             except StoreLockedError as exc:
-                raise served_store_error(config, exc, advice="serve MCP through it: set OMNE_URL to its URL and "
-                                                             "drop --store") from exc
+                raise served_store_error(config, exc, advice="serve MCP through it: set OMNE_URL={url} and drop "
+                                                             "--store") from exc
         try:
             await serve_stdio(core, scope)
         finally:
