@@ -9,6 +9,7 @@ from typing import Any
 
 from omne.agents import AgentSpec, BlockSpec, MemoryHierarchy
 from omne.agents.blocks import block_specs
+from omne.agents.spec import location_of
 from omne.core import MemoryCore
 from omne.errors import InvalidInputError
 
@@ -31,10 +32,9 @@ class Binding:
             if not hasattr(memory, "search") or not hasattr(memory, "add"):
                 raise InvalidInputError(f"{owner} takes a MemoryCore (or a served Omne's client) or an "
                                         f"AgentMemory, not {type(memory).__name__}")
-            store_dir = getattr(getattr(memory, "config", None), "store_dir", None)
             self.core = memory
             self.spec = AgentSpec.build(agent=agent, user=user, team=team, blocks=block_specs(blocks),
-                                        store_dir=str(store_dir) if store_dir else None)
+                                        **location_of(memory))
 
     def same_agent(self, other: Binding) -> bool:
         return self.core is other.core and self.spec.model_dump(exclude={"session"}) == other.spec.model_dump(
