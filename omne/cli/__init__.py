@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
@@ -12,7 +13,13 @@ from omne.errors import OmneError
 from omne.validation import describe_validation_error
 
 
-COMMANDS = ("memory", "bench", "demo", "chat", "worker", "serve", "inspect", "keys", "mcp")
+# Each command: the module that defines it (under omne.cli) and the Typer (sub-app) or function it exports.
+# The module is imported only when its command is built.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "memory": ("memory", "app"), "bench": ("bench", "app"), "demo": ("demo", "demo"), "chat": ("", ""),  # see _add
+    "worker": ("construction", "worker"), "serve": ("serve", "serve"), "inspect": ("serve", "inspect"),
+    "keys": ("serve", "keys_app"), "mcp": ("mcp", "mcp"),
+}
 
 
 def build_app(command: str | None = None) -> typer.Typer:
@@ -31,42 +38,17 @@ def _root() -> None:
 
 
 def _add(app: typer.Typer, name: str) -> None:
-    if name == "memory":
-        from omne.cli import memory
-
-        app.add_typer(memory.app, name="memory")
-    elif name == "bench":
-        from omne.cli import bench
-
-        app.add_typer(bench.app, name="bench")
-    elif name == "demo":
-        from omne.cli import demo
-
-        app.command("demo")(demo.demo)
-    elif name == "chat":
+    if name == "chat":  # its options are the chat's own (assistants.cli_chat parses them)
         app.command("chat", add_help_option=False,
                     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
                     help="Chat in the terminal with a responder that remembers you (omne chat --help).")(_chat)
-    elif name == "worker":
-        from omne.cli import construction
-
-        app.command("worker")(construction.worker)
-    elif name == "serve":
-        from omne.cli import serve
-
-        app.command("serve")(serve.serve)
-    elif name == "inspect":
-        from omne.cli import serve
-
-        app.command("inspect")(serve.inspect)
-    elif name == "keys":
-        from omne.cli import serve
-
-        app.add_typer(serve.keys_app, name="keys")
-    elif name == "mcp":
-        from omne.cli import mcp
-
-        app.command("mcp")(mcp.mcp)
+        return
+    module, attribute = COMMANDS[name]
+    target = getattr(importlib.import_module(f"omne.cli.{module}"), attribute)
+    if isinstance(target, typer.Typer):
+        app.add_typer(target, name=name)
+    else:
+        app.command(name)(target)
 
 
 def _chat(ctx: typer.Context) -> None:
