@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 
 class OmneError(Exception):
     """Base class for every error Omne raises on purpose."""
@@ -36,3 +41,16 @@ class AuthenticationError(OmneError):
 
 class PermissionDeniedError(OmneError):
     """An `omne serve` API key asked for a scope (or an admin action) it is not bound to."""
+
+
+def describe_validation_error(exc: ValidationError, *, every: bool = False) -> str:
+    """One readable line from a pydantic error: where, and what is wrong (the first problem, or `every` one
+    joined by '; ')."""
+    def one(error: dict) -> str:
+        where = ".".join(str(p) for p in error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        return f"{where}: {message}" if where else message
+
+    errors = exc.errors()
+    return "; ".join(one(e) for e in errors) if every else one(errors[0])
+

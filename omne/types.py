@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from omne.errors import InvalidInputError
+from omne.errors import InvalidInputError, describe_validation_error
 
 MAX_SCOPE_VALUE_CHARS = 256
 
@@ -101,10 +101,8 @@ class Scope(BaseModel):
         try:
             super().__init__(**fields)
         except ValidationError as exc:
-            problems = "; ".join(
-                (f"{'.'.join(map(str, e['loc']))}: " if e["loc"] else "") + e["msg"].removeprefix("Value error, ")
-                for e in exc.errors())
-            raise InvalidInputError(f"invalid scope: {problems} (e.g. Scope(user='alice'))") from None
+            raise InvalidInputError(f"invalid scope: {describe_validation_error(exc, every=True)} "
+                                    "(e.g. Scope(user='alice'))") from None
 
     def fields(self) -> dict[str, str]:
         """The fields that are set, in a fixed order."""

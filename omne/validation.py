@@ -9,17 +9,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from omne.config import LimitsConfig
-from omne.errors import InvalidInputError
+from omne.errors import InvalidInputError, describe_validation_error
 from omne.schemas import SchemaRegistry
 from omne.types import Record, RecordKind, Scope
-
-
-def describe_validation_error(exc: ValidationError) -> str:
-    """One readable line from a pydantic error: where, and what is wrong."""
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"])
-    message = first["msg"].removeprefix("Value error, ")
-    return f"{where}: {message}" if where else message
 
 
 def require_query(query: str) -> None:
