@@ -47,12 +47,18 @@ class WriteLoop:
             time.sleep(0.01)
 
 
-def test_sigkill_during_a_write_loop_loses_no_acknowledged_write(tmp_path):
-    store = tmp_path / "store"
+def signal_mid_write_loop(store, sig: int, after: int):
+    """Start a server on `store`, a client write loop against it, and send `sig` once `after` writes are acked."""
     server = start_server(store)
     writes = WriteLoop(server.url)
-    writes.wait_for(200)
-    server.proc.send_signal(signal.SIGKILL)
+    writes.wait_for(after)
+    server.proc.send_signal(sig)
+    return server, writes
+
+
+def test_sigkill_during_a_write_loop_loses_no_acknowledged_write(tmp_path):
+    store = tmp_path / "store"
+    server, writes = signal_mid_write_loop(store, signal.SIGKILL, 200)
     server.proc.wait()
     writes.thread.join(30)
     assert len(writes.acked) >= 200 and writes.failed == ["BackendUnavailableError"]
@@ -68,10 +74,7 @@ def test_sigkill_during_a_write_loop_loses_no_acknowledged_write(tmp_path):
 
 def test_sigterm_during_a_write_loop_finishes_in_flight_writes_and_exits_cleanly(tmp_path):
     store = tmp_path / "store"
-    server = start_server(store)
-    writes = WriteLoop(server.url)
-    writes.wait_for(100)
-    server.proc.send_signal(signal.SIGTERM)
+    server, writes = signal_mid_write_loop(store, signal.SIGTERM, 100)
     assert server.proc.wait(60) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal after a graceful stop
     writes.thread.join(30)
     assert not (store / "server.json").exists()  # the lifespan's shutdown ran: the owner file went with it
