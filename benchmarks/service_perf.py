@@ -150,6 +150,8 @@ def run(args: argparse.Namespace) -> dict:
     pool_texts, pool_vectors = vector_pool(args.pool, real.embed, "minilm", Path(args.cache_dir))
     texts, vectors = corpus(max(sizes), pool_texts, pool_vectors)
     queries = synthetic_queries(args.queries)
+    if args.workdir:
+        Path(args.workdir).mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="omne-service-perf-", dir=args.workdir))
     store = workdir / "store"
     url = f"http://127.0.0.1:{args.port}"
