@@ -17,7 +17,7 @@ from omne.core import MemoryCore
 from omne.embedding import Embedder
 from omne.service import auth
 from omne.service.app import create_app
-from omne.storage.sqlite_store import SQLiteRecordStore
+from omne.storage.backends import open_storage, storage_exists
 
 log = logging.getLogger("omne.service")
 OWNER_FILE = "server.json"
@@ -39,15 +39,14 @@ def owner_of(store_dir: Path) -> ServerInfo | None:
 
 
 def has_keys(config: OmneConfig) -> bool:
-    """Whether the store holds any live API key (opens only the SQLite log)."""
-    path = config.store_dir / "records.sqlite3"
-    if not path.exists():
+    """Whether the store holds any live API key (opens only the store's database, not its index)."""
+    if not storage_exists(config):
         return False
-    store = SQLiteRecordStore(path, min_free_bytes=0)
+    storage = open_storage(config)
     try:
-        return bool(store.api_keys())
+        return bool(storage.keys.api_keys())
     finally:
-        store.close()
+        storage.close()
 
 
 def serve(config: OmneConfig, *, host: str = "127.0.0.1", port: int = 8765, require_keys: bool = False,
