@@ -81,11 +81,8 @@ async def write_version(core: MemoryCore, scope: Scope, old: Sequence[Record], n
         batch = versions[start:start + batch_size]
         replaced = [(pairs[i][0], rec) for i, rec in enumerate(batch, start) if i < len(pairs)]
         added = [rec for i, rec in enumerate(batch, start) if i >= len(pairs)]
-        for old_record, new_record in replaced:
-            await asyncio.to_thread(core.store.supersede, old_record, new_record)
-        if replaced:
-            await core.add_edges(attach_edges(message_id, scope, [r for _, r in replaced]))
-            await core.reconcile()  # embeds the new versions, drops the old ones from the index
+        if replaced:  # the new versions are indexed, the old ones leave the index
+            await core.supersede(replaced, attach_edges(message_id, scope, [r for _, r in replaced]))
         if added:
             await core.add(added, attach_edges(message_id, scope, added))
         stored.extend(batch)
