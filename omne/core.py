@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 import asyncio
 import json
 import logging
@@ -97,7 +99,7 @@ class MemoryCore:
         self._retriever = Retriever(self._store, index, embedder)
         self.retrieval = retrieval or PRESETS[DEFAULT_PRESET]  # what `search` runs when given no config
         self.link_messages = link_messages  # chain each scope's messages (NEXT edges) as they are added
-        self.write_hooks: list[WriteHook] = list(write_hooks or [])  # run after indexing, in order
+        self.write_hooks: builtins.list[WriteHook] = list(write_hooks or [])  # run after indexing, in order
         self._write_lock = asyncio.Lock()
         # Set by omne.construction.Construction.attach (which also joins write_hooks): runs jobs (`process`).
         self.construction: Construction | None = None
@@ -182,7 +184,7 @@ class MemoryCore:
         await self.close()
 
     # -- write path -----------------------------------------------------------------------
-    async def add(self, records: Record | Iterable[Record], edges: Sequence[Edge] = ()) -> list[Record]:
+    async def add(self, records: Record | Iterable[Record], edges: Sequence[Edge] = ()) -> builtins.list[Record]:
         """Commit records (and optional edges) to the log, then index them. Returns what was stored."""
         batch = [records] if isinstance(records, Record) else list(records)
         if not batch:
@@ -227,7 +229,7 @@ class MemoryCore:
         """Persist typed edges (idempotent on (src, dst, kind))."""
         await asyncio.to_thread(self._store.add_edges, list(edges))
 
-    async def supersede(self, pairs: Sequence[tuple[Record, Record]], edges: Sequence[Edge] = ()) -> list[Record]:
+    async def supersede(self, pairs: Sequence[tuple[Record, Record]], edges: Sequence[Edge] = ()) -> builtins.list[Record]:
         """Write each `new` as the next version of its `old` (one transaction each; the old one is kept, superseded,
         in history), add `edges`, then index the new versions; returns them as stored. For callers that build the
         versions themselves (`update` builds one from changes); an old record that is no longer current fails with
@@ -293,7 +295,8 @@ class MemoryCore:
         """Embed (batched) and upsert live records; delete the others; mark them clean; return the vectors."""
         live = [r for r in records if r.live]
         gone = [r.id for r in records if not r.live]
-        vectors = await asyncio.to_thread(self.embedder.embed, [index_text(r) for r in live]) if live else []
+        vectors: np.ndarray | list[np.ndarray] = (
+            await asyncio.to_thread(self.embedder.embed, [index_text(r) for r in live]) if live else [])
         items = [IndexItem(record=r, vector=v) for r, v in zip(live, vectors)]
         await asyncio.to_thread(self._index.upsert, items)
         await asyncio.to_thread(self._index.delete, gone)
@@ -327,7 +330,7 @@ class MemoryCore:
 
     # -- read path ------------------------------------------------------------------------
     async def similar(self, vector: np.ndarray, *, scope: Scope, kinds: Sequence[RecordKind | str] | None = None,
-                      limit: int = 10) -> list[IndexHit]:
+                      limit: int = 10) -> builtins.list[IndexHit]:
         """The live records of a scope nearest to an embedding (dense index only, best first, with cosine
         scores): for callers that hold a vector already, e.g. graph building."""
         require_scope(scope)
@@ -345,7 +348,7 @@ class MemoryCore:
             raise NotFoundError(f"no record {record_id} in scope {scope}")
         return found[0]
 
-    async def get_many(self, record_ids: Sequence[str], *, scope: Scope) -> list[Record]:
+    async def get_many(self, record_ids: Sequence[str], *, scope: Scope) -> builtins.list[Record]:
         """Records by id (missing or out-of-scope ids are skipped), in the order asked."""
         require_scope(scope)
         return await asyncio.to_thread(self._store.get_many, list(record_ids), scope)
@@ -353,7 +356,7 @@ class MemoryCore:
     async def search(self, query: str, *, scope: Scope, top_k: int = 10, kinds: Sequence[RecordKind | str] | None = None,
                      tags: Sequence[str] | None = None, roles: Sequence[str] | None = None,
                      start: datetime | None = None, end: datetime | None = None,
-                     config: RetrievalConfig | None = None) -> list[SearchHit]:
+                     config: RetrievalConfig | None = None) -> builtins.list[SearchHit]:
         """Hybrid search (dense + BM25, then the read path's stages; `config` defaults to the store's, see
         `open`) within a scope; each hit says which stages found or moved it."""
         require_scope(scope)
@@ -370,7 +373,7 @@ class MemoryCore:
                    roles: Sequence[str] | None = None, tags: Sequence[str] | None = None,
                    start: datetime | None = None, end: datetime | None = None, text_contains: str | None = None,
                    limit: int | None = None, newest_first: bool = False, include_history: bool = False,
-                   ) -> list[Record]:
+                   ) -> builtins.list[Record]:
         """Records of a scope in time order, filtered; no ranking."""
         require_scope(scope)
         _check_limit(limit)
@@ -378,7 +381,7 @@ class MemoryCore:
         return await asyncio.to_thread(self._store.list, scope, flt, live_only=not include_history, limit=limit,
                                        newest_first=newest_first, text_contains=text_contains)
 
-    async def history(self, record_id: str, *, scope: Scope) -> list[Record]:
+    async def history(self, record_id: str, *, scope: Scope) -> builtins.list[Record]:
         """Every version of a record, oldest first (superseded and forgotten ones included)."""
         require_scope(scope)
         versions = await asyncio.to_thread(self._store.history, record_id, scope)
@@ -386,7 +389,7 @@ class MemoryCore:
             raise NotFoundError(f"no record {record_id} in scope {scope}")
         return versions
 
-    async def edges(self, *, scope: Scope, record_ids: Sequence[str] | None = None) -> list[Edge]:
+    async def edges(self, *, scope: Scope, record_ids: Sequence[str] | None = None) -> builtins.list[Edge]:
         """Typed edges of a scope, optionally only those touching `record_ids`."""
         require_scope(scope)
         return await asyncio.to_thread(self._store.edges, scope, record_ids=record_ids)
@@ -423,8 +426,8 @@ class MemoryCore:
         """Load an export (records keep ids, versions and times). With `scope`, every line must fall in it."""
         if scope is not None:
             require_scope(scope)
-        records: list[Record] = []
-        edges: list[Edge] = []
+        records: builtins.list[Record] = []
+        edges: builtins.list[Edge] = []
         for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
@@ -480,7 +483,7 @@ class MemoryCore:
                                 json.dumps(state, ensure_ascii=False), utcnow())
 
     async def jobs(self, *, scope: Scope | None = None, statuses: Sequence[JobStatus | str] | None = None,
-                   limit: int | None = None) -> list[Job]:
+                   limit: int | None = None) -> builtins.list[Job]:
         """Construction jobs (all, or a scope's), oldest first; see omne.construction."""
         if scope is not None:
             require_scope(scope)
@@ -503,7 +506,7 @@ class MemoryCore:
             require_scope(scope)
         return await asyncio.to_thread(self._storage.jobs.retry_failed, now=utcnow(), scope=scope)
 
-    async def blocks(self, *, scope: Scope) -> list[Block]:
+    async def blocks(self, *, scope: Scope) -> builtins.list[Block]:
         """The core memory blocks stored in exactly this scope (latest versions, by label)."""
         from omne.agents.blocks import Block, find_block
 
@@ -533,7 +536,7 @@ class MemoryCore:
         memory.track(label, scope)
         return await memory.set(label, value, as_agent=False)
 
-    async def block_history(self, label: str, *, scope: Scope) -> list[Block]:
+    async def block_history(self, label: str, *, scope: Scope) -> builtins.list[Block]:
         """Every version of a block, oldest first: its edit history."""
         from omne.agents.blocks import Block
 
