@@ -99,21 +99,23 @@ def test_run_peer_scores_ranked_ids_with_the_harness_recall(tmp_path):
     assert row.recall_at["10"]["overall"] == row.recall_at["25"]["overall"] == 1.0
     assert row.ingest_turns_per_s > 0 and row.search_ms["p95"] >= row.search_ms["p50"] >= 0
     assert row.system == FAKE and len(row.network_attempts) == 2  # the fake tries two connections, once
+    assert row.load_average is not None and min(row.load_average) >= 0
 
 
 def test_side_by_side_table():
     rows = [SystemRow(system="Omne `default`", recall_at={"5": {"overall": 0.677}, "10": {"overall": 0.7821},
                                                             "25": {"overall": 0.854}},
-                      ingest_turns_per_s=108.44, search_ms={"p50": 9.61, "p95": 13.04}, peak_rss_mib=1421.2),
+                      ingest_turns_per_s=108.44, search_ms={"p50": 9.61, "p95": 13.04}, peak_rss_mib=1421.2,
+                      load_average=(1.44, 2.06)),
             SystemRow(system="mem0 2.2.1", recall_at={"5": {"overall": 0.3771}, "10": {"overall": 0.459},
                                                       "25": {"overall": 0.594}},
                       ingest_turns_per_s=41.5, search_ms={"p50": 55.7, "p95": 116.3}, peak_rss_mib=747.0,
                       network_attempts=["connect ('127.0.0.1', 9)"])]
     assert render_side_by_side(rows).splitlines() == [
-        "| system | R@5 | R@10 | R@25 | ingest turns/s | search p50 / p95 ms | peak RSS MiB |",
-        "|---|---|---|---|---|---|---|",
-        "| Omne `default` | 0.677 | 0.782 | 0.854 | 108 | 9.6 / 13.0 | 1,421 |",
-        "| mem0 2.2.1 | 0.377 | 0.459 | 0.594 | 42 | 55.7 / 116.3 | 747 |",
+        "| system | R@5 | R@10 | R@25 | ingest turns/s | search p50 / p95 ms | peak RSS MiB | load (1 min) |",
+        "|---|---|---|---|---|---|---|---|",
+        "| Omne `default` | 0.677 | 0.782 | 0.854 | 108 | 9.6 / 13.0 | 1,421 | 1.4 -> 2.1 |",
+        "| mem0 2.2.1 | 0.377 | 0.459 | 0.594 | 42 | 55.7 / 116.3 | 747 | - |",
         "",
         "Network connections attempted by the peers (refused by the runner): mem0 2.2.1: connect ('127.0.0.1', 9)"]
 

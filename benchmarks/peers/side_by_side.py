@@ -44,6 +44,15 @@ class SystemRow(BaseModel):
     setup_s: float | None = None  # a peer's imports and opening, before the first add
     versions: dict[str, str] = Field(default_factory=dict)
     network_attempts: list[str] = Field(default_factory=list)
+    load_average: tuple[float, float] | None = None  # the machine's 1-minute load average at start and end
+
+
+def load_now() -> float:
+    """The machine's 1-minute load average (0 where the platform has none)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return 0.0
 
 
 def parse_peers(text: str | None) -> list[str]:
@@ -103,11 +112,12 @@ def _means(values: dict[str, list[float]]) -> dict[str, float]:
     return {key: round(float(np.mean(v)), 4) for key, v in values.items() if v}
 
 
-def omne_row(report: LocomoReport, name: str) -> SystemRow:
+def omne_row(report: LocomoReport, name: str, load_at_start: float) -> SystemRow:
     """Omne's row from the harness run in this process (its headline ablation; peak RSS of this process)."""
     return SystemRow(system=f"Omne `{name}`", recall_at={str(k): report.recall_at[str(k)] for k in TABLE_KS},
                      ingest_turns_per_s=round(report.turns / report.ingest_s, 1) if report.ingest_s else 0.0,
-                     search_ms=dict(report.latency_ms), peak_rss_mib=peak_rss_mib())
+                     search_ms=dict(report.latency_ms), peak_rss_mib=peak_rss_mib(),
+                     load_average=(load_at_start, load_now()))
 
 
 def run_peer(python: Path | str, peer: str, conversations: Sequence[Conversation], model_path: str, *,
@@ -119,7 +129,7 @@ def run_peer(python: Path | str, peer: str, conversations: Sequence[Conversation
         log = work / "runner.log"
         env = {**os.environ, **OFFLINE_ENV, "PYTHONPATH": str(REPO)}
         say(f"peer {peer}: running in {python} ...")
-        started = time.perf_counter()
+        started, load_at_start = time.perf_counter(), load_now()
         with log.open("w", encoding="utf-8") as err:
             done = subprocess.run([str(python), "-m", "benchmarks.peers.runner", "--peer", peer, "--input",
                                    str(work / "in.jsonl"), "--output", str(work / "out.jsonl"),
@@ -131,19 +141,20 @@ def run_peer(python: Path | str, peer: str, conversations: Sequence[Conversation
         output = list(read_output(work / "out.jsonl"))
     closing = next((line for line in output if isinstance(line, Done)), None)
     label = LABELS.get(peer, peer).format_map(defaultdict(lambda: "?", closing.versions if closing else {}))
-    row = score(conversations, output, label)
+    row = score(conversations, output, label).model_copy(update={"load_average": (load_at_start, load_now())})
     say(f"peer {peer}: done in {time.perf_counter() - started:.0f} s")
     return row
 
 
 def render_side_by_side(rows: Sequence[SystemRow]) -> str:
     """The systems as one Markdown table (what RESULTS-locomo.md shows)."""
-    lines = ["| system | R@5 | R@10 | R@25 | ingest turns/s | search p50 / p95 ms | peak RSS MiB |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| system | R@5 | R@10 | R@25 | ingest turns/s | search p50 / p95 ms | peak RSS MiB | load (1 min) |",
+             "|---|---|---|---|---|---|---|---|"]
     for row in rows:
         recall = " | ".join(f"{row.recall_at[str(k)]['overall']:.3f}" for k in TABLE_KS)
+        load = f"{row.load_average[0]:.1f} -> {row.load_average[1]:.1f}" if row.load_average else "-"
         lines.append(f"| {row.system} | {recall} | {row.ingest_turns_per_s:,.0f} | "
-                     f"{row.search_ms['p50']:.1f} / {row.search_ms['p95']:.1f} | {row.peak_rss_mib:,.0f} |")
+                     f"{row.search_ms['p50']:.1f} / {row.search_ms['p95']:.1f} | {row.peak_rss_mib:,.0f} | {load} |")
     attempts = [f"{row.system}: {', '.join(row.network_attempts)}" for row in rows if row.network_attempts]
     lines.append("")
     lines.append("Network connections attempted by the peers (refused by the runner): "
