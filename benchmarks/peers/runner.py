@@ -23,9 +23,13 @@ from typing import Any, Protocol
 
 from benchmarks.peers.protocol import PEERS, Add, Done, Hits, Ingested, Search, Setup, read_input
 
-# Set before any adapter imports its library: no hub download, no telemetry.
-OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
-               "ANONYMIZED_TELEMETRY": "False", "MEM0_TELEMETRY": "False", "TOKENIZERS_PARALLELISM": "false"}
+# Set before any adapter imports its library: no hub download, no telemetry; and torch on one thread, as
+# Omne embeds a query: both peers embed one text per call, where two OpenMP threads only spin and, on a
+# shared machine, starve (MiniLM, one short question: 1.5-2.0 s on two threads against 0.17-0.21 s on one at
+# load average 15 here; see benchmarks/RESULTS-locomo.md). This favours the peers, never handicaps them.
+RUNNER_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
+              "ANONYMIZED_TELEMETRY": "False", "MEM0_TELEMETRY": "False", "TOKENIZERS_PARALLELISM": "false",
+              "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 class Peer(Protocol):
@@ -114,7 +118,7 @@ def run(peer: str, input_path: Path, output_path: Path, workdir: Path) -> Done:
     if not lines or not isinstance(lines[0], Setup) or any(isinstance(x, Setup) for x in lines[1:]):
         raise SystemExit(f"{input_path}: the first line, and only it, must be the setup line")
     setup = lines[0]
-    os.environ.update(OFFLINE_ENV)
+    os.environ.update(RUNNER_ENV)
     guard = NetworkGuard()
     guard.install()
     started = time.perf_counter()

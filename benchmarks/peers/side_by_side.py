@@ -22,7 +22,7 @@ from benchmarks.locomo.data import Conversation
 from benchmarks.locomo.metrics import percentile_ms, recall_at
 from benchmarks.locomo.runner import KS, LocomoReport, turn_records
 from benchmarks.peers.protocol import PEERS, Add, Done, Hits, Ingested, Search, Setup, read_output, write_lines
-from benchmarks.peers.runner import OFFLINE_ENV, peak_rss_mib
+from benchmarks.peers.runner import RUNNER_ENV, peak_rss_mib
 from benchmarks.peers.venv import REPO, PeerEnvironmentError
 from omne.errors import InvalidInputError
 from omne.storage.index_payload import index_text
@@ -127,7 +127,7 @@ def run_peer(python: Path | str, peer: str, conversations: Sequence[Conversation
         work = Path(tmp)
         write_lines(work / "in.jsonl", runner_input(conversations, model_path, k))
         log = work / "runner.log"
-        env = {**os.environ, **OFFLINE_ENV, "PYTHONPATH": str(REPO)}
+        env = {**os.environ, **RUNNER_ENV, "PYTHONPATH": str(REPO)}
         say(f"peer {peer}: running in {python} ...")
         started, load_at_start = time.perf_counter(), load_now()
         with log.open("w", encoding="utf-8") as err:
