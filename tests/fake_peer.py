@@ -3,6 +3,7 @@ two loopback connections while opening (the runner must refuse and record it).""
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 
@@ -29,6 +30,8 @@ class FakePeer:
     def search(self, scope: str, query: str) -> list[str]:
         if query == "which model?":
             return [self.model_path]
+        if query == "which environment?":
+            return [f"{name}={os.environ.get(name)}" for name in ("HF_HUB_OFFLINE", "OMP_NUM_THREADS")]
         return self.turns.get(scope, [])[: self.k]
 
     def close(self) -> None:

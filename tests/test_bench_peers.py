@@ -52,15 +52,17 @@ def test_runner_follows_the_jsonl_contract_with_a_fake_peer(tmp_path):
              Add(scope="a", id="D1:3", text="three"),
              Search(scope="a", qid="0:0", query="anything"),
              Add(scope="b", id="D1:1", text="other"),
-             Search(scope="b", qid="1:0", query="anything"), Search(scope="b", qid="1:1", query="which model?")]
+             Search(scope="b", qid="1:0", query="anything"), Search(scope="b", qid="1:1", query="which model?"),
+             Search(scope="b", qid="1:2", query="which environment?")]
     result = _run_runner(tmp_path, lines)
     assert result.returncode == 0, result.stderr
     out = list(read_output(tmp_path / "out.jsonl"))
-    assert [type(line) for line in out] == [Ingested, Hits, Ingested, Hits, Hits, Done]
+    assert [type(line) for line in out] == [Ingested, Hits, Ingested, Hits, Hits, Hits, Done]
     assert (out[0].scope, out[0].turns, out[2].scope, out[2].turns) == ("a", 3, "b", 1)
     assert out[1].qid == "0:0" and out[1].ids == ["D1:1", "D1:2"]  # k = 2 of the scope's turns, in its order
     assert out[3].ids == ["D1:1"] and out[4].ids == ["/models/minilm"]  # scopes apart; the model path passed
-    assert all(line.seconds >= 0 for line in out[:5])
+    assert out[5].ids == ["HF_HUB_OFFLINE=1", "OMP_NUM_THREADS=1"]  # set before the peer imports its library
+    assert all(line.seconds >= 0 for line in out[:6])
     done = out[-1]
     assert done.peer == FAKE and done.versions["pydantic"]
     # both connections the fake peer tried were refused and recorded
