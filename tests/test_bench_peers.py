@@ -3,7 +3,6 @@ side-by-side table. No peer is installed here: the real peers run only in `omne 
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
