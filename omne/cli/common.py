@@ -85,7 +85,8 @@ def served_store_error(config: OmneConfig, exc: StoreLockedError, *, advice: str
     owner = owner_of(config.store_dir)
     if owner is None:
         return exc
-    advice = (advice or "run this command through it: --server {url} (or set OMNE_URL={url})").format(url=owner.url)
+    advice = advice or "run this command through it: --server {url} (or set OMNE_URL={url})"
+    advice = advice.replace("{url}", owner.url)  # not str.format: a store path may hold braces
     return StoreLockedError(f"the store {config.store_dir} is served by `omne serve` at {owner.url} (pid "
                             f"{owner.pid}); {advice}")
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
@@ -38,6 +38,8 @@ from omne.validation import describe_validation_error, require_scope
 log = logging.getLogger("omne.service")
 T = TypeVar("T")
 OpenCore = Callable[[], Awaitable[MemoryCore]]
+# Work that runs beside the API on the served core while the server is up (e.g. the construction worker).
+Background = Callable[[MemoryCore], AbstractAsyncContextManager[Any]]
 
 
 def _error(status: int, kind: str, message: str) -> JSONResponse:
@@ -98,22 +100,31 @@ ScopeQ = Annotated[Scope | None, Depends(_scope_params)]
 
 def create_app(open_core: OpenCore, *, keys_required: bool, request_timeout_s: float = 60.0,
                max_body_bytes: int = 100_000_000, close_core: bool = True, on_start: Callable[[], None] | None = None,
-               on_stop: Callable[[], None] | None = None, inspector: bool = True) -> FastAPI:
+               on_stop: Callable[[], None] | None = None, inspector: bool = True,
+               background: Sequence[Background] = ()) -> FastAPI:
     """The ASGI app. `open_core` opens the store at start-up (the app owns it and closes it at shutdown unless
     `close_core=False`); `keys_required` makes every /v1 request present an API key; bodies over
     `max_body_bytes` (the store's limits.max_file_bytes) are refused, and reads stop after `request_timeout_s`.
-    MCP (streamable HTTP) is at /mcp and, with `inspector`, the web memory inspector at /."""
+    Each of `background` is entered on the core once it is open and left at shutdown (after in-flight requests
+    finish, before the core closes). MCP (streamable HTTP) is at /mcp and, with `inspector`, the web memory
+    inspector at /."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.core = await open_core()
-        if on_start is not None:
-            on_start()
         try:
-            yield
+            async with AsyncExitStack() as running:
+                for work in background:
+                    await running.enter_async_context(work(app.state.core))
+                if on_start is not None:
+                    on_start()
+                try:
+                    yield
+                finally:
+                    await running.aclose()  # background work ends first (a job in hand finishes)
+                    if on_stop is not None:
+                        on_stop()
         finally:
-            if on_stop is not None:
-                on_stop()
             if close_core:
                 await app.state.core.close()
 
@@ -345,4 +356,4 @@ def _router(timeout_s: float) -> APIRouter:  # noqa: C901 - one small handler pe
     return r
 
 
-__all__ = ["BodyLimit", "create_app"]
+__all__ = ["Background", "BodyLimit", "create_app"]

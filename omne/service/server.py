@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import uvicorn
@@ -16,7 +17,7 @@ from omne.config import OmneConfig
 from omne.core import MemoryCore
 from omne.embedding import Embedder
 from omne.service import auth
-from omne.service.app import create_app
+from omne.service.app import Background, create_app
 from omne.storage.sqlite_store import SQLiteRecordStore
 
 log = logging.getLogger("omne.service")
@@ -51,13 +52,16 @@ def has_keys(config: OmneConfig) -> bool:
 
 
 def serve(config: OmneConfig, *, host: str = "127.0.0.1", port: int = 8765, require_keys: bool = False,
-          request_timeout_s: float = 60.0, log_level: str = "info", embedder: Embedder | None = None) -> None:
+          request_timeout_s: float = 60.0, log_level: str = "info", embedder: Embedder | None = None,
+          background: Sequence[Background] = ()) -> None:
     """Serve the store until SIGINT/SIGTERM; in-flight requests finish before the store closes.
 
     Keys are required when `require_keys` is set or the store holds any live key; without keys only a
-    loopback `host` is accepted. `embedder` replaces the default MiniLM (e.g. a test embedder)."""
+    loopback `host` is accepted. `embedder` replaces the default MiniLM (e.g. a test embedder); `background`
+    runs beside the API on the served core (`omne serve --worker`: the construction worker)."""
     keys_required = require_keys or has_keys(config)
     auth.check_bind(host, keys_required=keys_required)
+    _log_to_stderr(log_level)
     display_host = f"[{host}]" if ":" in host else host
     owner = config.store_dir / OWNER_FILE
 
@@ -82,9 +86,24 @@ def serve(config: OmneConfig, *, host: str = "127.0.0.1", port: int = 8765, requ
 
     asyncio.run(probe())
     app = create_app(open_core, keys_required=keys_required, request_timeout_s=request_timeout_s,
-                     max_body_bytes=config.limits.max_file_bytes, on_start=started, on_stop=stopped)
+                     max_body_bytes=config.limits.max_file_bytes, on_start=started, on_stop=stopped,
+                     background=background)
     uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=30,
                 access_log=log_level == "debug")
+
+
+def _log_to_stderr(level: str) -> None:
+    """Show Omne's own log lines (the server's address, construction jobs) beside uvicorn's, at its level."""
+    from uvicorn.config import LOG_LEVELS
+    from uvicorn.logging import DefaultFormatter
+
+    omne_log = logging.getLogger("omne")
+    omne_log.setLevel(LOG_LEVELS.get(level, logging.INFO))
+    if not omne_log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(DefaultFormatter("%(levelprefix)s %(message)s"))
+        omne_log.addHandler(handler)
+        omne_log.propagate = False  # once, not again through a root handler (FastMCP installs one)
 
 
 __all__ = ["OWNER_FILE", "ServerInfo", "has_keys", "owner_of", "serve"]
