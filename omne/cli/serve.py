@@ -59,7 +59,8 @@ def inspect(
     if not (config.store_dir / "records.sqlite3").is_file():
         raise InvalidInputError(f"no Omne store at {config.store_dir}: check --store (or $OMNE_STORE)")
     typer.echo(f"Omne memory inspector: http://127.0.0.1:{port}/  (Ctrl-C stops it)", err=True)
-    run(config, host="127.0.0.1", port=port, log_level=log_level)
+    run(config, host="127.0.0.1", port=port, log_level=log_level,
+        locked_advice="its inspector is at {url}/ (log in there with an API key to edit)")
 
 
 @contextmanager
