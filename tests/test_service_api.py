@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from omne import MemoryCore, Record, Scope
+from omne import Edge, MemoryCore, Record, Scope
 from omne.service import auth
 from omne.service.app import create_app
 from omne.testing import HashEmbedder
@@ -300,3 +300,28 @@ async def test_the_remote_core_raises_the_library_errors_and_serves_blocks_and_c
     assert await core.jobs(scope=ALICE) == [] and await core.retry_failed_jobs() == 0
     with pytest.raises(InvalidInputError, match="job status must be one of"):
         await core.jobs(statuses=["sleeping"])
+
+
+async def test_a_key_bound_to_alice_cannot_take_or_overwrite_bobs_ids(api: Api):
+    """Knowing the ids of bob's records gives alice's key nothing: adding or importing under them is a 422 (not a
+    storage failure) that names no scope, an edge over them leaves bob's edge as it was."""
+    ids = await seed(api)
+    other = await api.core.remember("bob's bike is red", scope=BOB)
+    await api.core.add_edges([Edge(scope=BOB, src=ids["bob"], dst=other.id, kind="relates", data={"by": "bob"})])
+    mine = {"id": ids["bob"], "text": "mine now", "kind": "fact", "scope": {"user": "alice"}}
+    attempts = [
+        ("POST", "/v1/records", {"json": {"records": [mine]}}),
+        ("POST", "/v1/import", {"params": {"user": "alice"}, "content": json.dumps({"type": "record", "record": {
+            **mine, "created_at": "2024-01-01T00:00:00Z"}}).encode()}),
+    ]
+    for method, path, kwargs in attempts:
+        status, kind, message = error_of(await api.call(method, path, key="alice", **kwargs))
+        assert (status, kind) == (422, "InvalidInputError") and ids["bob"] in message and "bob" not in \
+            message.replace(ids["bob"], ""), (path, message)
+    edge = {"scope": {"user": "alice"}, "src": ids["bob"], "dst": other.id, "kind": "relates", "data": {"by": "alice"}}
+    assert (await api.call("POST", "/v1/edges", key="alice", json=[edge])).status_code == 204
+    assert (await api.call("POST", "/v1/records", key="alice", json={"records": [], "edges": [edge]})).status_code \
+        == 200
+    assert (await api.core.get(ids["bob"], scope=BOB)).text == "bob likes black coffee"
+    assert [e.data for e in await api.core.edges(scope=BOB)] == [{"by": "bob"}]
+    assert await api.core.edges(scope=ALICE) == []

@@ -153,7 +153,7 @@ class RemoteMemoryCore:
     # -- write path ---------------------------------------------------------------------------
     async def add(self, records: Record | Iterable[Record], edges: Sequence[Edge] = ()) -> list[Record]:
         batch = [records] if isinstance(records, Record) else list(records)
-        if not batch:
+        if not batch and not edges:
             return []
         body = AddRequest.model_construct(records=batch, edges=list(edges))
         response = await self._call("POST", "/records", **_body(body))

@@ -221,31 +221,58 @@ class SQLiteRecordStore:
         transaction: the chain survives any crash and concurrent writers cannot fork it."""
         def body(conn: sqlite3.Connection) -> None:
             links = _message_links(conn, records) if link_messages else []
-            conn.executemany(f"INSERT INTO records ({_RECORD_COLUMNS}) VALUES ({','.join('?' * 23)})",
-                             [_record_row(r) for r in records])
+            try:
+                conn.executemany(f"INSERT INTO records ({_RECORD_COLUMNS}) VALUES ({','.join('?' * 23)})",
+                                 [_record_row(r) for r in records])
+            except sqlite3.IntegrityError as exc:
+                if "records.id" not in str(exc):
+                    raise
+                raise _IdTaken from None
             if edges or links:
                 edge_sql, edge_rows, _ = self._edge_stmt([*edges, *links])
                 conn.executemany(edge_sql, edge_rows)
-        self._transaction(body)
+        try:
+            self._transaction(body)
+        except _IdTaken:  # rolled back: now the store shows which id was there before
+            raise InvalidInputError(f"record id {self._taken_id(records)} is already taken: leave `id` unset for "
+                                    "a new record (`update` writes a new version of one)") from None
+
+    def _taken_id(self, records: Sequence[Record]) -> str:
+        """The first id of `records` that the store, or an earlier record of the same batch, holds."""
+        seen: set[str] = set()
+        for record in records:
+            if record.id in seen or self._query("SELECT 1 FROM records WHERE id=?", (record.id,)):
+                return record.id
+            seen.add(record.id)
+        return "?"
 
     def upsert_raw(self, records: Sequence[Record], edges: Sequence[Edge] = ()) -> None:
-        """Insert or replace records and edges exactly as given (import path)."""
-        stmts: list[tuple[str, Any, bool]] = [(
-            f"INSERT INTO records ({_RECORD_COLUMNS}) VALUES ({','.join('?' * 23)}) "
-            f"ON CONFLICT(id) DO UPDATE SET {', '.join(f'{c}=excluded.{c}' for c in _RECORD_COLUMNS.split(', ')[1:])}, "
-            "index_dirty=1",
-            [_record_row(r) for r in records], True)]
-        if edges:
-            stmts.append(self._edge_stmt(edges))
-        self._write(stmts)
+        """Insert or replace records and edges exactly as given (import path). A record replaces only a record
+        of its own scope: an id another scope holds is an InvalidInputError, and nothing is written."""
+        def body(conn: sqlite3.Connection) -> None:
+            foreign = _held_elsewhere(conn, records)
+            if foreign is not None:
+                raise InvalidInputError(f"record {foreign} belongs to another scope: an import replaces only "
+                                        "records of the scope it writes (leave such ids out, or import as admin "
+                                        "into a store that lacks them)")
+            conn.executemany(
+                f"INSERT INTO records ({_RECORD_COLUMNS}) VALUES ({','.join('?' * 23)}) "
+                f"ON CONFLICT(id) DO UPDATE SET {', '.join(f'{c}=excluded.{c}' for c in _RECORD_COLUMNS.split(', ')[1:])}, "
+                "index_dirty=1", [_record_row(r) for r in records])
+            if edges:
+                sql, rows, _ = self._edge_stmt(edges)
+                conn.executemany(sql, rows)
+        self._transaction(body)
 
     @staticmethod
     def _edge_stmt(edges: Sequence[Edge]) -> tuple[str, Any, bool]:
         rows = [(e.id, e.scope.user, e.scope.agent, e.scope.session, e.scope.team, e.src, e.dst, e.kind.value,
                  e.weight, json.dumps(e.data, ensure_ascii=False), _ts(e.created_at)) for e in edges]
+        # (src, dst, kind) is unique across scopes: an edge updates only the same scope's edge, never another's
         return ("INSERT INTO edges (id, s_user, s_agent, s_session, s_team, src, dst, kind, weight, data, created_at) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(src, dst, kind) DO UPDATE SET weight=excluded.weight, "
-                "data=excluded.data", rows, True)
+                "data=excluded.data WHERE edges.s_user IS excluded.s_user AND edges.s_agent IS excluded.s_agent "
+                "AND edges.s_session IS excluded.s_session AND edges.s_team IS excluded.s_team", rows, True)
 
     def add_edges(self, edges: Sequence[Edge]) -> None:
         if edges:
@@ -516,3 +543,18 @@ class SQLiteRecordStore:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+class _IdTaken(Exception):
+    """Raised inside an insert's transaction (which then rolls back) when a record id is already taken."""
+
+
+def _held_elsewhere(conn: sqlite3.Connection, records: Sequence[Record]) -> str | None:
+    """The first id of `records` that a record of another scope holds (an integrity check by id, inside the
+    write's transaction; nothing of that record leaves the store)."""
+    for record in records:
+        row = conn.execute("SELECT s_user, s_agent, s_session, s_team FROM records WHERE id=?", (record.id,)).fetchone()
+        if row is not None and tuple(row) != (record.scope.user, record.scope.agent, record.scope.session,
+                                              record.scope.team):
+            return record.id
+    return None
