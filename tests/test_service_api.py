@@ -325,3 +325,27 @@ async def test_a_key_bound_to_alice_cannot_take_or_overwrite_bobs_ids(api: Api):
     assert (await api.core.get(ids["bob"], scope=BOB)).text == "bob likes black coffee"
     assert [e.data for e in await api.core.edges(scope=BOB)] == [{"by": "bob"}]
     assert await api.core.edges(scope=ALICE) == []
+
+
+@pytest.mark.parametrize("path, content_type", [
+    ("/v1/records", "application/json"), ("/v1/import?user=alice", "application/x-ndjson"),
+    ("/v1/ingest?user=alice", "multipart/form-data; boundary=b"),
+])
+async def test_a_streamed_body_over_the_limit_is_413_on_every_kind_of_endpoint(api: Api, path, content_type):
+    """Without Content-Length (chunked) the limit holds as the body streams in, with the same 413 and message."""
+    async def chunks():
+        if content_type.startswith("multipart"):
+            yield b'--b\r\nContent-Disposition: form-data; name="file"; filename="big.md"\r\n\r\n'
+        for _ in range(30):
+            yield b"x" * 10_000
+
+    response = await api.call("POST", path, content=chunks(), headers={"Content-Type": content_type})
+    assert error_of(response)[:2] == (413, "PayloadTooLargeError"), response.text
+    assert "200,000-byte limit" in error_of(response)[2]
+    assert (await api.call("GET", "/healthz")).status_code == 200
+
+
+async def test_a_content_length_that_is_not_a_number_is_a_400_naming_the_header(api: Api):
+    response = await api.call("POST", "/v1/records", content=b"{}", headers={"Content-Length": "abc",
+                                                                           "Content-Type": "application/json"})
+    assert error_of(response)[:2] == (400, "InvalidInputError") and "Content-Length" in error_of(response)[2]

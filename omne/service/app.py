@@ -56,32 +56,51 @@ def _describe_request_error(exc: RequestValidationError) -> str:
 
 
 class BodyLimit:
-    """Refuse request bodies over `max_bytes` (413), by Content-Length or as they stream in."""
+    """Refuse request bodies over `max_bytes` (413), by Content-Length or as they stream in (chunked). A body cut
+    off mid-stream is answered 413 here, whatever the endpoint's body parser makes of the interruption."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
+    def _too_large(self) -> JSONResponse:
+        return _error(413, PayloadTooLargeError.__name__,
+                      f"request body over the server's {self.max_bytes:,}-byte limit (limits.max_file_bytes)")
+
     async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = dict(scope["headers"]).get(b"content-length", b"0")
-        if not length.isdigit() or int(length) > self.max_bytes:
-            message = f"request body over the server's {self.max_bytes:,}-byte limit (limits.max_file_bytes)"
-            await _error(413, PayloadTooLargeError.__name__, message)(scope, receive, send)
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and not length.isdigit():
+            await _error(400, InvalidInputError.__name__, "the Content-Length header is not a number of bytes")(
+                scope, receive, send)
+            return
+        if length is not None and int(length) > self.max_bytes:
+            await self._too_large()(scope, receive, send)
             return
         seen = 0
+        refused = False
 
         async def limited() -> Message:
-            nonlocal seen
+            nonlocal seen, refused
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
+            if seen > self.max_bytes and not refused:
+                refused = True
+                await self._too_large()(scope, receive, send)
                 raise PayloadTooLargeError(f"request body over the server's {self.max_bytes:,}-byte limit")
             return message
 
-        await self.app(scope, limited, send)
+        async def unless_refused(message: Message) -> None:  # the app's own answer to the cut-off body is dropped
+            if not refused:
+                await send(message)
+
+        try:
+            await self.app(scope, limited, unless_refused)
+        except Exception:  # once refused, whatever the cut-off body made the app raise is answered already
+            if not refused:
+                raise
 
 
 def _scope_params(user: str | None = None, agent: str | None = None, session: str | None = None,
