@@ -8,9 +8,13 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
+
 from omne import Record, RecordKind, Scope
+from omne.errors import InvalidInputError
 from omne.sync import SyncMemoryCore
-from omne.testing import HashEmbedder, Reply, ScriptedOpenAIServer
+from omne.testing import HashEmbedder, Reply, ScriptedOpenAIServer, open_fast_core
+from tests.support.served import served
 from tests.support.server_proc import Server, start_server, stop_server
 
 SESSION = Scope(user="maya", session="s1")
@@ -136,3 +140,13 @@ def test_omne_worker_on_a_served_store_names_the_server_and_serve_worker(tmp_pat
     assert via_url.returncode == 1 and server.url in via_url.stderr and "`omne serve --store DIR --worker`" in \
         via_url.stderr
     assert not Path(tmp_path / "elsewhere").exists()
+
+
+async def test_process_on_a_remote_core_names_serve_worker(tmp_path):
+    core = await open_fast_core(tmp_path / "store")
+    try:
+        async with served(core) as remote:
+            with pytest.raises(InvalidInputError, match=r"omne serve --store DIR --worker"):
+                await remote.process()
+    finally:
+        await core.close()

@@ -200,7 +200,8 @@ class RemoteMemoryCore:
         return Record.model_validate_json(response.content)
 
     async def process(self, **kwargs: Any) -> Any:
-        raise InvalidInputError("memory construction runs in the server's process: run `omne worker` there")
+        raise InvalidInputError("memory construction runs in the server's process, not through a client: start "
+                                "the server as `omne serve --store DIR --worker` (it runs the jobs as records arrive)")
 
     async def reconcile(self) -> int:
         return int((await self._call("POST", "/reconcile")).json()["reindexed"])
