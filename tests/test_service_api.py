@@ -148,6 +148,29 @@ async def test_every_endpoint_answers_its_happy_path(api: Api):
     ("POST", "/v1/records", {"content": b"x" * 300_000, "headers": {"Content-Type": "application/json"}}, 413,
      "PayloadTooLargeError", "200,000-byte limit"),
     ("GET", "/v1/nowhere", {}, 404, "NotFoundError", "Not Found"),
+    # the endpoints below had no user-error case before the audit of issue 14
+    ("POST", "/v1/records/lookup", {"params": {"user": "alice"}, "json": {"ids": "x"}}, 422, "InvalidInputError",
+     "ids: Input should be a valid list"),
+    ("POST", "/v1/edges", {"json": [{"scope": {"user": "alice"}, "src": "a", "dst": "b", "kind": "likes"}]}, 422,
+     "InvalidInputError", "kind"),
+    ("GET", "/v1/edges", {}, 422, "InvalidInputError", "scope must be"),
+    ("DELETE", "/v1/records/nope", {"params": {"user": "alice"}}, 404, "NotFoundError", "no record nope"),
+    ("GET", "/v1/records/nope/history", {"params": {"user": "alice"}}, 404, "NotFoundError", "no record nope"),
+    ("GET", "/v1/stats", {"params": {"user": "a\x01"}}, 422, "InvalidInputError", "control characters"),
+    ("GET", "/v1/export", {}, 422, "InvalidInputError", "scope must be"),
+    ("GET", "/v1/jobs/counts", {"params": {"user": " "}}, 422, "InvalidInputError", "non-empty"),
+    ("POST", "/v1/jobs/retry", {"params": {"team": "\x02"}}, 422, "InvalidInputError", "control characters"),
+    ("GET", "/v1/blocks", {}, 422, "InvalidInputError", "scope must be"),
+    ("GET", "/v1/blocks/missing/history", {"params": {"user": "alice"}}, 404, "NotFoundError", "no memory block"),
+    ("PUT", "/v1/context-state/c", {"params": {"user": "alice"}, "json": [1, 2]}, 422, "InvalidInputError",
+     "valid dictionary"),
+    ("GET", "/v1/context-state/c", {}, 422, "InvalidInputError", "scope must be"),
+    ("POST", "/v1/remember", {"json": {"text": "x"}}, 422, "InvalidInputError", "scope must be"),
+    ("POST", "/v1/ingest", {"params": {"user": "alice"}}, 422, "InvalidInputError", "file: Field required"),
+    ("POST", "/v1/ingest", {"params": {"user": "alice"}, "files": {"file": ("a.md", b"x")}, "data": {"options": "{"}},
+     422, "InvalidInputError", "invalid ingest options"),
+    ("POST", "/v1/import", {"params": {"user": "alice"}, "content": b"\xff\xfe"}, 422, "InvalidInputError",
+     "not UTF-8"),
 ])
 async def test_user_errors_are_json_with_the_library_message(api: Api, method, path, kwargs, status, kind, message):
     await seed(api)
@@ -238,7 +261,10 @@ async def test_alice_key_works_inside_her_scope_and_narrower(api: Api):
     assert hits and all(h["record"]["scope"]["user"] == "alice" for h in hits)
     status, kind, _ = error_of(await api.call("GET", "/v1/stats", key="alice"))  # the whole store: admin only
     assert (status, kind) == (403, "PermissionDeniedError")
-    assert (await api.call("POST", "/v1/reconcile", key="alice")).status_code == 403
+    for method, path in (("POST", "/v1/reconcile"), ("POST", "/v1/optimize"), ("POST", "/v1/import"),
+                         ("GET", "/v1/jobs"), ("GET", "/v1/jobs/counts"), ("POST", "/v1/jobs/retry"),
+                         ("GET", "/v1/export")):  # the whole store, or no scope named: not for a scoped key
+        assert error_of(await api.call(method, path, key="alice"))[:2] == (403, "PermissionDeniedError"), path
 
 
 async def test_a_scoped_key_sees_only_its_scopes_stats(api: Api):
@@ -349,3 +375,30 @@ async def test_a_content_length_that_is_not_a_number_is_a_400_naming_the_header(
     response = await api.call("POST", "/v1/records", content=b"{}", headers={"Content-Length": "abc",
                                                                            "Content-Type": "application/json"})
     assert error_of(response)[:2] == (400, "InvalidInputError") and "Content-Length" in error_of(response)[2]
+
+
+async def test_the_store_limits_hold_over_http(tmp_path):
+    """The library's batch and text limits (limits.max_batch, max_text_bytes) answer 422 with its message; an
+    update naming an unknown field is the library's 'invalid update'."""
+    from omne.config import LimitsConfig, OmneConfig
+
+    config = OmneConfig(store_dir=tmp_path / "store", limits=LimitsConfig(max_batch=3, max_text_bytes=100))
+    core = await MemoryCore.open(config=config, embedder=HashEmbedder())
+
+    async def open_core() -> MemoryCore:
+        return core
+
+    app = create_app(open_core, keys_required=False)
+    try:
+        async with app.router.lifespan_context(app):
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+                fact = {"text": "x", "kind": "fact", "scope": {"user": "u"}}
+                too_many = await http.post("/v1/records", json={"records": [fact] * 4})
+                assert error_of(too_many) == (422, "InvalidInputError", "a batch holds at most 3 records; got 4")
+                too_long = await http.post("/v1/remember", params={"user": "u"}, json={"text": "y" * 101})
+                assert error_of(too_long)[:2] == (422, "InvalidInputError") and "100-byte" in error_of(too_long)[2]
+                kept = (await http.post("/v1/records", json={"records": [fact] * 3})).json()[0]["id"]
+                unknown = await http.patch(f"/v1/records/{kept}", params={"user": "u"}, json={"colour": "red"})
+                assert error_of(unknown)[:2] == (422, "InvalidInputError") and "invalid update" in error_of(unknown)[2]
+    finally:
+        await core.close()
