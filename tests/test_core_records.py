@@ -174,10 +174,10 @@ async def test_ids_of_another_scope_cannot_be_taken_overwritten_or_moved(fast_co
     other = await fast_core.remember("bob's bike is red", scope=bob)
     await fast_core.add_edges([Edge(scope=bob, src=secret.id, dst=other.id, kind="relates", data={"by": "bob"})])
 
+    taken = Record(id=secret.id, kind="fact", text="mine now", scope=alice)
     with pytest.raises(InvalidInputError, match="already taken"):
-        await fast_core.add(Record(id=secret.id, kind="fact", text="mine now", scope=alice))
-    line = json.dumps({"type": "record", "record": Record(id=secret.id, kind="fact", text="mine now", scope=alice).model_dump(
-        mode="json")})
+        await fast_core.add(taken)
+    line = json.dumps({"type": "record", "record": taken.model_dump(mode="json")})
     with pytest.raises(InvalidInputError, match="belongs to another scope"):
         await fast_core.import_jsonl([line], scope=alice)
     await fast_core.add_edges([Edge(scope=alice, src=secret.id, dst=other.id, kind="relates", data={"by": "alice"})])

@@ -255,10 +255,9 @@ class SQLiteRecordStore:
                 raise InvalidInputError(f"record {foreign} belongs to another scope: an import replaces only "
                                         "records of the scope it writes (leave such ids out, or import as admin "
                                         "into a store that lacks them)")
-            conn.executemany(
-                f"INSERT INTO records ({_RECORD_COLUMNS}) VALUES ({','.join('?' * 23)}) "
-                f"ON CONFLICT(id) DO UPDATE SET {', '.join(f'{c}=excluded.{c}' for c in _RECORD_COLUMNS.split(', ')[1:])}, "
-                "index_dirty=1", [_record_row(r) for r in records])
+            replace = ", ".join(f"{c}=excluded.{c}" for c in _RECORD_COLUMNS.split(", ")[1:])
+            conn.executemany(f"INSERT INTO records ({_RECORD_COLUMNS}) VALUES ({','.join('?' * 23)}) "
+                             f"ON CONFLICT(id) DO UPDATE SET {replace}, index_dirty=1", [_record_row(r) for r in records])
             if edges:
                 sql, rows, _ = self._edge_stmt(edges)
                 conn.executemany(sql, rows)
