@@ -150,3 +150,10 @@ async def test_process_on_a_remote_core_names_serve_worker(tmp_path):
                 await remote.process()
     finally:
         await core.close()
+
+
+def test_omne_worker_on_a_store_that_does_not_exist_names_the_path_and_creates_nothing(tmp_path, omne_cli):
+    missing = tmp_path / "typo"
+    result = omne_cli("worker", "--once", store=missing, env={"OMNE_URL": ""})
+    assert result.returncode == 1 and f"no Omne store at {missing}" in result.stderr
+    assert not missing.exists()

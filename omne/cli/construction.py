@@ -89,6 +89,7 @@ def worker(
         raise InvalidInputError(f"{WORKER_BESIDE_STORE}, and OMNE_URL is set ({os.environ['OMNE_URL']}): "
                                 f"{SERVE_WORKER} (restart that server with --worker), or unset OMNE_URL and run "
                                 "`omne worker --store DIR` on the store's machine while no `omne serve` holds it")
+    config = existing_store(OmneConfig.from_env(store))  # jobs come from records: never a new, empty store
     client = configured_client(model_config)
 
     def show(outcome: JobOutcome) -> None:
@@ -98,7 +99,6 @@ def worker(
             typer.echo(describe_outcome(outcome))
 
     async def main() -> dict[str, int]:
-        config = OmneConfig.from_env(store)
         try:
             core = await MemoryCore.open(config=config)
         except StoreLockedError as exc:

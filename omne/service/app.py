@@ -148,7 +148,7 @@ def create_app(open_core: OpenCore, *, keys_required: bool, request_timeout_s: f
                 await app.state.core.close()
 
     app = FastAPI(title="Omne memory service", version="1", lifespan=lifespan,
-                  responses={code: {"model": ErrorResponse} for code in (401, 403, 404, 413, 422, 504)})
+                  responses={code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 413, 422, 504)})
     app.state.keys_required = keys_required
     mcp = McpEndpoint(app, keys_required=keys_required)
     app.router.add_route(MCP_PATH, mcp, include_in_schema=False)
