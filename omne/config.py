@@ -96,7 +96,6 @@ class OmneConfig(BaseModel):
         url = os.environ.get("OMNE_QDRANT_URL")
         if url:
             vectors = VectorConfig(backend="server", url=url, api_key=os.environ.get("OMNE_QDRANT_API_KEY"))
-        kwargs = {"vectors": vectors}
-        if store_dir is not None:
-            kwargs["store_dir"] = Path(store_dir)
-        return cls(**kwargs)
+        if store_dir is None:
+            return cls(vectors=vectors)
+        return cls(vectors=vectors, store_dir=Path(store_dir))

@@ -15,20 +15,19 @@ from omne.embedding import Embedder
 from omne.errors import StoreLockedError
 from omne.service import auth
 from omne.service.app import Background, create_app
-from omne.service.owner import owner_of, remove_owner, served_store_error, write_owner
-from omne.storage.sqlite_store import SQLiteRecordStore
+from omne.service.owner import remove_owner, served_store_error, write_owner
+from omne.storage.backends import open_storage, storage_exists
 
 log = logging.getLogger("omne.service")
 def has_keys(config: OmneConfig) -> bool:
-    """Whether the store holds any live API key (opens only the SQLite log)."""
-    path = config.store_dir / "records.sqlite3"
-    if not path.exists():
+    """Whether the store holds any live API key (opens only the store's database, not its index)."""
+    if not storage_exists(config):
         return False
-    store = SQLiteRecordStore(path, min_free_bytes=0)
+    storage = open_storage(config)
     try:
-        return bool(store.api_keys())
+        return bool(storage.keys.api_keys())
     finally:
-        store.close()
+        storage.close()
 
 
 def serve(config: OmneConfig, *, host: str = "127.0.0.1", port: int = 8765, require_keys: bool = False,
@@ -88,4 +87,4 @@ def _log_to_stderr(level: str) -> None:
         omne_log.propagate = False  # once, not again through a root handler (FastMCP installs one)
 
 
-__all__ = ["has_keys", "owner_of", "serve"]
+__all__ = ["has_keys", "serve"]
