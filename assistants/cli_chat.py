@@ -19,7 +19,9 @@ from assistants.settings import ResponderSettings, load_responder_settings
 from assistants.tools import task_tools
 from omne.config import OmneConfig, read_yaml_mapping
 from omne.core import MemoryCore
+from omne.errors import StoreLockedError
 from omne.llm import ModelNotConfiguredError, load_model_config, make_client, model_call_failure
+from omne.service import served_store_error
 
 EXIT_WORDS = {"/exit", "/quit", "exit", "quit"}
 
@@ -68,8 +70,8 @@ def chat(
 
 async def _chat(store: Path | None, server: str | None, user: str, kind: str, settings: ResponderSettings,
                 model, name: str, with_tools: bool, verbose: bool) -> None:  # noqa: ANN001
+    core = MemoryCore.connect(server) if server else await _open_store(OmneConfig.from_env(store))
     client = make_client(model)
-    core = MemoryCore.connect(server) if server else await MemoryCore.open(config=OmneConfig.from_env(store))
     where = f"server {server}" if server else f"store {core.config.store_dir}"
     try:
         agent = build_responder(kind, client, name=name, settings=settings, memory=core, user=user,
@@ -99,6 +101,13 @@ async def _chat(store: Path | None, server: str | None, user: str, kind: str, se
     finally:
         await core.close()
         await client.close()
+
+
+async def _open_store(config: OmneConfig) -> MemoryCore:
+    try:
+        return await MemoryCore.open(config=config)
+    except StoreLockedError as exc:
+        raise served_store_error(config.store_dir, exc, advice="chat through it: omne chat --server {url}") from exc
 
 
 async def _turn(agent: Responder, text: str, verbose: bool) -> None:

@@ -188,6 +188,8 @@ class MemoryCore:
         """Commit records (and optional edges) to the log, then index them. Returns what was stored."""
         batch = [records] if isinstance(records, Record) else list(records)
         if not batch:
+            if edges:  # edges alone are still written
+                await self.add_edges(edges)
             return []
         checked = check_records(batch, self.config.limits, self.schemas)
         await asyncio.to_thread(self._store.insert, checked, list(edges), link_messages=self.link_messages)

@@ -22,12 +22,12 @@ class SyncMemoryCore:
         self._start(MemoryCore.open(store_dir, **open_kwargs))
 
     @classmethod
-    def connect(cls, url: str | None = None, *, api_key: str | None = None) -> SyncMemoryCore:
+    def connect(cls, url: str | None = None, *, api_key: str | None = None, timeout_s: float = 60.0) -> SyncMemoryCore:
         """The blocking client of an `omne serve` server (see `MemoryCore.connect`)."""
         from omne.service.client import RemoteMemoryCore
 
         async def connect() -> Any:
-            return RemoteMemoryCore(url, api_key=api_key)
+            return RemoteMemoryCore(url, api_key=api_key, timeout_s=timeout_s)
 
         self = cls.__new__(cls)
         self._start(connect())

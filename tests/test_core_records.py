@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -162,3 +163,39 @@ async def test_stats_for_a_scope_count_only_that_scopes_records_and_vectors(fast
     assert (alice["records"], alice["vectors"]) == (3, 3)
     assert (bobs["records"], bobs["vectors"], bobs["by_kind"]) == (1, 1, {"fact": 1})
     assert (everyone["records"], everyone["vectors"]) == (4, 4)
+
+
+async def test_ids_of_another_scope_cannot_be_taken_overwritten_or_moved(fast_core):
+    """Scope is a hard partition for writes that name ids too: adding or importing a record under an id that
+    another scope holds, or an edge over another scope's records, changes nothing there (and a taken id is the
+    caller's InvalidInputError, not a storage failure)."""
+    alice, bob = Scope(user="alice"), Scope(user="bob")
+    secret = await fast_core.remember("bob's door code is 4471", scope=bob)
+    other = await fast_core.remember("bob's bike is red", scope=bob)
+    await fast_core.add_edges([Edge(scope=bob, src=secret.id, dst=other.id, kind="relates", data={"by": "bob"})])
+
+    taken = Record(id=secret.id, kind="fact", text="mine now", scope=alice)
+    with pytest.raises(InvalidInputError, match="already taken"):
+        await fast_core.add(taken)
+    line = json.dumps({"type": "record", "record": taken.model_dump(mode="json")})
+    with pytest.raises(InvalidInputError, match="belongs to another scope"):
+        await fast_core.import_jsonl([line], scope=alice)
+    await fast_core.add_edges([Edge(scope=alice, src=secret.id, dst=other.id, kind="relates", data={"by": "alice"})])
+    edge_line = json.dumps({"type": "edge", "edge": Edge(scope=alice, src=secret.id, dst=other.id, kind="relates",
+                                                        weight=9.0).model_dump(mode="json")})
+    await fast_core.import_jsonl([edge_line], scope=alice)
+
+    assert (await fast_core.get(secret.id, scope=bob)).text == "bob's door code is 4471"
+    assert [(e.data, e.weight) for e in await fast_core.edges(scope=bob)] == [({"by": "bob"}, 1.0)]
+    assert await fast_core.list(scope=alice) == [] and await fast_core.edges(scope=alice) == []
+    # an export replayed into its own scope still updates in place (ids kept)
+    await fast_core.update(other.id, scope=bob, text="bob's bike is blue")
+    lines = [line async for line in fast_core.export_lines(scope=bob)]
+    assert await fast_core.import_jsonl(lines, scope=bob) == len(lines)
+
+
+async def test_add_with_edges_and_no_records_writes_the_edges(fast_core):
+    a = await fast_core.remember("the ferry leaves at nine", scope=ALICE)
+    b = await fast_core.remember("the ferry is blue", scope=ALICE)
+    assert await fast_core.add([], edges=[Edge(scope=ALICE, src=a.id, dst=b.id, kind="relates")]) == []
+    assert [(e.src, e.dst) for e in await fast_core.edges(scope=ALICE)] == [(a.id, b.id)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -102,6 +103,8 @@ async def exercise(session: ClientSession, seeded: Seeded) -> None:
     messages = ok(await session.call_tool("conversation_search", {"query": "Lisbon"}))
     assert messages.startswith("Found 1 message(s)") and "I moved to Lisbon last spring" in messages
     assert "session s1" in messages  # the agents' conversation_search tool's own rendering
+    shown_id = re.search(r"· id (\S+)", messages).group(1)  # the id a message is shown with opens it
+    assert ok(await session.call_tool("get_memory", {"id": shown_id}))["text"] == "I moved to Lisbon last spring"
 
     resources = (await session.list_resources()).resources
     assert "omne://blocks" in {str(r.uri) for r in resources}
@@ -184,7 +187,7 @@ async def test_mcp_tools_are_the_agent_memory_tools(tmp_path: Path) -> None:
         async def bind(_ctx: Any) -> McpBinding:
             return binding
 
-        memory = MemoryHierarchy.on_scope(core, ALICE, editor="mcp:test")
+        memory = MemoryHierarchy.on_scope(core, ALICE, editor="mcp:test", full_ids=True)
         memory.blocks.track("human", ALICE)
         async with create_connected_server_and_client_session(build_server(bind)) as session:
             await session.initialize()

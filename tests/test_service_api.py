@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from omne import MemoryCore, Record, Scope
+from omne import Edge, MemoryCore, Record, Scope
 from omne.service import auth
 from omne.service.app import create_app
 from omne.testing import HashEmbedder
@@ -148,6 +148,29 @@ async def test_every_endpoint_answers_its_happy_path(api: Api):
     ("POST", "/v1/records", {"content": b"x" * 300_000, "headers": {"Content-Type": "application/json"}}, 413,
      "PayloadTooLargeError", "200,000-byte limit"),
     ("GET", "/v1/nowhere", {}, 404, "NotFoundError", "Not Found"),
+    # the endpoints below had no user-error case before the audit of issue 14
+    ("POST", "/v1/records/lookup", {"params": {"user": "alice"}, "json": {"ids": "x"}}, 422, "InvalidInputError",
+     "ids: Input should be a valid list"),
+    ("POST", "/v1/edges", {"json": [{"scope": {"user": "alice"}, "src": "a", "dst": "b", "kind": "likes"}]}, 422,
+     "InvalidInputError", "kind"),
+    ("GET", "/v1/edges", {}, 422, "InvalidInputError", "scope must be"),
+    ("DELETE", "/v1/records/nope", {"params": {"user": "alice"}}, 404, "NotFoundError", "no record nope"),
+    ("GET", "/v1/records/nope/history", {"params": {"user": "alice"}}, 404, "NotFoundError", "no record nope"),
+    ("GET", "/v1/stats", {"params": {"user": "a\x01"}}, 422, "InvalidInputError", "control characters"),
+    ("GET", "/v1/export", {}, 422, "InvalidInputError", "scope must be"),
+    ("GET", "/v1/jobs/counts", {"params": {"user": " "}}, 422, "InvalidInputError", "non-empty"),
+    ("POST", "/v1/jobs/retry", {"params": {"team": "\x02"}}, 422, "InvalidInputError", "control characters"),
+    ("GET", "/v1/blocks", {}, 422, "InvalidInputError", "scope must be"),
+    ("GET", "/v1/blocks/missing/history", {"params": {"user": "alice"}}, 404, "NotFoundError", "no memory block"),
+    ("PUT", "/v1/context-state/c", {"params": {"user": "alice"}, "json": [1, 2]}, 422, "InvalidInputError",
+     "valid dictionary"),
+    ("GET", "/v1/context-state/c", {}, 422, "InvalidInputError", "scope must be"),
+    ("POST", "/v1/remember", {"json": {"text": "x"}}, 422, "InvalidInputError", "scope must be"),
+    ("POST", "/v1/ingest", {"params": {"user": "alice"}}, 422, "InvalidInputError", "file: Field required"),
+    ("POST", "/v1/ingest", {"params": {"user": "alice"}, "files": {"file": ("a.md", b"x")}, "data": {"options": "{"}},
+     422, "InvalidInputError", "invalid ingest options"),
+    ("POST", "/v1/import", {"params": {"user": "alice"}, "content": b"\xff\xfe"}, 422, "InvalidInputError",
+     "not UTF-8"),
 ])
 async def test_user_errors_are_json_with_the_library_message(api: Api, method, path, kwargs, status, kind, message):
     await seed(api)
@@ -238,7 +261,10 @@ async def test_alice_key_works_inside_her_scope_and_narrower(api: Api):
     assert hits and all(h["record"]["scope"]["user"] == "alice" for h in hits)
     status, kind, _ = error_of(await api.call("GET", "/v1/stats", key="alice"))  # the whole store: admin only
     assert (status, kind) == (403, "PermissionDeniedError")
-    assert (await api.call("POST", "/v1/reconcile", key="alice")).status_code == 403
+    for method, path in (("POST", "/v1/reconcile"), ("POST", "/v1/optimize"), ("POST", "/v1/import"),
+                         ("GET", "/v1/jobs"), ("GET", "/v1/jobs/counts"), ("POST", "/v1/jobs/retry"),
+                         ("GET", "/v1/export")):  # the whole store, or no scope named: not for a scoped key
+        assert error_of(await api.call(method, path, key="alice"))[:2] == (403, "PermissionDeniedError"), path
 
 
 async def test_a_scoped_key_sees_only_its_scopes_stats(api: Api):
@@ -300,3 +326,79 @@ async def test_the_remote_core_raises_the_library_errors_and_serves_blocks_and_c
     assert await core.jobs(scope=ALICE) == [] and await core.retry_failed_jobs() == 0
     with pytest.raises(InvalidInputError, match="job status must be one of"):
         await core.jobs(statuses=["sleeping"])
+
+
+async def test_a_key_bound_to_alice_cannot_take_or_overwrite_bobs_ids(api: Api):
+    """Knowing the ids of bob's records gives alice's key nothing: adding or importing under them is a 422 (not a
+    storage failure) that names no scope, an edge over them leaves bob's edge as it was."""
+    ids = await seed(api)
+    other = await api.core.remember("bob's bike is red", scope=BOB)
+    await api.core.add_edges([Edge(scope=BOB, src=ids["bob"], dst=other.id, kind="relates", data={"by": "bob"})])
+    mine = {"id": ids["bob"], "text": "mine now", "kind": "fact", "scope": {"user": "alice"}}
+    attempts = [
+        ("POST", "/v1/records", {"json": {"records": [mine]}}),
+        ("POST", "/v1/import", {"params": {"user": "alice"}, "content": json.dumps({"type": "record", "record": {
+            **mine, "created_at": "2024-01-01T00:00:00Z"}}).encode()}),
+    ]
+    for method, path, kwargs in attempts:
+        status, kind, message = error_of(await api.call(method, path, key="alice", **kwargs))
+        assert (status, kind) == (422, "InvalidInputError") and ids["bob"] in message and "bob" not in \
+            message.replace(ids["bob"], ""), (path, message)
+    edge = {"scope": {"user": "alice"}, "src": ids["bob"], "dst": other.id, "kind": "relates", "data": {"by": "alice"}}
+    assert (await api.call("POST", "/v1/edges", key="alice", json=[edge])).status_code == 204
+    assert (await api.call("POST", "/v1/records", key="alice", json={"records": [], "edges": [edge]})).status_code \
+        == 200
+    assert (await api.core.get(ids["bob"], scope=BOB)).text == "bob likes black coffee"
+    assert [e.data for e in await api.core.edges(scope=BOB)] == [{"by": "bob"}]
+    assert await api.core.edges(scope=ALICE) == []
+
+
+@pytest.mark.parametrize("path, content_type", [
+    ("/v1/records", "application/json"), ("/v1/import?user=alice", "application/x-ndjson"),
+    ("/v1/ingest?user=alice", "multipart/form-data; boundary=b"),
+])
+async def test_a_streamed_body_over_the_limit_is_413_on_every_kind_of_endpoint(api: Api, path, content_type):
+    """Without Content-Length (chunked) the limit holds as the body streams in, with the same 413 and message."""
+    async def chunks():
+        if content_type.startswith("multipart"):
+            yield b'--b\r\nContent-Disposition: form-data; name="file"; filename="big.md"\r\n\r\n'
+        for _ in range(30):
+            yield b"x" * 10_000
+
+    response = await api.call("POST", path, content=chunks(), headers={"Content-Type": content_type})
+    assert error_of(response)[:2] == (413, "PayloadTooLargeError"), response.text
+    assert "200,000-byte limit" in error_of(response)[2]
+    assert (await api.call("GET", "/healthz")).status_code == 200
+
+
+async def test_a_content_length_that_is_not_a_number_is_a_400_naming_the_header(api: Api):
+    response = await api.call("POST", "/v1/records", content=b"{}", headers={"Content-Length": "abc",
+                                                                           "Content-Type": "application/json"})
+    assert error_of(response)[:2] == (400, "InvalidInputError") and "Content-Length" in error_of(response)[2]
+
+
+async def test_the_store_limits_hold_over_http(tmp_path):
+    """The library's batch and text limits (limits.max_batch, max_text_bytes) answer 422 with its message; an
+    update naming an unknown field is the library's 'invalid update'."""
+    from omne.config import LimitsConfig, OmneConfig
+
+    config = OmneConfig(store_dir=tmp_path / "store", limits=LimitsConfig(max_batch=3, max_text_bytes=100))
+    core = await MemoryCore.open(config=config, embedder=HashEmbedder())
+
+    async def open_core() -> MemoryCore:
+        return core
+
+    app = create_app(open_core, keys_required=False)
+    try:
+        async with app.router.lifespan_context(app):
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+                fact = {"text": "x", "kind": "fact", "scope": {"user": "u"}}
+                too_many = await http.post("/v1/records", json={"records": [fact] * 4})
+                assert error_of(too_many) == (422, "InvalidInputError", "a batch holds at most 3 records; got 4")
+                too_long = await http.post("/v1/remember", params={"user": "u"}, json={"text": "y" * 101})
+                assert error_of(too_long)[:2] == (422, "InvalidInputError") and "100-byte" in error_of(too_long)[2]
+                kept = (await http.post("/v1/records", json={"records": [fact] * 3})).json()[0]["id"]
+                unknown = await http.patch(f"/v1/records/{kept}", params={"user": "u"}, json={"colour": "red"})
+                assert error_of(unknown)[:2] == (422, "InvalidInputError") and "invalid update" in error_of(unknown)[2]
+    finally:
+        await core.close()

@@ -180,3 +180,34 @@ def test_read_commands_never_create_a_store_and_never_load_the_model(tmp_path):
                             env={**os.environ, "PYTHONPATH": str(ROOT), "OMNE_STORE": str(store)})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("no torch")
+
+
+def test_sigterm_during_a_large_write_lets_it_finish_and_answers_it(tmp_path):
+    """A 10,000-record add (seconds of work) in flight when SIGTERM arrives: the client gets its records back, and
+    the store holds all of them, indexed, when the server has gone."""
+    from omne import Record
+
+    store = tmp_path / "store"
+    server = start_server(store)
+    batch = [Record(kind="fact", scope=Scope(user="u"), text=f"fact {n} about the ferry timetable and the harbour")
+             for n in range(10_000)]
+    result: dict[str, object] = {}
+
+    def write() -> None:
+        with SyncMemoryCore.connect(server.url, timeout_s=300) as client:
+            try:
+                result["stored"] = client.add(batch)
+            except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+                result["error"] = exc
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    time.sleep(1.0)  # the request is in flight (the add takes seconds)
+    server.proc.send_signal(signal.SIGTERM)
+    writer.join(300)
+    assert server.proc.wait(120) in (0, -signal.SIGTERM)
+    assert "error" not in result, result.get("error")
+    assert len(result["stored"]) == 10_000  # type: ignore[arg-type]
+    with SyncMemoryCore(store, embedder=HashEmbedder()) as core:
+        stats = core.stats(Scope(user="u"))
+        assert stats["records"] == stats["vectors"] == 10_000 and stats["pending_index"] == 0

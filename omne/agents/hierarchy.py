@@ -43,9 +43,11 @@ class MemoryHierarchy:
     """
 
     def __init__(self, core: MemoryCore, spec: AgentSpec, *, scope: Scope | None = None,
-                 editor: str | None = None) -> None:
-        """`scope` / `editor` bind the memory to one given scope instead of the agent's own (see `on_scope`)."""
+                 editor: str | None = None, full_ids: bool = False) -> None:
+        """`scope` / `editor` bind the memory to one given scope instead of the agent's own (see `on_scope`);
+        `full_ids`: the memory tools show whole record ids (for clients that open records by id), not 8 chars."""
         self.core = core
+        self.full_ids = full_ids
         self.spec = spec
         self.agent_scope = scope or spec.agent_scope
         self.session_scope = spec.session_scope
@@ -56,12 +58,12 @@ class MemoryHierarchy:
         self.archival = ArchivalMemory(core, scope=self.agent_scope, author=editor)
 
     @classmethod
-    def on_scope(cls, core: MemoryCore, scope: Scope, *, editor: str) -> MemoryHierarchy:
+    def on_scope(cls, core: MemoryCore, scope: Scope, *, editor: str, full_ids: bool = False) -> MemoryHierarchy:
         """The memory of one scope as the memory tools see it, for a door bound to a scope rather than to an
         agent (an MCP session): core blocks, archival records and conversation search all in `scope`, no team
         blocks; `editor` is written into edit history and provenance. It records no messages."""
         spec = AgentSpec(agent=editor, user=scope.user, session=scope.session or DEFAULT_SESSION)
-        return cls(core, spec, scope=scope, editor=editor)
+        return cls(core, spec, scope=scope, editor=editor, full_ids=full_ids)
 
     @classmethod
     async def open(cls, core: MemoryCore, *, agent: str, user: str | None = None, session: str = DEFAULT_SESSION,

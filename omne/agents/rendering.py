@@ -78,12 +78,14 @@ def minute(moment: datetime) -> str:
 
 
 def header(record: Record, *, number: int | None = None, stamp: Callable[[datetime], str] = day,
-           who: str | None = None, details: Iterable[str] = ()) -> str:
+           who: str | None = None, details: Iterable[str] = (), full_id: bool = False) -> str:
     """One provenance line: `[1] 2024-05-01 · fact, written by agent:helper · id 1a2b3c4d · location: a.pdf, page 2`.
 
-    `who` replaces the generated provenance (e.g. "user, session s1" for a message).
+    `who` replaces the generated provenance (e.g. "user, session s1" for a message). The id is shortened to 8
+    characters for a prompt; `full_id` shows all of it, for a reader that opens records by id (MCP clients).
     """
-    parts = [stamp(record.when), neutralise(who if who is not None else provenance(record)), f"id {record.id[:8]}"]
+    parts = [stamp(record.when), neutralise(who if who is not None else provenance(record)),
+             f"id {record.id if full_id else record.id[:8]}"]
     location = format_location(record)
     if location:
         parts.append(f"location: {neutralise(location)}")
@@ -93,9 +95,10 @@ def header(record: Record, *, number: int | None = None, stamp: Callable[[dateti
 
 
 def render_record(record: Record, *, number: int | None = None, stamp: Callable[[datetime], str] = day,
-                  who: str | None = None, details: Iterable[str] = (), text: str | None = None) -> str:
+                  who: str | None = None, details: Iterable[str] = (), text: str | None = None,
+                  full_id: bool = False) -> str:
     """A record as a prompt entry: its provenance line, then its (or the given) text, quoted."""
-    return (f"{header(record, number=number, stamp=stamp, who=who, details=details)}\n"
+    return (f"{header(record, number=number, stamp=stamp, who=who, details=details, full_id=full_id)}\n"
             f"{quote(record.text if text is None else text)}")
 
 

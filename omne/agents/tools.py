@@ -185,6 +185,7 @@ async def conversation_search(memory: MemoryHierarchy, args: ConversationSearchA
     for i, record in enumerate(records, 1):
         who = f"{record.role or '?'}" + (f" ({record.name})" if record.name and record.name != record.role else "")
         entries.append(rendering.render_record(record, number=i, stamp=rendering.minute, text=_clip(record.text),
+                                               full_id=memory.full_ids,
                                                who=f"{who}, session {record.scope.session}"))
     return rendering.found("message(s)", entries)
 
@@ -195,7 +196,8 @@ async def archival_memory_insert(memory: MemoryHierarchy, args: ArchivalInsertAr
     record = await memory.archival.insert(
         args.content, tags=args.tags or (), source_ids=[memory.recall.last_id] if memory.recall.last_id else (),
         metadata={"source": "archival_memory_insert"})
-    return f"Stored in archival memory (id {record.id[:8]}, {rendering.minute(record.created_at)})."
+    shown = record.id if memory.full_ids else record.id[:8]
+    return f"Stored in archival memory (id {shown}, {rendering.minute(record.created_at)})."
 
 
 async def archival_memory_search(memory: MemoryHierarchy, args: ArchivalSearchArgs) -> str:
@@ -211,6 +213,7 @@ async def archival_memory_search(memory: MemoryHierarchy, args: ArchivalSearchAr
         return f"No archival records found for {args.query!r}."
     return rendering.found("archival record(s)", [
         rendering.render_record(hit.record, number=hit.rank, stamp=rendering.minute, text=_clip(hit.record.text),
+                                full_id=memory.full_ids,
                                 details=[f"tags: {', '.join(hit.record.tags)}"] if hit.record.tags else [])
         for hit in hits])
 

@@ -82,14 +82,9 @@ def existing_store(config: OmneConfig) -> OmneConfig:
 def served_store_error(config: OmneConfig, exc: StoreLockedError, *, advice: str | None = None) -> StoreLockedError:
     """The error for a store another process holds: when `omne serve` holds it, one naming the server and
     `advice` ({url} stands for the server's URL; default: run the command through it)."""
-    from omne.service.server import owner_of
+    from omne.service.owner import served_store_error as naming_the_server
 
-    owner = owner_of(config.store_dir)
-    if owner is None:
-        return exc
-    advice = (advice or "run this command through it: --server {url} (or set OMNE_URL={url})").format(url=owner.url)
-    return StoreLockedError(f"the store {config.store_dir} is served by `omne serve` at {owner.url} (pid "
-                            f"{owner.pid}); {advice}")
+    return naming_the_server(config.store_dir, exc, advice=advice)
 
 
 @contextmanager

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -16,53 +19,92 @@ from omne.cli.common import (
 from omne.config import OmneConfig
 from omne.errors import InvalidInputError, StoreLockedError
 
+if TYPE_CHECKING:
+    from omne.construction import JobOutcome
+    from omne.core import MemoryCore
+
+log = logging.getLogger("omne.construction")
+
 WORKER_BESIDE_STORE = ("`omne worker` runs construction jobs in the process that owns the store, not through a "
-                       "server (remote construction is not supported)")
+                       "server")
+SERVE_WORKER = "`omne serve --store DIR --worker` runs them inside the server"
+
+PollOpt = Annotated[float, typer.Option("--poll", min=0.05, help="Seconds between polls for new work.")]
+ModelConfigOpt = Annotated[Path | None, typer.Option("--model-config", help=(
+    "Model config (YAML like configs/model.example.yaml, or an AutoGen client component config); default: "
+    "$OMNE_MODEL_CONFIG and OPENAI_API_KEY / OPENAI_BASE_URL / OMNE_MODEL. Without a model, summaries are "
+    "extractive (offline) and fact extraction jobs wait for a worker that has one."))]
+
+
+def describe_outcome(outcome: JobOutcome) -> str:
+    """One line per job run, as `omne worker` prints it and `omne serve --worker` logs it."""
+    reason = f"  ({outcome.reason})" if outcome.reason else ""
+    of = f" of {outcome.max_attempts}" if outcome.max_attempts else ""
+    retried = outcome.status.value == "pending" and outcome.reason  # failed, will be retried after a backoff
+    return (f"{'retrying' if retried else outcome.status.value:<8} {outcome.key}  attempt {outcome.attempt}{of}, "
+            f"{outcome.seconds:.2f}s{reason}")
+
+
+def serve_worker(model_config: Path | None, poll: float) -> Callable[[MemoryCore], AbstractAsyncContextManager[Any]]:
+    """`omne serve --worker`: the construction worker of `omne worker` (same model lookup, same job lines, in
+    the server's log), run as a task of the server on its own core; it stops with the server."""
+    from omne.construction import worker_task
+    from omne.llm import configured_client
+
+    client = configured_client(model_config)  # a broken model config fails before the server starts
+
+    @asynccontextmanager
+    async def running(core: MemoryCore) -> AsyncIterator[None]:
+        try:
+            async with worker_task(core, client, poll_s=poll, on_job=lambda o: log.info("job %s", describe_outcome(o))):
+                log.info("construction worker running (%s)", "model: " + type(client).__name__ if client else
+                         "no model: extractive summaries; fact extraction waits for a model")
+                yield
+        finally:
+            if client is not None:
+                await client.close()
+
+    return running
 
 
 def worker(
     store: StoreOpt = None,
     once: Annotated[bool, typer.Option("--once", help="Run the jobs that are due, then exit.")] = False,
-    poll: Annotated[float, typer.Option("--poll", min=0.05, help="Seconds between polls for new work.")] = 2.0,
-    model_config: Annotated[Path | None, typer.Option("--model-config", help=(
-        "Model config (YAML like configs/model.example.yaml, or an AutoGen client component config); default: "
-        "$OMNE_MODEL_CONFIG and OPENAI_API_KEY / OPENAI_BASE_URL / OMNE_MODEL. Without a model, summaries are "
-        "extractive (offline) and fact extraction jobs wait for a worker that has one."))] = None,
+    poll: PollOpt = 2.0,
+    model_config: ModelConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run memory construction jobs (summaries, facts, reflection) for a store in the background.
 
-    With the embedded vector index one process owns a store at a time: run the worker as that owner
-    (or use a Qdrant server so several processes can share the store).
+    With the embedded vector index one process owns a store at a time: run the worker as that owner, or
+    inside the server that owns it (`omne serve --worker`), or use a Qdrant server so several processes can
+    share the store.
     """
-    from omne.construction import Construction, JobOutcome, run_worker
+    from omne.construction import Construction, run_worker
     from omne.core import MemoryCore
 
     from omne.llm import configured_client
 
     if os.environ.get("OMNE_URL"):
-        raise InvalidInputError(f"{WORKER_BESIDE_STORE}, and OMNE_URL is set ({os.environ['OMNE_URL']}): unset "
-                                "OMNE_URL and run `omne worker --store DIR` on the store's machine while no "
-                                "`omne serve` holds that store")
+        raise InvalidInputError(f"{WORKER_BESIDE_STORE}, and OMNE_URL is set ({os.environ['OMNE_URL']}): "
+                                f"{SERVE_WORKER} (restart that server with --worker), or unset OMNE_URL and run "
+                                "`omne worker --store DIR` on the store's machine while no `omne serve` holds it")
+    config = existing_store(OmneConfig.from_env(store))  # jobs come from records: never a new, empty store
     client = configured_client(model_config)
 
     def show(outcome: JobOutcome) -> None:
         if as_json:
             emit(outcome.model_dump(mode="json"), True)
         else:
-            reason = f"  ({outcome.reason})" if outcome.reason else ""
-            of = f" of {outcome.max_attempts}" if outcome.max_attempts else ""
-            retried = outcome.status.value == "pending" and outcome.reason  # failed, will be retried after a backoff
-            typer.echo(f"{'retrying' if retried else outcome.status.value:<8} {outcome.key}  attempt "
-                       f"{outcome.attempt}{of}, {outcome.seconds:.2f}s{reason}")
+            typer.echo(describe_outcome(outcome))
 
     async def main() -> dict[str, int]:
-        config = OmneConfig.from_env(store)
         try:
             core = await MemoryCore.open(config=config)
         except StoreLockedError as exc:
-            raise served_store_error(config, exc, advice=f"{WORKER_BESIDE_STORE}: stop the server to run the "
-                                     "worker on this store") from exc
+            raise served_store_error(config, exc, advice=(
+                f"{WORKER_BESIDE_STORE}: restart it as `omne serve --store {config.store_dir} --worker` (the "
+                "same --model-config) to run construction jobs inside it, or stop it and run `omne worker`")) from exc
         try:
             construction = await Construction.attach(core, client)
             try:
@@ -137,4 +179,4 @@ def export_sft_to(core: Any, out: Path | None, scope: Any) -> int:
         return asyncio.run(export_sft(core.core, handle, scope=scope))
 
 
-__all__ = ["export_sft_to", "jobs", "worker"]
+__all__ = ["ModelConfigOpt", "PollOpt", "describe_outcome", "export_sft_to", "jobs", "serve_worker", "worker"]

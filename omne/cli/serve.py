@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Iterator
 import typer
 
 from omne.cli.common import AgentOpt, JsonOpt, SessionOpt, StoreOpt, TeamOpt, UserOpt, emit, optional_scope
+from omne.cli.construction import ModelConfigOpt, PollOpt
 from omne.config import OmneConfig
 from omne.errors import InvalidInputError
 
@@ -26,13 +27,23 @@ def serve(
     request_timeout: Annotated[float, typer.Option("--request-timeout", min=0.1,
                                                    help="Seconds a read request may run.")] = 60.0,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    worker: Annotated[bool, typer.Option("--worker", help=(
+        "Also run the construction worker (summaries, facts, reflection) in the server, as `omne worker` "
+        "would; it finds its model the same way (--model-config)."))] = False,
+    model_config: ModelConfigOpt = None,
+    poll: PollOpt = 2.0,
 ) -> None:
     """Serve a store over HTTP: one owner process with a warm embedder; other processes use --server / OMNE_URL
-    or `MemoryCore.connect`. Stops gracefully on Ctrl-C / SIGTERM (in-flight requests finish first)."""
+    or `MemoryCore.connect`. With --worker it also runs the store's construction jobs. Stops gracefully on
+    Ctrl-C / SIGTERM (in-flight requests finish first, then the worker's job in hand)."""
+    from omne.cli.construction import serve_worker
     from omne.service.server import serve as run
 
+    if not worker and model_config is not None:
+        raise InvalidInputError("--model-config is the construction worker's model: add --worker")
+    background = [serve_worker(model_config, poll)] if worker else []
     run(OmneConfig.from_env(store), host=host, port=port, require_keys=require_keys,
-        request_timeout_s=request_timeout, log_level=log_level)
+        request_timeout_s=request_timeout, log_level=log_level, background=background)
 
 
 def inspect(
@@ -50,7 +61,8 @@ def inspect(
     if not storage_exists(config):
         raise InvalidInputError(f"no Omne store at {config.store_dir}: check --store (or $OMNE_STORE)")
     typer.echo(f"Omne memory inspector: http://127.0.0.1:{port}/  (Ctrl-C stops it)", err=True)
-    run(config, host="127.0.0.1", port=port, log_level=log_level)
+    run(config, host="127.0.0.1", port=port, log_level=log_level,
+        locked_advice="its inspector is at {url}/ (log in there with an API key to edit)")
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from omne.construction.structured import (
 )
 from omne.construction.summarisers import ExtractiveSummariser, ModelSummariser, Summariser, SummaryItem
 from omne.construction.summaries import SummaryBuilder
-from omne.construction.worker import run_worker
+from omne.construction.worker import run_worker, worker_task
 
 __all__ = [
     "Backoff", "Consolidated", "Consolidator", "Construction", "ConstructionConfig", "ExtractiveSummariser",
@@ -25,4 +25,5 @@ __all__ = [
     "ProcessReport", "Processor", "StructuredCallConfig", "StructuredOutputError", "StructuredReply", "Summariser",
     "SummaryBuilder", "SummaryItem", "export_sft", "extract_json_object", "extraction_model", "recall_insights",
     "reflect", "run_worker", "schema_hint", "schema_instructions", "structured_call", "structured_reply",
+    "worker_task",
 ]

@@ -229,12 +229,14 @@ class Construction:
 
     # -- running ----------------------------------------------------------------------------
     async def process(self, *, max_jobs: int | None = None, owner: str | None = None,
-                      on_job: Callable[[JobOutcome], Any] | None = None) -> ProcessReport:
-        """Run ready jobs until none is due (or `max_jobs` ran). Jobs in backoff wait for a later call."""
+                      on_job: Callable[[JobOutcome], Any] | None = None,
+                      stop: asyncio.Event | None = None) -> ProcessReport:
+        """Run ready jobs until none is due (or `max_jobs` ran, or `stop` is set: the job in hand finishes,
+        no new one is claimed). Jobs in backoff wait for a later call."""
         owner = owner or worker_id()
         await self.plan_new()
         report = ProcessReport()
-        while max_jobs is None or len(report.outcomes) < max_jobs:
+        while (max_jobs is None or len(report.outcomes) < max_jobs) and not (stop is not None and stop.is_set()):
             job = await asyncio.to_thread(self.queue.claim, owner, kinds=self._runnable())
             if job is None:
                 break

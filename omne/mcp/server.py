@@ -47,7 +47,8 @@ class McpBinding:
 
     def memory(self) -> MemoryHierarchy:
         """The scope as the agent memory tools see it (blocks, archival records, conversation search)."""
-        return MemoryHierarchy.on_scope(self.core, self.scope, editor=self.editor)
+        # whole ids in the tools' text: get_memory and the other record tools take them
+        return MemoryHierarchy.on_scope(self.core, self.scope, editor=self.editor, full_ids=True)
 
 
 McpContext: TypeAlias = Context[Any, Any, Any]  # FastMCP's per-call context (session, lifespan and request types vary)
@@ -213,7 +214,8 @@ def build_server(bind: Binder, *, name: str = "omne", **settings: Any) -> FastMC
         limit: Annotated[int, Field(description="How many messages (1 to 50).", ge=1, le=50)] = 10,
     ) -> str:
         """Search past conversation messages (recall memory) of this scope by text, role and date, with the
-        agents' conversation_search tool: each message found shows its time, role, speaker, session and short id."""
+        agents' conversation_search tool: each message found shows its time, role, speaker, session and its id
+        (whole, for get_memory)."""
         args = {"query": query, "roles": roles, "start_date": start_date, "end_date": end_date, "limit": limit}
         return await run(ctx, lambda b: call_memory_tool("conversation_search", b.memory(), args))
 

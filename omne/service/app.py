@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
@@ -38,6 +38,8 @@ from omne.validation import describe_validation_error, require_scope
 log = logging.getLogger("omne.service")
 T = TypeVar("T")
 OpenCore = Callable[[], Awaitable[MemoryCore]]
+# Work that runs beside the API on the served core while the server is up (e.g. the construction worker).
+Background = Callable[[MemoryCore], AbstractAsyncContextManager[Any]]
 
 
 def _error(status: int, kind: str, message: str) -> JSONResponse:
@@ -54,32 +56,51 @@ def _describe_request_error(exc: RequestValidationError) -> str:
 
 
 class BodyLimit:
-    """Refuse request bodies over `max_bytes` (413), by Content-Length or as they stream in."""
+    """Refuse request bodies over `max_bytes` (413), by Content-Length or as they stream in (chunked). A body cut
+    off mid-stream is answered 413 here, whatever the endpoint's body parser makes of the interruption."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
+    def _too_large(self) -> JSONResponse:
+        return _error(413, PayloadTooLargeError.__name__,
+                      f"request body over the server's {self.max_bytes:,}-byte limit (limits.max_file_bytes)")
+
     async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = dict(scope["headers"]).get(b"content-length", b"0")
-        if not length.isdigit() or int(length) > self.max_bytes:
-            message = f"request body over the server's {self.max_bytes:,}-byte limit (limits.max_file_bytes)"
-            await _error(413, PayloadTooLargeError.__name__, message)(scope, receive, send)
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and not length.isdigit():
+            await _error(400, InvalidInputError.__name__, "the Content-Length header is not a number of bytes")(
+                scope, receive, send)
+            return
+        if length is not None and int(length) > self.max_bytes:
+            await self._too_large()(scope, receive, send)
             return
         seen = 0
+        refused = False
 
         async def limited() -> Message:
-            nonlocal seen
+            nonlocal seen, refused
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
+            if seen > self.max_bytes and not refused:
+                refused = True
+                await self._too_large()(scope, receive, send)
                 raise PayloadTooLargeError(f"request body over the server's {self.max_bytes:,}-byte limit")
             return message
 
-        await self.app(scope, limited, send)
+        async def unless_refused(message: Message) -> None:  # the app's own answer to the cut-off body is dropped
+            if not refused:
+                await send(message)
+
+        try:
+            await self.app(scope, limited, unless_refused)
+        except Exception:  # once refused, whatever the cut-off body made the app raise is answered already
+            if not refused:
+                raise
 
 
 def _scope_params(user: str | None = None, agent: str | None = None, session: str | None = None,
@@ -98,27 +119,36 @@ ScopeQ = Annotated[Scope | None, Depends(_scope_params)]
 
 def create_app(open_core: OpenCore, *, keys_required: bool, request_timeout_s: float = 60.0,
                max_body_bytes: int = 100_000_000, close_core: bool = True, on_start: Callable[[], None] | None = None,
-               on_stop: Callable[[], None] | None = None, inspector: bool = True) -> FastAPI:
+               on_stop: Callable[[], None] | None = None, inspector: bool = True,
+               background: Sequence[Background] = ()) -> FastAPI:
     """The ASGI app. `open_core` opens the store at start-up (the app owns it and closes it at shutdown unless
     `close_core=False`); `keys_required` makes every /v1 request present an API key; bodies over
     `max_body_bytes` (the store's limits.max_file_bytes) are refused, and reads stop after `request_timeout_s`.
-    MCP (streamable HTTP) is at /mcp and, with `inspector`, the web memory inspector at /."""
+    Each of `background` is entered on the core once it is open and left at shutdown (after in-flight requests
+    finish, before the core closes). MCP (streamable HTTP) is at /mcp and, with `inspector`, the web memory
+    inspector at /."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.core = await open_core()
-        if on_start is not None:
-            on_start()
         try:
-            yield
+            async with AsyncExitStack() as running:
+                for work in background:
+                    await running.enter_async_context(work(app.state.core))
+                if on_start is not None:
+                    on_start()
+                try:
+                    yield
+                finally:
+                    await running.aclose()  # background work ends first (a job in hand finishes)
+                    if on_stop is not None:
+                        on_stop()
         finally:
-            if on_stop is not None:
-                on_stop()
             if close_core:
                 await app.state.core.close()
 
     app = FastAPI(title="Omne memory service", version="1", lifespan=lifespan,
-                  responses={code: {"model": ErrorResponse} for code in (401, 403, 404, 413, 422, 504)})
+                  responses={code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 413, 422, 504)})
     app.state.keys_required = keys_required
     mcp = McpEndpoint(app, keys_required=keys_required)
     # Starlette routes to an ASGI app as well as to a request handler; its signature names only the latter.
@@ -347,4 +377,4 @@ def _router(timeout_s: float) -> APIRouter:  # noqa: C901 - one small handler pe
     return r
 
 
-__all__ = ["BodyLimit", "create_app"]
+__all__ = ["Background", "BodyLimit", "create_app"]

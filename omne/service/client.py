@@ -158,7 +158,7 @@ class RemoteMemoryCore:
     # -- write path ---------------------------------------------------------------------------
     async def add(self, records: Record | Iterable[Record], edges: Sequence[Edge] = ()) -> builtins.list[Record]:
         batch = [records] if isinstance(records, Record) else list(records)
-        if not batch:
+        if not batch and not edges:
             return []
         body = AddRequest.model_construct(records=batch, edges=list(edges))
         response = await self._call("POST", "/records", **_body(body))
@@ -205,7 +205,8 @@ class RemoteMemoryCore:
         return Record.model_validate_json(response.content)
 
     async def process(self, **kwargs: Any) -> Any:
-        raise InvalidInputError("memory construction runs in the server's process: run `omne worker` there")
+        raise InvalidInputError("memory construction runs in the server's process, not through a client: start "
+                                "the server as `omne serve --store DIR --worker` (it runs the jobs as records arrive)")
 
     async def reconcile(self) -> int:
         return int((await self._call("POST", "/reconcile")).json()["reindexed"])

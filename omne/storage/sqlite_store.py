@@ -148,12 +148,30 @@ def _filter_sql(flt: RecordFilter | None) -> tuple[str, list[Any]]:
 
 
 def _write_edges(conn: sqlite3.Connection, edges: Sequence[Edge]) -> None:
-    """Insert edges; an existing (src, dst, kind) keeps its id and takes the new weight and data."""
+    """Insert edges; an existing (src, dst, kind) of the same scope keeps its id and takes the new weight and
+    data. (src, dst, kind) is unique across scopes: another scope's edge is never updated (nor revealed)."""
     rows = [(e.id, *scope_values(e.scope), e.src, e.dst, e.kind.value, e.weight,
              json.dumps(e.data, ensure_ascii=False), ts(e.created_at)) for e in edges]
     conn.executemany("INSERT INTO edges (id, s_user, s_agent, s_session, s_team, src, dst, kind, weight, data, "
                      "created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(src, dst, kind) DO UPDATE SET "
-                     "weight=excluded.weight, data=excluded.data", rows)
+                     "weight=excluded.weight, data=excluded.data WHERE edges.s_user IS excluded.s_user AND "
+                     "edges.s_agent IS excluded.s_agent AND edges.s_session IS excluded.s_session AND "
+                     "edges.s_team IS excluded.s_team", rows)
+
+
+def _held_elsewhere(conn: sqlite3.Connection, records: Sequence[Record]) -> str | None:
+    """The first id of `records` that a record of another scope holds (an integrity check by id, inside the
+    write's transaction; nothing of that record leaves the store)."""
+    for record in records:
+        row = conn.execute("SELECT s_user, s_agent, s_session, s_team FROM records WHERE id = ?",
+                           (record.id,)).fetchone()
+        if row is not None and tuple(row) != scope_values(record.scope):
+            return record.id
+    return None
+
+
+class _IdTaken(Exception):
+    """Raised inside an insert's transaction (which then rolls back) when a record id is already taken."""
 
 
 _INSERT_RECORD = f"INSERT INTO records ({_RECORD_COLUMNS}) VALUES ({','.join('?' * 23)})"
@@ -180,15 +198,38 @@ class SQLiteRecordStore:
         transaction: the chain survives any crash and concurrent writers cannot fork it."""
         def body(conn: sqlite3.Connection) -> None:
             links = _message_links(conn, records) if link_messages else []
-            conn.executemany(_INSERT_RECORD, [_record_row(r) for r in records])
+            try:
+                conn.executemany(_INSERT_RECORD, [_record_row(r) for r in records])
+            except sqlite3.IntegrityError as exc:
+                if "records.id" not in str(exc):
+                    raise
+                raise _IdTaken from None
             _write_edges(conn, [*edges, *links])
-        self._transaction(body)
+        try:
+            self._transaction(body)
+        except _IdTaken:  # rolled back: now the store shows which id was there before
+            raise InvalidInputError(f"record id {self._taken_id(records)} is already taken: leave `id` unset for "
+                                    "a new record (`update` writes a new version of one)") from None
+
+    def _taken_id(self, records: Sequence[Record]) -> str:
+        """The first id of `records` that the store, or an earlier record of the same batch, holds."""
+        seen: set[str] = set()
+        for record in records:
+            if record.id in seen or self._query("SELECT 1 FROM records WHERE id=?", (record.id,)):
+                return record.id
+            seen.add(record.id)
+        return "?"
 
     def upsert_raw(self, records: Sequence[Record], edges: Sequence[Edge] = ()) -> None:
-        """Insert or replace records and edges exactly as given (import path)."""
+        """Insert or replace records and edges exactly as given (import path). A record replaces only a record
+        of its own scope: an id another scope holds is an InvalidInputError, and nothing is written."""
         updates = ", ".join(f"{c}=excluded.{c}" for c in _RECORD_COLUMNS.split(", ")[1:])
 
         def body(conn: sqlite3.Connection) -> None:
+            foreign = _held_elsewhere(conn, records)
+            if foreign is not None:
+                raise InvalidInputError(f"record {foreign} belongs to another scope: an import replaces only "
+                                        "records of the scope it writes (leave such ids out)")
             conn.executemany(f"{_INSERT_RECORD} ON CONFLICT(id) DO UPDATE SET {updates}, index_dirty=1",
                              [_record_row(r) for r in records])
             _write_edges(conn, edges)

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +30,10 @@ class Server:
     log: Path
 
 
-def start_server(store: Path, *, fast: bool = True, require_keys: bool = False, port: int | None = None) -> Server:
-    """`fast`: the hashing test embedder (tests.support.serve_child); else the real `omne serve` with MiniLM."""
+def start_server(store: Path, *, fast: bool = True, require_keys: bool = False, port: int | None = None,
+                 args: Sequence[str] = (), env: dict[str, str] | None = None) -> Server:
+    """`fast`: the hashing test embedder (tests.support.serve_child); else the real `omne serve` with MiniLM.
+    `args`: more options (`--worker`, `--model-config FILE`); `env`: more environment."""
     port = port or free_port()
     if fast:
         cmd = [sys.executable, "-m", "tests.support.serve_child", str(store), str(port)]
@@ -39,8 +41,9 @@ def start_server(store: Path, *, fast: bool = True, require_keys: bool = False, 
     else:
         cmd = [sys.executable, "-m", "omne", "serve", "--store", str(store), "--port", str(port), "--log-level",
                "warning"] + (["--require-keys"] if require_keys else [])
+    cmd += list(args)
     log = store.parent / f"server-{port}.log"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", **(env or {})}
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

@@ -1,0 +1,53 @@
+"""Who owns a store: every embedded command on a store that a running `omne serve` holds says so and names the
+server's URL (with the way through it); an owner file left by a killed server names no one."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from omne import MemoryCore
+from omne.testing import HashEmbedder
+from tests.support.server_proc import Server, free_port, running_server
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Server:
+    store = tmp_path_factory.mktemp("owned") / "store"
+    with running_server(store) as server:
+        yield server
+
+
+def store_of(server: Server):
+    return server.log.parent / "store"
+
+
+@pytest.mark.parametrize("command, advice", [
+    (["serve", "--port", "1"], "already serves this store: connect to it"),
+    (["inspect", "--port", "1"], "its inspector is at {url}/"),
+    (["chat"], "chat through it: omne chat --server {url}"),
+    (["memory", "add", "x", "--user", "u"], "--server {url}"),
+])
+def test_an_embedded_command_on_a_served_store_names_the_server(served, omne_cli, command, advice):
+    result = omne_cli(*command, store=store_of(served), env={"OMNE_URL": "", "OPENAI_API_KEY": "sk-test"})
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert f"served by `omne serve` at {served.url}" in result.stderr, result.stderr
+    assert advice.format(url=served.url) in result.stderr, result.stderr
+    assert json.loads((store_of(served) / "server.json").read_text())["url"] == served.url  # still the owner's
+
+
+async def test_an_owner_file_left_by_a_killed_server_names_no_one(tmp_path, omne_cli):
+    store = tmp_path / "store"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    core = await MemoryCore.open(store, embedder=HashEmbedder())  # another process (this one) holds the store
+    try:
+        url = f"http://127.0.0.1:{free_port()}"
+        (store / "server.json").write_text(json.dumps({"url": url, "pid": int(dead.stdout)}), encoding="utf-8")
+        result = omne_cli("memory", "stats", store=store, env={"OMNE_URL": ""})
+    finally:
+        await core.close()
+    assert result.returncode == 1 and "open in another process" in result.stderr
+    assert url not in result.stderr and "served by" not in result.stderr
