@@ -87,3 +87,30 @@ async def test_an_index_made_before_contextual_vectors_is_rebuilt_from_the_log(t
             hits = {h.record.id: h for h in await core.search(QUERY, scope=JO, top_k=10)}
     assert "rebuilding it from the record log" in caplog.text
     assert hits[stored[3].id].stages["context"] == 1
+
+
+def test_a_qdrant_server_collection_made_before_contextual_vectors_is_searched_without_them(monkeypatch, caplog):
+    import numpy as np
+    import qdrant_client
+    from qdrant_client import models
+
+    from omne.config import VectorConfig
+    from omne.storage.protocols import IndexItem
+    from omne.storage.qdrant_server_index import ServerVectorIndex
+
+    local = qdrant_client.QdrantClient(":memory:")  # the server API, in-process
+    monkeypatch.setattr(qdrant_client, "QdrantClient", lambda *args, **kwargs: local)
+    record = Record(kind=RecordKind.MESSAGE, scope=JO, text="You'd be brilliant at it")
+    item = IndexItem(record=record, vector=np.array([1.0, 0, 0, 0]), context=np.array([0, 1.0, 0, 0]))
+    query = np.array([0, 1.0, 0, 0])
+    new = ServerVectorIndex(VectorConfig(backend="server", url="http://qdrant:6333"), 4)
+    new.upsert([item])
+    found = new.search(JO, None, dense=query, lexical=None, limit=5, context=True)
+    assert found["context"][0].id == record.id and found["context"][0].score > 0.99
+    local.create_collection("old", vectors_config={DENSE: models.VectorParams(size=4, distance=models.Distance.COSINE)},
+                            sparse_vectors_config={LEXICAL: models.SparseVectorParams(modifier=models.Modifier.IDF)})
+    with caplog.at_level(logging.WARNING, logger="omne"):
+        old = ServerVectorIndex(VectorConfig(backend="server", url="http://qdrant:6333", collection="old"), 4)
+    assert "has no 'context' vectors" in caplog.text and "re-create the collection" in caplog.text
+    old.upsert([item])  # no contextual vector is sent to a collection that has none
+    assert list(old.search(JO, None, dense=query, lexical=None, limit=5, context=True)) == ["dense"]
