@@ -6,9 +6,10 @@ import logging
 
 import qdrant_edge as q
 
-from omne import MemoryCore, Record, RecordKind, Scope
+from omne import MemoryCore, OmneConfig, Record, RecordKind, Scope
 from omne.retrieval.models import ContextConfig
 from omne.retrieval.stages import PRESETS
+from omne.storage.backends import open_storage
 from omne.storage.context import contextual_texts
 from omne.storage.index_payload import DENSE, LEXICAL, index_text
 
@@ -55,10 +56,14 @@ async def test_the_contextual_text_is_the_previous_message_of_the_same_chain(tmp
         later = await core.add(_turns()[2:4])  # the previous message of `later[0]` comes from the log
         other = await core.add(_turns(Scope(user="jo", session="s2"))[:1])  # another session: its own chain
         fact = await core.remember("Jo's terrier is called Biscuit.", scope=JO)
-        texts = contextual_texts(core.store, first + later + other + [fact])
-        assert texts == {first[1].id: f"{index_text(first[0])} {index_text(first[1])}",
-                         later[0].id: f"{index_text(first[1])} {index_text(later[0])}",
-                         later[1].id: f"{index_text(later[0])} {index_text(later[1])}"}
+    storage = open_storage(OmneConfig(store_dir=tmp_path / "store"))
+    try:
+        texts = contextual_texts(storage.records, first + later + other + [fact])
+    finally:
+        storage.close()
+    assert texts == {first[1].id: f"{index_text(first[0])} {index_text(first[1])}",
+                     later[0].id: f"{index_text(first[1])} {index_text(later[0])}",
+                     later[1].id: f"{index_text(later[0])} {index_text(later[1])}"}
 
 
 async def test_contextual_vectors_can_be_switched_off_on_the_write_path(tmp_path, embedder):
@@ -91,15 +96,15 @@ async def test_an_index_made_before_contextual_vectors_is_rebuilt_from_the_log(t
 
 def test_a_qdrant_server_collection_made_before_contextual_vectors_is_searched_without_them(monkeypatch, caplog):
     import numpy as np
-    import qdrant_client
-    from qdrant_client import models
+    from qdrant_client import QdrantClient, models
 
     from omne.config import VectorConfig
+    from omne.storage import qdrant_server_index
     from omne.storage.protocols import IndexItem
     from omne.storage.qdrant_server_index import ServerVectorIndex
 
-    local = qdrant_client.QdrantClient(":memory:")  # the server API, in-process
-    monkeypatch.setattr(qdrant_client, "QdrantClient", lambda *args, **kwargs: local)
+    local = QdrantClient(":memory:")  # the server API, in-process
+    monkeypatch.setattr(qdrant_server_index, "QdrantClient", lambda *args, **kwargs: local)
     record = Record(kind=RecordKind.MESSAGE, scope=JO, text="You'd be brilliant at it")
     item = IndexItem(record=record, vector=np.array([1.0, 0, 0, 0]), context=np.array([0, 1.0, 0, 0]))
     query = np.array([0, 1.0, 0, 0])
