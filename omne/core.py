@@ -23,6 +23,7 @@ from omne.retrieval.models import RetrievalConfig, SearchHit
 from omne.retrieval.pipeline import Retriever, SearchContext
 from omne.schemas import SchemaRegistry
 from omne.storage.backends import open_storage
+from omne.storage.context import contextual_texts
 from omne.storage.index_payload import index_text
 from omne.storage.job_models import Job, JobStatus
 from omne.storage.protocols import IndexHit, IndexItem, JobStore, KeyStore, RecordFilter, Storage, VectorIndex
@@ -86,7 +87,7 @@ class MemoryCore:
 
     def __init__(self, config: OmneConfig, storage: Storage, index: VectorIndex, embedder: Embedder,
                  write_hooks: Sequence[WriteHook] | None = None, retrieval: RetrievalConfig | None = None,
-                 link_messages: bool = True) -> None:
+                 link_messages: bool = True, contextual: bool = True) -> None:
         """A core over an opened storage and index (`open` opens them; the defaults, explained there, are these)."""
         from omne.retrieval.stages import DEFAULT_PRESET, PRESETS
 
@@ -99,6 +100,7 @@ class MemoryCore:
         self._retriever = Retriever(self._store, index, embedder)
         self.retrieval = retrieval or PRESETS[DEFAULT_PRESET]  # what `search` runs when given no config
         self.link_messages = link_messages  # chain each scope's messages (NEXT edges) as they are added
+        self.contextual = contextual  # embed each message after the previous one too (the `context` stage)
         self.write_hooks: builtins.list[WriteHook] = list(write_hooks or [])  # run after indexing, in order
         self._write_lock = asyncio.Lock()
         # Set by omne.construction.Construction.attach (which also joins write_hooks): runs jobs (`process`).
@@ -109,14 +111,17 @@ class MemoryCore:
     @classmethod
     async def open(cls, store_dir: Path | str | None = None, *, config: OmneConfig | None = None,
                    embedder: Embedder | None = None, write_hooks: Sequence[WriteHook] | None = None,
-                   retrieval: RetrievalConfig | None = None, link_messages: bool = True) -> MemoryCore:
+                   retrieval: RetrievalConfig | None = None, link_messages: bool = True,
+                   contextual: bool = True) -> MemoryCore:
         """Open (creating if needed) the store and reconcile its indexes with the log.
 
-        Read path by default: dense + BM25 fused by normalised scores, speaker and date cues, and session
-        neighbours (each hit lends part of its score to the turns before and after it), i.e.
-        `PRESETS["default"]` (the pipeline runs the stages a RetrievalConfig switches on); the write path
+        Read path by default: dense + BM25 + contextual vectors fused by normalised scores, speaker and date
+        cues, and session neighbours (each hit lends part of its score to the turns before and after it),
+        i.e. `PRESETS["default"]` (the pipeline runs the stages a RetrievalConfig switches on); the write path
         chains each scope's messages in time order (NEXT edges, written in the same transaction as the
-        messages; `link_messages=False` turns this off). Pass `retrieval` (e.g. `PRESETS["full"]`, which adds
+        messages; `link_messages=False` turns this off) and embeds each message a second time after the one
+        before it (`omne.storage.context`; `contextual=False` turns this off, and the contextual vector is then
+        the dense one). Pass `retrieval` (e.g. `PRESETS["full"]`, which adds
         PageRank and needs `write_hooks=[GraphBuilder()]` for SIMILAR links) or `write_hooks` to replace the
         defaults.
 
@@ -143,7 +148,7 @@ class MemoryCore:
                 raise
 
         storage, index = await asyncio.to_thread(_open)
-        core = cls(config, storage, index, embedder, write_hooks, retrieval, link_messages)
+        core = cls(config, storage, index, embedder, write_hooks, retrieval, link_messages, contextual)
         await core.reconcile()
         return core
 
@@ -294,12 +299,16 @@ class MemoryCore:
         return record.model_copy(update={"deleted_at": when})
 
     async def _index_records(self, records: Sequence[Record]) -> dict[str, np.ndarray]:
-        """Embed (batched) and upsert live records; delete the others; mark them clean; return the vectors."""
+        """Embed (batched: each record's text, and its contextual text when it has one, see
+        omne.storage.context) and upsert live records; delete the others; mark them clean; return the vectors."""
         live = [r for r in records if r.live]
         gone = [r.id for r in records if not r.live]
-        vectors: np.ndarray | list[np.ndarray] = (
-            await asyncio.to_thread(self.embedder.embed, [index_text(r) for r in live]) if live else [])
-        items = [IndexItem(record=r, vector=v) for r, v in zip(live, vectors)]
+        contexts = await asyncio.to_thread(contextual_texts, self._store, live) if live and self.contextual else {}
+        texts = [index_text(r) for r in live] + list(contexts.values())  # one batch: embedded together
+        embedded: np.ndarray | list[np.ndarray] = (
+            await asyncio.to_thread(self.embedder.embed, texts) if texts else [])
+        vectors, extra = embedded[:len(live)], dict(zip(contexts, embedded[len(live):]))
+        items = [IndexItem(record=r, vector=v, context=extra.get(r.id)) for r, v in zip(live, vectors)]
         await asyncio.to_thread(self._index.upsert, items)
         await asyncio.to_thread(self._index.delete, gone)
         await asyncio.to_thread(self._store.mark_clean, [r.id for r in records])

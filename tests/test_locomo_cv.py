@@ -46,7 +46,8 @@ def test_the_grid_varies_only_the_tunable_weights_and_holds_the_preset():
     assert default in grid.values()  # the shipped weights are one point of the grid
     assert {c.speaker.boost for c in grid.values()} == {0.1, 0.2, 0.3}  # cues vary only where they are on
     assert all(c.temporal.boost == c.speaker.boost for c in grid.values())
-    assert all(c.speaker is None for c in tuning_grid(PRESETS["fused_graph"]).values())
+    assert all(c.speaker is None and c.context is None for c in tuning_grid(PRESETS["fused_graph"]).values())
+    assert {c.context.weight for c in grid.values()} == {0.15, 0.25, 0.35}  # the contextual share, where on
     assert all(abs(c.dense.weight + c.lexical.weight - 1) < 1e-9 for c in grid.values())
 
 

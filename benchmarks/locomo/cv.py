@@ -15,12 +15,14 @@ import numpy as np
 from pydantic import BaseModel
 
 from omne.errors import InvalidInputError
-from omne.retrieval.models import DenseConfig, FusionConfig, LexicalConfig, NeighbourConfig, RetrievalConfig
+from omne.retrieval.models import (ContextConfig, DenseConfig, FusionConfig, LexicalConfig, NeighbourConfig,
+                                   RetrievalConfig)
 
 OBJECTIVE_KS = (5, 10)  # what the tuning maximises: mean of these recalls over the training questions
 DENSE_SHARES = (0.3, 0.4, 0.5)  # dense weight in score fusion; BM25 gets the rest
 NEXT_WEIGHTS = (0.2, 0.4, 0.6)  # share of a hit's score lent to the next turn; half of it to the previous
 CUE_BOOSTS = (0.1, 0.2, 0.3)  # speaker and temporal boosts, where the configuration has those stages
+CONTEXT_WEIGHTS = (0.15, 0.25, 0.35)  # contextual vectors' weight beside dense + BM25 (1), where on
 
 
 class QuestionScore(BaseModel):
@@ -49,18 +51,22 @@ class CVReport(BaseModel):
 
 
 def tuning_grid(base: RetrievalConfig) -> dict[str, RetrievalConfig]:
-    """`base` with its fusion weights, session-neighbour shares and (where on) speaker and temporal boosts
-    varied; nothing dataset-specific."""
+    """`base` with its fusion weights, session-neighbour shares and (where on) speaker and temporal boosts and
+    the contextual source's weight varied; nothing dataset-specific."""
     neighbours = base.session_neighbours or NeighbourConfig()
     fusion = base.fusion if base.fusion.method == "score" else FusionConfig(method="score", candidate_k=100)
     cues = CUE_BOOSTS if base.speaker is not None or base.temporal is not None else (None,)
+    contexts = CONTEXT_WEIGHTS if base.context is not None else (None,)
     grid: dict[str, RetrievalConfig] = {}
-    for dense, nxt, boost in itertools.product(DENSE_SHARES, NEXT_WEIGHTS, cues):
+    for dense, nxt, boost, context in itertools.product(DENSE_SHARES, NEXT_WEIGHTS, cues, contexts):
         update: dict[str, object] = {
             "dense": DenseConfig(weight=dense), "lexical": LexicalConfig(weight=round(1 - dense, 3)),
             "fusion": fusion,
             "session_neighbours": neighbours.model_copy(update={"next_weight": nxt, "prev_weight": nxt / 2})}
         name = f"cv:dense{dense:.1f}-next{nxt:.1f}"
+        if context is not None:
+            name += f"-context{context:.2f}"
+            update["context"] = ContextConfig(weight=context)
         if boost is not None:
             name += f"-cues{boost:.1f}"
             update.update({stage: getattr(base, stage).model_copy(update={"boost": boost})

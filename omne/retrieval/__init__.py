@@ -1,8 +1,9 @@
 """The read path: hybrid candidates (dense + BM25, fused), then re-ranking stages, within one scope.
 
 Only the names re-exported here are API (imported on first use, so that importing one of them does not
-load the graph or the stages). Presets: `PRESETS["default"]` (what `MemoryCore.open` uses) and
-`PRESETS["full"]` (adds personalised PageRank over `similar` links).
+load the graph or the stages). Presets: `PRESETS["default"]` (what `MemoryCore.open` uses: dense,
+BM25 and contextual vectors fused, speaker and date cues, session neighbours) and `PRESETS["full"]` (adds
+personalised PageRank over `similar` links).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from omne._lazy import lazy_exports
 
 _EXPORTS = {
     "Candidate": "models", "RetrievalConfig": "models", "SearchHit": "models",
-    "DenseConfig": "models", "LexicalConfig": "models", "FusionConfig": "models", "SpeakerConfig": "models",
+    "DenseConfig": "models", "LexicalConfig": "models", "ContextConfig": "models", "FusionConfig": "models",
+    "SpeakerConfig": "models",
     "TemporalConfig": "models", "NeighbourConfig": "models", "EntityLinkConfig": "models",
     "EntityBridgeConfig": "models", "PPRConfig": "models", "RerankConfig": "models",
     "Retriever": "pipeline", "SearchContext": "context", "SearchStage": "context", "StageTools": "context",

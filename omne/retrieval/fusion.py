@@ -1,13 +1,13 @@
-"""Reciprocal rank fusion of per-stage rankings."""
+"""Fusion of the first stages' rankings: reciprocal rank, or normalised scores."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from omne.retrieval.models import Candidate
+from omne.retrieval.models import FIRST_STAGES, Candidate
 from omne.storage.protocols import IndexHit
 
-_STAGE_ORDER = ("dense", "lexical")
+_STAGE_ORDER = FIRST_STAGES
 # A stage's weakest hit still counts: min-max scaling maps a stage's scores to [_FLOOR, 1], so a hit two
 # stages found never shows (or fuses to) 0 because it was last in both lists.
 _FLOOR = 0.001

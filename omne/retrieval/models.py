@@ -31,6 +31,14 @@ class LexicalConfig(_Stage):
     weight: float = Field(default=1.0, gt=0.0)  # share in fusion
 
 
+class ContextConfig(_Stage):
+    """First stage: nearest neighbours of the query's embedding among *contextual* vectors, each a record's
+    embedding with the previous message of its conversation folded in (see `omne.storage.context`), so a short
+    reply ('Yes, last week!') is found through the turn it answers. Needs the query embedding, like `dense`."""
+
+    weight: float = Field(default=1.0, gt=0.0)  # share in fusion
+
+
 class FusionConfig(_Stage):
     """How the first stages' rankings merge: reciprocal rank, or a weighted sum of min-max normalised scores."""
 
@@ -95,6 +103,8 @@ class RerankConfig(_Stage):
     diversity: float = Field(default=0.0, ge=0.0, lt=1.0)  # x(1 - diversity)^n for the n-th hit of a session
 
 
+# Candidate sources, fused into one ranking before the later stages.
+FIRST_STAGES = ("dense", "lexical", "context")
 # Later stages in the order they run; each name is a RetrievalConfig field and what `explain` shows.
 STAGE_ORDER = ("speaker", "temporal", "session_neighbours", "entity_links", "entity_bridge", "graph_ppr", "rerank")
 
@@ -111,6 +121,7 @@ class RetrievalConfig(BaseModel):
 
     dense: DenseConfig | None = DenseConfig()
     lexical: LexicalConfig | None = LexicalConfig()
+    context: ContextConfig | None = None
     fusion: FusionConfig = FusionConfig()
     speaker: SpeakerConfig | None = None
     temporal: TemporalConfig | None = None
@@ -132,12 +143,16 @@ class RetrievalConfig(BaseModel):
                 data["lexical"] = None
             elif mode == "lexical":
                 data["dense"] = None
+                data["context"] = None
         return data
 
     @model_validator(mode="after")
     def _one_first_stage(self) -> RetrievalConfig:
         if self.dense is None and self.lexical is None:
             raise ValueError("a retrieval config needs a first stage: set `dense` or `lexical` (or both)")
+        if self.context is not None and self.dense is None:
+            raise ValueError("`context` searches beside `dense` (it uses the same query embedding): set `dense` "
+                             "too, or set `context` to None")
         return self
 
     @property
@@ -146,6 +161,10 @@ class RetrievalConfig(BaseModel):
         if self.dense is not None and self.lexical is not None:
             return "hybrid"
         return "dense" if self.dense is not None else "lexical"
+
+    def first_stages(self) -> dict[str, float]:
+        """The candidate sources that run (dense, lexical, context) and their shares in fusion."""
+        return {name: stage.weight for name in FIRST_STAGES if (stage := getattr(self, name)) is not None}
 
     def enabled_stages(self) -> list[str]:
         """Names of the later stages that run, in pipeline order."""

@@ -34,14 +34,15 @@ class Retriever:
         return (await asyncio.to_thread(self.embedder.embed, [text]))[0]
 
     async def candidates(self, ctx: SearchContext) -> None:
-        """First stage: dense and/or lexical candidates, fused (reciprocal rank or normalised scores)."""
+        """First stage: dense, lexical and contextual candidates, fused (reciprocal rank or normalised scores)."""
         cfg = ctx.config
         if cfg.dense is not None and ctx.query_vector is None:
             ctx.query_vector = await self.embed_query(ctx.query)
         rankings = await asyncio.to_thread(
             self.index.search, ctx.scope, ctx.flt, dense=ctx.query_vector if cfg.dense is not None else None,
-            lexical=ctx.query if cfg.lexical is not None else None, limit=max(cfg.fusion.candidate_k, ctx.top_k))
-        weights = {name: stage.weight for name, stage in (("dense", cfg.dense), ("lexical", cfg.lexical)) if stage}
+            lexical=ctx.query if cfg.lexical is not None else None, limit=max(cfg.fusion.candidate_k, ctx.top_k),
+            context=cfg.context is not None)
+        weights = cfg.first_stages()
         if cfg.fusion.method == "score":
             ctx.candidates = score_fusion(rankings, weights=weights)
         else:

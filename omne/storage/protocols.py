@@ -167,6 +167,7 @@ class IndexItem(BaseModel):
 
     record: Record
     vector: np.ndarray
+    context: np.ndarray | None = None  # the contextual vector (omne.storage.context); None: `vector` again
 
 
 class IndexHit(BaseModel):
@@ -178,12 +179,15 @@ class IndexHit(BaseModel):
 
 
 class VectorIndex(Protocol):
-    """Derived dense + lexical index over live records, written idempotently by record id."""
+    """Derived dense + lexical index over live records, written idempotently by record id.
+
+    `search` returns a ranking per first stage it ran: "dense" and "lexical" when given a vector or a text,
+    and "context" (the `dense` query against the records' contextual vectors) when `context` is set."""
 
     def upsert(self, items: Sequence[IndexItem]) -> None: ...
     def delete(self, ids: Sequence[str]) -> None: ...
     def search(self, scope: Scope, flt: RecordFilter | None, *, dense: np.ndarray | None,
-               lexical: str | None, limit: int) -> dict[str, list[IndexHit]]: ...
+               lexical: str | None, limit: int, context: bool = False) -> dict[str, list[IndexHit]]: ...
     def count(self, scope: Scope | None = None) -> int: ...  # points, in one scope if given
     def optimize(self) -> bool: ...
     def close(self) -> None: ...

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import shutil
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,10 +12,13 @@ import numpy as np
 import qdrant_edge as q
 
 from omne.errors import StorageError, StoreLockedError
-from omne.storage.index_payload import DENSE, LEXICAL, SCOPE_KEYS, LexicalEncoder, index_payload, index_text
+from omne.storage.index_payload import (CONTEXT, DENSE, LEXICAL, SCOPE_KEYS, LexicalEncoder, index_payload,
+                                        index_text)
 from omne.storage.protocols import IndexHit, IndexItem, RecordFilter
 from omne.storage.space import DEFAULT_MIN_FREE_BYTES, require_free_space
 from omne.types import Scope
+
+log = logging.getLogger("omne")
 
 
 def edge_filter(scope: Scope, flt: RecordFilter | None) -> q.Filter:
@@ -43,18 +48,16 @@ class EdgeVectorIndex:
         try:
             if (path / "segments").exists() or (path / "wal").exists():
                 self._shard = q.EdgeShard.load(str(path))
+                if not self._has_context_vectors():
+                    # made before contextual vectors: the index is derived, so it is rebuilt from the log
+                    # (MemoryCore.reconcile re-indexes every record when the counts differ)
+                    log.warning("the vector index at %s has no contextual vectors; rebuilding it from the "
+                                "record log", path)
+                    self._shard.close()
+                    shutil.rmtree(path)
+                    self._create(dim)
             else:
-                require_free_space(path, min_free_bytes)
-                self._shard = q.EdgeShard.create(str(path), q.EdgeConfig(
-                    vectors={DENSE: q.EdgeVectorParams(size=dim, distance=q.Distance.Cosine)},
-                    sparse_vectors={LEXICAL: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)},
-                ))
-                for key in SCOPE_KEYS:
-                    self._shard.update(q.UpdateOperation.create_field_index(
-                        key, q.KeywordIndexParams(is_tenant=key == "s_user")))
-                for key in ("kind", "role", "tags"):
-                    self._shard.update(q.UpdateOperation.create_field_index(key, q.PayloadSchemaType.Keyword))
-                self._shard.update(q.UpdateOperation.create_field_index("t", q.PayloadSchemaType.Float))
+                self._create(dim)
         except StorageError:
             raise
         except Exception as exc:  # the binding raises plain Exception
@@ -65,13 +68,37 @@ class EdgeVectorIndex:
                 ) from exc
             raise StorageError(f"cannot open the vector index at {path}: {exc}") from exc
 
+    def _create(self, dim: int) -> None:
+        require_free_space(self.path, self.min_free_bytes)
+        params = q.EdgeVectorParams(size=dim, distance=q.Distance.Cosine)
+        self._shard = q.EdgeShard.create(str(self.path), q.EdgeConfig(
+            vectors={DENSE: params, CONTEXT: params},
+            sparse_vectors={LEXICAL: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)},
+        ))
+        for key in SCOPE_KEYS:
+            self._shard.update(q.UpdateOperation.create_field_index(
+                key, q.KeywordIndexParams(is_tenant=key == "s_user")))
+        for key in ("kind", "role", "tags"):
+            self._shard.update(q.UpdateOperation.create_field_index(key, q.PayloadSchemaType.Keyword))
+        self._shard.update(q.UpdateOperation.create_field_index("t", q.PayloadSchemaType.Float))
+
+    def _has_context_vectors(self) -> bool:
+        """Whether the shard was created with the contextual vector (a query on a missing name fails)."""
+        try:
+            self._shard.query(q.QueryRequest(limit=1, query=q.Query.Nearest([0.0], using=CONTEXT)))
+        except Exception as exc:  # the binding raises plain Exception
+            return "not existing vector name" not in str(exc).lower()  # else the probe's size was refused
+        return True
+
     def upsert(self, items: Sequence[IndexItem]) -> None:
         if not items:
             return
         points = []
         for item in items:
             indices, values = self._lexical.document(index_text(item.record))
-            vectors: dict[str, q.NamedVector] = {DENSE: item.vector.astype(np.float32).tolist()}
+            context = item.vector if item.context is None else item.context
+            vectors: dict[str, q.NamedVector] = {DENSE: item.vector.astype(np.float32).tolist(),
+                                                 CONTEXT: context.astype(np.float32).tolist()}
             if indices:
                 vectors[LEXICAL] = q.SparseVector(indices, values)
             points.append(q.Point(item.record.id, vectors, index_payload(item.record)))
@@ -89,15 +116,16 @@ class EdgeVectorIndex:
                 self._shard.update(q.UpdateOperation.delete_points(list(ids)))
 
     def search(self, scope: Scope, flt: RecordFilter | None, *, dense: np.ndarray | None,
-               lexical: str | None, limit: int) -> dict[str, list[IndexHit]]:
+               lexical: str | None, limit: int, context: bool = False) -> dict[str, list[IndexHit]]:
         condition = edge_filter(scope, flt)
         stages: list[str] = []
         requests: list[q.QueryRequest] = []
         if dense is not None:
-            stages.append("dense")
-            requests.append(q.QueryRequest(limit=limit, query=q.Query.Nearest(dense.astype(np.float32).tolist(),
-                                                                              using=DENSE), filter=condition,
-                                           with_payload=False, with_vector=False))
+            vector = dense.astype(np.float32).tolist()
+            for stage, using in (("dense", DENSE), ("context", CONTEXT))[:2 if context else 1]:
+                stages.append(stage)
+                requests.append(q.QueryRequest(limit=limit, query=q.Query.Nearest(vector, using=using),
+                                               filter=condition, with_payload=False, with_vector=False))
         if lexical:
             indices, values = self._lexical.query(lexical)
             if indices:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import numpy as np
@@ -9,9 +10,12 @@ from qdrant_client import QdrantClient, models
 
 from omne.config import VectorConfig
 from omne.errors import BackendUnavailableError
-from omne.storage.index_payload import DENSE, LEXICAL, SCOPE_KEYS, LexicalEncoder, index_payload, index_text
+from omne.storage.index_payload import (CONTEXT, DENSE, LEXICAL, SCOPE_KEYS, LexicalEncoder, index_payload,
+                                        index_text)
 from omne.storage.protocols import IndexHit, IndexItem, RecordFilter
 from omne.types import Scope
+
+log = logging.getLogger("omne")
 
 
 class ServerVectorIndex:
@@ -32,10 +36,18 @@ class ServerVectorIndex:
                 f"cannot reach the Qdrant server at {config.url} ({type(exc).__name__}: {exc}). Start the server, "
                 "fix OMNE_QDRANT_URL, or use the embedded default (vectors.backend: edge)."
             ) from exc
-        if not exists:
+        self._context = True
+        if exists:
+            vectors = self._client.get_collection(self._collection).config.params.vectors
+            self._context = isinstance(vectors, dict) and CONTEXT in vectors
+            if not self._context:
+                log.warning("Qdrant collection %r has no %r vectors (made by an older Omne): searches skip the "
+                            "contextual source; re-create the collection to get it back", self._collection, CONTEXT)
+        else:
+            params = models.VectorParams(size=dim, distance=models.Distance.COSINE)
             self._client.create_collection(
                 self._collection,
-                vectors_config={DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)},
+                vectors_config={DENSE: params, CONTEXT: params},
                 sparse_vectors_config={LEXICAL: models.SparseVectorParams(modifier=models.Modifier.IDF)},
             )
             for key in SCOPE_KEYS:
@@ -65,6 +77,9 @@ class ServerVectorIndex:
         for item in items:
             indices, values = self._lexical.document(index_text(item.record))
             vector: dict[str, list[float] | models.SparseVector] = {DENSE: item.vector.astype(np.float32).tolist()}
+            if self._context:
+                context = item.vector if item.context is None else item.context
+                vector[CONTEXT] = context.astype(np.float32).tolist()
             if indices:
                 vector[LEXICAL] = models.SparseVector(indices=indices, values=values)
             points.append(models.PointStruct(id=item.record.id, vector=vector, payload=index_payload(item.record)))
@@ -76,14 +91,15 @@ class ServerVectorIndex:
             self._client.delete(self._collection, points_selector=models.PointIdsList(points=list(ids)), wait=True)
 
     def search(self, scope: Scope, flt: RecordFilter | None, *, dense: np.ndarray | None,
-               lexical: str | None, limit: int) -> dict[str, list[IndexHit]]:
+               lexical: str | None, limit: int, context: bool = False) -> dict[str, list[IndexHit]]:
         condition = self._filter(scope, flt)
         stages: list[str] = []
         requests = []
         if dense is not None:
-            stages.append("dense")
-            requests.append(models.QueryRequest(query=dense.astype(np.float32).tolist(), using=DENSE,
-                                           filter=condition, limit=limit))
+            vector = dense.astype(np.float32).tolist()
+            for stage, using in (("dense", DENSE), ("context", CONTEXT))[:2 if context and self._context else 1]:
+                stages.append(stage)
+                requests.append(models.QueryRequest(query=vector, using=using, filter=condition, limit=limit))
         if lexical:
             indices, values = self._lexical.query(lexical)
             if indices:

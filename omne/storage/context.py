@@ -1,0 +1,45 @@
+"""Contextual text: what a record's second, contextual vector embeds (the `context` first stage).
+
+A message is embedded twice: alone (the dense vector) and after the message before it in its conversation
+(the NEXT chain the record store keeps), so a reply that names nothing ('Yes, last week, with my sister!')
+is still near a query about what it answers. Only the previous message is folded in: it is known when a
+message is written, so the contextual vector never has to change when later messages arrive. Records
+with no previous message (the first turn, facts, documents) use their dense vector as their contextual one.
+
+Measured on LoCoMo (benchmarks/RESULTS-locomo.md): the previous turn beat a window of previous + next
+turns and a mean of the two turns' vectors.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from omne.storage.index_payload import index_text
+from omne.storage.protocols import RecordStore
+from omne.types import EdgeKind, Record, Scope
+
+
+def previous_messages(store: RecordStore, records: Sequence[Record]) -> dict[str, Record]:
+    """For each record that has one, the message before it in its scope's chain (NEXT edges), by record id."""
+    by_scope: dict[Scope, list[str]] = defaultdict(list)
+    for record in records:
+        by_scope[record.scope].append(record.id)
+    batch = {r.id: r for r in records}
+    found: dict[str, Record] = {}
+    for scope, ids in by_scope.items():
+        wanted = set(ids)
+        prev_id = {dst: src for src, dst in store.links(scope, EdgeKind.NEXT, ids) if dst in wanted}
+        missing = [p for p in set(prev_id.values()) if p not in batch]
+        loaded = {r.id: r for r in store.get_many(missing, scope)} if missing else {}
+        for record_id, src in prev_id.items():
+            prev = batch.get(src) or loaded.get(src)
+            if prev is not None:
+                found[record_id] = prev
+    return found
+
+
+def contextual_texts(store: RecordStore, records: Sequence[Record]) -> dict[str, str]:
+    """The contextual text of each record that has a previous message: that message's indexed text, then its own."""
+    previous = previous_messages(store, records)
+    return {r.id: f"{index_text(previous[r.id])} {index_text(r)}" for r in records if r.id in previous}

@@ -1,0 +1,121 @@
+"""Contextual vectors: each message is also embedded after the previous one and searched as `context`."""
+
+from __future__ import annotations
+
+import logging
+
+import qdrant_edge as q
+
+from omne import MemoryCore, OmneConfig, Record, RecordKind, Scope
+from omne.retrieval.models import ContextConfig
+from omne.retrieval.stages import PRESETS
+from omne.storage.backends import open_storage
+from omne.storage.context import contextual_texts
+from omne.storage.index_payload import DENSE, LEXICAL, index_text
+
+JO = Scope(user="jo", session="s1")
+# Sam's answer (turn 3) names nothing the question asks about; only the turn before it does, and other turns
+# share the question's words (coach, junior, swim team) without answering it.
+TALK = [("Jo", "I got a message from my old coach today."),
+        ("Sam", "Oh? What did he want?"),
+        ("Jo", "He asked whether I would coach the junior swim team this summer."),
+        ("Sam", "You'd be brilliant at it, go for it!"),
+        ("Jo", "The swim team's last coach retired in spring."),
+        ("Sam", "My cousin coached a junior football team once."),
+        ("Jo", "Junior swimmers train at six in the morning, which is brutal."),
+        ("Sam", "The team pool reopened last week."),
+        ("Jo", "I need new goggles anyway."),
+        ("Sam", "Talk soon!")]
+QUERY = "What did Sam think about Jo coaching the junior swim team?"
+
+
+def _turns(scope: Scope = JO) -> list[Record]:
+    return [Record(kind=RecordKind.MESSAGE, scope=scope, role="user", name=who, text=text) for who, text in TALK]
+
+
+async def test_a_reply_is_found_through_the_turn_it_answers(tmp_path, embedder):
+    async with await MemoryCore.open(tmp_path / "store", embedder=embedder) as core:
+        stored = await core.add(_turns())
+        answer = stored[3].id
+        hits = {h.record.id: h for h in await core.search(QUERY, scope=JO, top_k=10)}
+        # the contextual source ranks the answer first; alone, its words are nearly last for MiniLM and BM25
+        assert hits[answer].stages["context"] == 1
+        assert hits[answer].stages["dense"] > 5 and hits[answer].stages.get("lexical", 10) > 5
+        off = await core.search(QUERY, scope=JO, top_k=10, config=PRESETS["default"].model_copy(
+            update={"context": None}))
+        assert off and all("context" not in h.stages for h in off)  # off: absent from the pipeline and explain
+        fused = {h.record.id: h.rank for h in await core.search(QUERY, scope=JO, top_k=10, config=PRESETS["fused"])}
+        lifted = {h.record.id: h.rank for h in await core.search(QUERY, scope=JO, top_k=10, config=PRESETS[
+            "fused"].model_copy(update={"context": ContextConfig(weight=1.0)}))}
+        assert lifted[answer] < fused[answer]
+
+
+async def test_the_contextual_text_is_the_previous_message_of_the_same_chain(tmp_path, embedder):
+    async with await MemoryCore.open(tmp_path / "store", embedder=embedder) as core:
+        first = await core.add(_turns()[:2])
+        later = await core.add(_turns()[2:4])  # the previous message of `later[0]` comes from the log
+        other = await core.add(_turns(Scope(user="jo", session="s2"))[:1])  # another session: its own chain
+        fact = await core.remember("Jo's terrier is called Biscuit.", scope=JO)
+    storage = open_storage(OmneConfig(store_dir=tmp_path / "store"))
+    try:
+        texts = contextual_texts(storage.records, first + later + other + [fact])
+    finally:
+        storage.close()
+    assert texts == {first[1].id: f"{index_text(first[0])} {index_text(first[1])}",
+                     later[0].id: f"{index_text(first[1])} {index_text(later[0])}",
+                     later[1].id: f"{index_text(later[0])} {index_text(later[1])}"}
+
+
+async def test_contextual_vectors_can_be_switched_off_on_the_write_path(tmp_path, embedder):
+    async with await MemoryCore.open(tmp_path / "store", embedder=embedder, contextual=False) as core:
+        await core.add(_turns())
+        hits = await core.search(QUERY, scope=JO, top_k=10, config=PRESETS["default"])
+        found = {h.record.id: h.stages for h in hits}
+        # without contextual vectors the context source ranks each record by its own vector, as dense does
+        assert all(stages.get("context") == stages.get("dense") for stages in found.values())
+
+
+async def test_an_index_made_before_contextual_vectors_is_rebuilt_from_the_log(tmp_path, embedder, caplog):
+    path = tmp_path / "store"
+    async with await MemoryCore.open(path, embedder=embedder) as core:
+        stored = await core.add(_turns())
+    vectors = path / "vectors"
+    for child in sorted(vectors.rglob("*"), reverse=True):  # an older Omne's shard: no contextual vectors
+        child.unlink() if child.is_file() else child.rmdir()
+    old = q.EdgeShard.create(str(vectors), q.EdgeConfig(
+        vectors={DENSE: q.EdgeVectorParams(size=embedder.dim, distance=q.Distance.Cosine)},
+        sparse_vectors={LEXICAL: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)}))
+    old.close()
+    with caplog.at_level(logging.WARNING, logger="omne"):
+        async with await MemoryCore.open(path, embedder=embedder) as core:
+            assert (await core.stats())["vectors"] == len(stored)
+            hits = {h.record.id: h for h in await core.search(QUERY, scope=JO, top_k=10)}
+    assert "rebuilding it from the record log" in caplog.text
+    assert hits[stored[3].id].stages["context"] == 1
+
+
+def test_a_qdrant_server_collection_made_before_contextual_vectors_is_searched_without_them(monkeypatch, caplog):
+    import numpy as np
+    from qdrant_client import QdrantClient, models
+
+    from omne.config import VectorConfig
+    from omne.storage import qdrant_server_index
+    from omne.storage.protocols import IndexItem
+    from omne.storage.qdrant_server_index import ServerVectorIndex
+
+    local = QdrantClient(":memory:")  # the server API, in-process
+    monkeypatch.setattr(qdrant_server_index, "QdrantClient", lambda *args, **kwargs: local)
+    record = Record(kind=RecordKind.MESSAGE, scope=JO, text="You'd be brilliant at it")
+    item = IndexItem(record=record, vector=np.array([1.0, 0, 0, 0]), context=np.array([0, 1.0, 0, 0]))
+    query = np.array([0, 1.0, 0, 0])
+    new = ServerVectorIndex(VectorConfig(backend="server", url="http://qdrant:6333"), 4)
+    new.upsert([item])
+    found = new.search(JO, None, dense=query, lexical=None, limit=5, context=True)
+    assert found["context"][0].id == record.id and found["context"][0].score > 0.99
+    local.create_collection("old", vectors_config={DENSE: models.VectorParams(size=4, distance=models.Distance.COSINE)},
+                            sparse_vectors_config={LEXICAL: models.SparseVectorParams(modifier=models.Modifier.IDF)})
+    with caplog.at_level(logging.WARNING, logger="omne"):
+        old = ServerVectorIndex(VectorConfig(backend="server", url="http://qdrant:6333", collection="old"), 4)
+    assert "has no 'context' vectors" in caplog.text and "re-create the collection" in caplog.text
+    old.upsert([item])  # no contextual vector is sent to a collection that has none
+    assert list(old.search(JO, None, dense=query, lexical=None, limit=5, context=True)) == ["dense"]
