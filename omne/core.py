@@ -21,7 +21,7 @@ from omne.retrieval.pipeline import Retriever, SearchContext
 from omne.schemas import SchemaRegistry
 from omne.storage.index_payload import index_text
 from omne.storage.protocols import IndexItem, RecordFilter, RecordStore, VectorIndex
-from omne.storage.sqlite_store import SQLiteRecordStore
+from omne.storage.record_stores import open_record_store
 from omne.types import Edge, Record, RecordKind, Scope, new_id, utcnow
 from omne.validation import check_content, check_records, describe_validation_error, require_query, require_scope
 
@@ -125,8 +125,7 @@ class MemoryCore:
             retrieval = PRESETS[DEFAULT_PRESET]
 
         def _open() -> tuple[RecordStore, VectorIndex]:
-            store = SQLiteRecordStore(config.store_dir / "records.sqlite3",
-                                      min_free_bytes=config.limits.min_free_bytes)
+            store = open_record_store(config)
             try:
                 return store, _open_index(config, embedder.dim)
             except BaseException:
@@ -452,10 +451,10 @@ class MemoryCore:
         return await self._with_queue(lambda queue: queue.retry_failed(scope=scope))
 
     async def _with_queue(self, work: Any) -> Any:
-        from omne.construction.jobs import JobQueue
+        from omne.construction.jobs import open_queue
 
         def run() -> Any:
-            queue = JobQueue.for_store(self.config.store_dir)
+            queue = open_queue(self.config, records=self.store, must_exist=True)
             try:
                 return work(queue)
             finally:

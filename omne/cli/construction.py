@@ -89,7 +89,8 @@ def jobs(
     team: TeamOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """List construction jobs (all, or a scope's) with their status and failure reasons."""
-    from omne.construction import JobQueue, JobStatus
+    from omne.construction import JobStatus
+    from omne.construction.jobs import open_queue
 
     scope = optional_scope(user, agent, session, team)
     try:
@@ -102,7 +103,7 @@ def jobs(
             found = core.jobs(scope=scope, statuses=statuses or None, limit=limit)
             counts = core.job_counts(scope=scope)
     else:  # the queue is in the SQLite log: readable beside the store's owner process, without the index lock
-        queue = JobQueue.for_store(existing_store(OmneConfig.from_env(store)).store_dir)
+        queue = open_queue(existing_store(OmneConfig.from_env(store)), must_exist=True)
         try:
             retried = queue.retry_failed(scope=scope) if retry_failed else 0
             found = queue.list(scope=scope, statuses=statuses or None, limit=limit)

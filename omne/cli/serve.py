@@ -12,6 +12,7 @@ from omne.config import OmneConfig
 from omne.errors import InvalidInputError
 
 if TYPE_CHECKING:
+    from omne.storage.postgres_store import PostgresRecordStore
     from omne.storage.sqlite_store import SQLiteRecordStore
 
 keys_app = typer.Typer(help="API keys of `omne serve` (each bound to a scope, or admin).", no_args_is_help=True)
@@ -44,22 +45,25 @@ def inspect(
     unless you log in with an API key); browse http://127.0.0.1:PORT/. Ctrl-C stops it."""
     from omne.service.server import serve as run
 
+    from omne.storage.record_stores import record_store_exists
+
     config = OmneConfig.from_env(store)
-    if not (config.store_dir / "records.sqlite3").is_file():
+    if not record_store_exists(config):
         raise InvalidInputError(f"no Omne store at {config.store_dir}: check --store (or $OMNE_STORE)")
     typer.echo(f"Omne memory inspector: http://127.0.0.1:{port}/  (Ctrl-C stops it)", err=True)
     run(config, host="127.0.0.1", port=port, log_level=log_level)
 
 
 @contextmanager
-def _record_store(store: StoreOpt, *, must_exist: bool = True) -> Iterator[SQLiteRecordStore]:
-    """The store's SQLite log only (keys live there; a running server need not stop)."""
-    from omne.storage.sqlite_store import SQLiteRecordStore
+def _record_store(store: StoreOpt, *, must_exist: bool = True,
+                  ) -> Iterator[SQLiteRecordStore | PostgresRecordStore]:
+    """The store's record log only (keys live there; a running server need not stop)."""
+    from omne.storage.record_stores import open_record_store, record_store_exists
 
     config = OmneConfig.from_env(store)
-    if must_exist and not (config.store_dir / "records.sqlite3").is_file():
+    if must_exist and not record_store_exists(config):
         raise InvalidInputError(f"no Omne store at {config.store_dir}: check --store (or $OMNE_STORE)")
-    records = SQLiteRecordStore(config.store_dir / "records.sqlite3", min_free_bytes=config.limits.min_free_bytes)
+    records = open_record_store(config)
     try:
         yield records
     finally:

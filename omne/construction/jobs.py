@@ -14,13 +14,17 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from omne.config import OmneConfig
 from omne.errors import InvalidInputError, NotFoundError, StorageError
 from omne.storage.sqlite_schema import open_database
 from omne.types import Scope, new_id, utcnow
+
+if TYPE_CHECKING:
+    from omne.storage.postgres_jobs import PostgresJobQueue
 
 _MAX_ERROR_CHARS = 2000
 
@@ -364,3 +368,20 @@ def _scope_sql(scope: Scope | None) -> tuple[str, list[Any]]:
         return "", []
     values = scope.fields()
     return "".join(f" AND s_{k} = ?" for k in values), list(values.values())
+
+
+def open_queue(config: OmneConfig, *, records: Any = None, must_exist: bool = False,
+               **options: Any) -> JobQueue | PostgresJobQueue:
+    """The job queue of the store `config` names: in its SQLite file, or in its PostgreSQL database (borrowing
+    the connections of `records`, an open PostgresRecordStore of that database, when given). `must_exist`: a
+    SQLite store must already be there. `options` are JobQueue's (max_attempts, backoff, lease_s, clock)."""
+    if config.database is None:
+        if must_exist:
+            return JobQueue.for_store(config.store_dir, **options)
+        return JobQueue(config.store_dir / "records.sqlite3", **options)
+    from omne.storage.postgres_jobs import PostgresJobQueue
+    from omne.storage.postgres_store import PostgresRecordStore
+
+    if isinstance(records, PostgresRecordStore):
+        return PostgresJobQueue(records, **options)
+    return PostgresJobQueue(PostgresRecordStore(config.database), owns_records=True, **options)

@@ -17,14 +17,14 @@ import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from autogen_core.models import ChatCompletionClient
 from pydantic import BaseModel, ConfigDict, Field
 
 from omne.construction.consolidate import Consolidator
 from omne.construction.facts import FactExtractor
-from omne.construction.jobs import Backoff, Job, JobQueue, JobSpec, JobStatus
+from omne.construction.jobs import Backoff, Job, JobQueue, JobSpec, JobStatus, open_queue
 from omne.construction.processors import (
     FactExtraction, PermanentJobError, Processor, Reflection, ScopeSummaries, SessionSummaries,
 )
@@ -34,6 +34,9 @@ from omne.construction.summaries import SummaryBuilder
 from omne.core import MemoryCore
 from omne.errors import InvalidInputError, OmneError
 from omne.types import Record, RecordKind, Scope, new_id, utcnow
+
+if TYPE_CHECKING:
+    from omne.storage.postgres_jobs import PostgresJobQueue
 
 log = logging.getLogger("omne.construction")
 
@@ -92,7 +95,8 @@ def worker_id() -> str:
 class Construction:
     """Long-term memory construction for one MemoryCore. Create with `await Construction.attach(core, client)`."""
 
-    def __init__(self, core: MemoryCore, queue: JobQueue, client: ChatCompletionClient | None = None,
+    def __init__(self, core: MemoryCore, queue: JobQueue | PostgresJobQueue,
+                 client: ChatCompletionClient | None = None,
                  config: ConstructionConfig | None = None, summariser: Summariser | None = None) -> None:
         self.core = core
         self.queue = queue
@@ -124,9 +128,8 @@ class Construction:
         config = config or ConstructionConfig()
         call = config.call
         lease = config.lease_s or max(300.0, 2 * call.attempts * call.timeout_s + 60)
-        queue = await asyncio.to_thread(JobQueue, core.config.store_dir / "records.sqlite3",
-                                        max_attempts=config.max_attempts, backoff=config.backoff, lease_s=lease,
-                                        clock=clock)
+        queue = await asyncio.to_thread(open_queue, core.config, records=core.store, max_attempts=config.max_attempts,
+                                        backoff=config.backoff, lease_s=lease, clock=clock)
         construction = cls(core, queue, client, config, summariser)
         for processor in processors:
             construction.register(processor)

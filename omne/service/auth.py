@@ -7,13 +7,19 @@ import hashlib
 import ipaddress
 import secrets
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from omne.errors import AuthenticationError, InvalidInputError, NotFoundError, PermissionDeniedError
-from omne.storage.sqlite_store import SQLiteRecordStore
 from omne.types import ApiKey, Scope, new_id, utcnow
 from omne.validation import make_scope
+
+if TYPE_CHECKING:
+    from omne.storage.postgres_store import PostgresRecordStore
+    from omne.storage.sqlite_store import SQLiteRecordStore
+
+    KeyStore = SQLiteRecordStore | PostgresRecordStore
 
 KEY_PREFIX = "omne_"
 SCOPE_FIELDS = ("user", "agent", "session", "team")
@@ -24,7 +30,7 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def create_key(store: SQLiteRecordStore, *, scope: Scope | None, admin: bool = False, label: str = "",
+def create_key(store: KeyStore, *, scope: Scope | None, admin: bool = False, label: str = "",
                ) -> tuple[ApiKey, str]:
     """Mint a key bound to `scope` (or admin); returns the stored description and the key, which is never
     stored and cannot be shown again."""
@@ -38,13 +44,13 @@ def create_key(store: SQLiteRecordStore, *, scope: Scope | None, admin: bool = F
     return key, secret
 
 
-def revoke_key(store: SQLiteRecordStore, key_id: str) -> None:
+def revoke_key(store: KeyStore, key_id: str) -> None:
     """Revoke a key by id (NotFoundError when there is no live key with that id)."""
     if not store.revoke_api_key(key_id, utcnow()):
         raise NotFoundError(f"no live API key with id {key_id!r}; see `omne keys list`")
 
 
-def resolve(store: SQLiteRecordStore, presented: str | None, *, required: bool) -> ApiKey | None:
+def resolve(store: KeyStore, presented: str | None, *, required: bool) -> ApiKey | None:
     """The key a request presents (None: no key, allowed only when keys are not required). Raises
     AuthenticationError for a missing, unknown or revoked key."""
     if not presented:

@@ -17,7 +17,7 @@ from omne.core import MemoryCore
 from omne.embedding import Embedder
 from omne.service import auth
 from omne.service.app import create_app
-from omne.storage.sqlite_store import SQLiteRecordStore
+from omne.storage.record_stores import open_record_store, record_store_exists
 
 log = logging.getLogger("omne.service")
 OWNER_FILE = "server.json"
@@ -39,11 +39,10 @@ def owner_of(store_dir: Path) -> ServerInfo | None:
 
 
 def has_keys(config: OmneConfig) -> bool:
-    """Whether the store holds any live API key (opens only the SQLite log)."""
-    path = config.store_dir / "records.sqlite3"
-    if not path.exists():
+    """Whether the store holds any live API key (opens only the record log)."""
+    if not record_store_exists(config):
         return False
-    store = SQLiteRecordStore(path, min_free_bytes=0)
+    store = open_record_store(config, min_free_bytes=0)
     try:
         return bool(store.api_keys())
     finally:
