@@ -30,14 +30,41 @@ SERVED_MODULES = {
 }
 
 
+# Modules whose tests run once per record store backend (the `backend` fixture): SQLite, and PostgreSQL on the
+# session's throwaway cluster. One conformance suite: the tests are the same, only OMNE_DATABASE_URL differs.
+BACKEND_MODULES = {
+    "test_core_crash", "test_core_input", "test_core_isolation", "test_core_locking", "test_core_records",
+    "test_core_search", "test_construction_facts", "test_construction_jobs", "test_construction_reflection_sft",
+    "test_construction_structured", "test_construction_summaries", "test_construction_worker",
+    "test_concurrency", "test_crash_safety", "test_hostile_cli", "test_isolation_surfaces", "test_model_faults",
+    "test_reliability_isolation", "test_regressions_log",
+}
+
+
 def pytest_generate_tests(metafunc):
-    if metafunc.module.__name__.rsplit(".", 1)[-1] not in SERVED_MODULES:
+    module = metafunc.module.__name__.rsplit(".", 1)[-1]
+    if module in BACKEND_MODULES and not metafunc.definition.get_closest_marker("sqlite_only"):
+        metafunc.parametrize("backend", ["sqlite", "postgres"], indirect=True)
+    if module not in SERVED_MODULES:
         return
     if metafunc.definition.get_closest_marker("embedded_only"):  # e.g. construction, which a server runs itself
         return
     for name in ("core", "fast_core"):
         if name in metafunc.fixturenames:
             metafunc.parametrize(name, ["embedded", "served"], indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def backend(request, monkeypatch) -> str:
+    """The record store every store a test opens uses: "sqlite" (the default, in the store directory) or
+    "postgres" (a fresh schema of the session's throwaway cluster, named by OMNE_DATABASE_URL, which subprocesses
+    inherit). Parametrised over both in BACKEND_MODULES."""
+    name = getattr(request, "param", "sqlite")
+    if name == "postgres":
+        monkeypatch.setenv("OMNE_DATABASE_URL", request.getfixturevalue("postgres_url"))
+    else:
+        monkeypatch.delenv("OMNE_DATABASE_URL", raising=False)
+    return name
 
 
 async def _maybe_served(request, memory):

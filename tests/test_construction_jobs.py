@@ -6,7 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from omne.construction.jobs import Backoff, JobQueue, JobSpec, JobStatus
+from omne.config import OmneConfig
+from omne.construction.jobs import Backoff, JobQueue, JobSpec, JobStatus, open_queue
 from omne.types import Scope
 
 SCOPE = Scope(user="u1", session="s1")
@@ -30,8 +31,8 @@ def clock():
 
 @pytest.fixture
 def queue(tmp_path, clock):
-    q = JobQueue(tmp_path / "records.sqlite3", max_attempts=3, backoff=Backoff(base_s=10, max_s=25), lease_s=60,
-                 clock=clock)
+    q = open_queue(OmneConfig.from_env(tmp_path), max_attempts=3, backoff=Backoff(base_s=10, max_s=25), lease_s=60,
+                   clock=clock)
     yield q
     q.close()
 
@@ -129,6 +130,7 @@ def test_list_filters_by_scope_and_status(queue):
     assert [j.key for j in queue.list(statuses=["running"])] == ["a"]
 
 
+@pytest.mark.sqlite_only  # a PostgreSQL store's database is named by its URL: there is no directory to miss
 def test_for_store_names_the_missing_store(tmp_path):
     from omne.errors import NotFoundError
 

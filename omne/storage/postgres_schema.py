@@ -109,7 +109,7 @@ def migrate(conn: psycopg.Connection) -> int:
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.omne_schema'))")
         conn.execute("CREATE TABLE IF NOT EXISTS omne_schema (version INTEGER NOT NULL)")
         row = conn.execute("SELECT version FROM omne_schema").fetchone()
-        version = 0 if row is None else int(row[0])
+        version = 0 if row is None else int(row["version"])
         if version > len(MIGRATIONS):
             raise RuntimeError(f"this database was written by a newer Omne (schema {version}, this one knows "
                                f"{len(MIGRATIONS)}): upgrade Omne to open it")
