@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from pathlib import Path
@@ -65,6 +66,22 @@ def backend(request, monkeypatch) -> str:
     else:
         monkeypatch.delenv("OMNE_DATABASE_URL", raising=False)
     return name
+
+
+@pytest.fixture
+def separate_database(backend, request, monkeypatch):
+    """Call before opening a second, separate store in a test: on PostgreSQL it points OMNE_DATABASE_URL at a
+    fresh schema (stores already open keep theirs); on SQLite the store directory alone separates stores."""
+    def switch() -> None:
+        if backend == "postgres":
+            cluster = request.getfixturevalue("postgres_cluster")
+            schema = f"extra_{os.getpid()}_{next(_extra)}"
+            monkeypatch.setenv("OMNE_DATABASE_URL", cluster.create_schema(schema))
+            request.addfinalizer(lambda: cluster.drop_schema(schema))
+    return switch
+
+
+_extra = itertools.count(1)
 
 
 async def _maybe_served(request, memory):
