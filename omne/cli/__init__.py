@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
@@ -33,8 +34,13 @@ def build_app(command: str | None = None) -> typer.Typer:
     return app
 
 
-def _root() -> None:
+def _root(database: Annotated[str | None, typer.Option(
+        "--database", envvar="OMNE_DATABASE_URL", show_envvar=True,
+        help="Keep the record log in PostgreSQL (postgresql://user:password@host:port/db) instead of the store "
+             "directory's SQLite file; vectors stay in the store directory or the Qdrant server.")] = None) -> None:
     """Omne: long-term memory for AutoGen agents."""
+    if database:  # every command reads its store configuration from the environment (OmneConfig.from_env)
+        os.environ["OMNE_DATABASE_URL"] = database
 
 
 def _add(app: typer.Typer, name: str) -> None:
