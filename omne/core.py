@@ -19,15 +19,15 @@ from omne.export import write_lines
 from omne.retrieval.models import RetrievalConfig, SearchHit
 from omne.retrieval.pipeline import Retriever, SearchContext
 from omne.schemas import SchemaRegistry
+from omne.storage.backends import open_storage
 from omne.storage.index_payload import index_text
-from omne.storage.protocols import IndexItem, RecordFilter, RecordStore, VectorIndex
-from omne.storage.record_stores import open_record_store
+from omne.storage.job_models import Job, JobStatus
+from omne.storage.protocols import IndexItem, JobStore, KeyStore, RecordFilter, Storage, VectorIndex
 from omne.types import Edge, Record, RecordKind, Scope, new_id, utcnow
 from omne.validation import check_content, check_records, describe_validation_error, require_query, require_scope
 
 if TYPE_CHECKING:
     from omne.agents.blocks import Block
-    from omne.construction.jobs import Job, JobStatus
     from omne.ingest.models import IngestResult
     from omne.service.client import RemoteMemoryCore
 
@@ -72,11 +72,12 @@ class MemoryCore:
     is derived from it, so a crash at any point converges when the store is opened again.
     """
 
-    def __init__(self, config: OmneConfig, store: RecordStore, index: VectorIndex, embedder: Embedder,
+    def __init__(self, config: OmneConfig, storage: Storage, index: VectorIndex, embedder: Embedder,
                  write_hooks: Sequence[Any] | None = None, retrieval: RetrievalConfig | None = None,
                  link_messages: bool = False) -> None:
         self.config = config
-        self.store = store
+        self._storage = storage
+        self.store = store = storage.records
         self.index = index
         self.embedder = embedder
         self.schemas = SchemaRegistry()
@@ -124,16 +125,16 @@ class MemoryCore:
 
             retrieval = PRESETS[DEFAULT_PRESET]
 
-        def _open() -> tuple[RecordStore, VectorIndex]:
-            store = open_record_store(config)
+        def _open() -> tuple[Storage, VectorIndex]:
+            storage = open_storage(config)
             try:
-                return store, _open_index(config, embedder.dim)
+                return storage, _open_index(config, embedder.dim)
             except BaseException:
-                store.close()
+                storage.close()
                 raise
 
-        store, index = await asyncio.to_thread(_open)
-        core = cls(config, store, index, embedder, write_hooks, retrieval, link_messages)
+        storage, index = await asyncio.to_thread(_open)
+        core = cls(config, storage, index, embedder, write_hooks, retrieval, link_messages)
         await core.reconcile()
         return core
 
@@ -155,7 +156,17 @@ class MemoryCore:
         try:
             self.index.close()
         finally:
-            self.store.close()
+            self._storage.close()
+
+    @property
+    def job_store(self) -> JobStore:
+        """The store's construction job queue (omne.construction runs it under its retry policy)."""
+        return self._storage.jobs
+
+    @property
+    def key_store(self) -> KeyStore:
+        """The API keys of `omne serve` for this store (omne.service.auth mints and resolves them)."""
+        return self._storage.keys
 
     async def __aenter__(self) -> MemoryCore:
         return self
@@ -427,8 +438,6 @@ class MemoryCore:
     async def jobs(self, *, scope: Scope | None = None, statuses: Sequence[JobStatus | str] | None = None,
                    limit: int | None = None) -> list[Job]:
         """Construction jobs (all, or a scope's), oldest first; see omne.construction."""
-        from omne.construction.jobs import JobStatus
-
         if scope is not None:
             require_scope(scope)
         try:
@@ -436,30 +445,19 @@ class MemoryCore:
         except ValueError:
             raise InvalidInputError(f"job status must be one of {', '.join(s.value for s in JobStatus)}") from None
         _check_limit(limit)
-        return await self._with_queue(lambda queue: queue.list(scope=scope, statuses=wanted, limit=limit))
+        return await asyncio.to_thread(self._storage.jobs.list, scope=scope, statuses=wanted, limit=limit)
 
     async def job_counts(self, *, scope: Scope | None = None) -> dict[str, int]:
         """How many construction jobs are pending, running, done and failed (all, or a scope's)."""
         if scope is not None:
             require_scope(scope)
-        return await self._with_queue(lambda queue: queue.counts(scope=scope))
+        return await asyncio.to_thread(self._storage.jobs.counts, scope=scope)
 
     async def retry_failed_jobs(self, *, scope: Scope | None = None) -> int:
         """Put failed construction jobs back to pending; returns how many."""
         if scope is not None:
             require_scope(scope)
-        return await self._with_queue(lambda queue: queue.retry_failed(scope=scope))
-
-    async def _with_queue(self, work: Any) -> Any:
-        from omne.construction.jobs import open_queue
-
-        def run() -> Any:
-            queue = open_queue(self.config, records=self.store, must_exist=True)
-            try:
-                return work(queue)
-            finally:
-                queue.close()
-        return await asyncio.to_thread(run)
+        return await asyncio.to_thread(self._storage.jobs.retry_failed, now=utcnow(), scope=scope)
 
     async def blocks(self, *, scope: Scope) -> list[Block]:
         """The core memory blocks stored in exactly this scope (latest versions, by label)."""

@@ -270,11 +270,11 @@ async def test_a_recorded_turn_plans_the_stores_construction_jobs(fast_core):
     with ScriptedOpenAIServer([Reply(content="Hello Ada.")]) as server:
         provider = OmneContextProvider(fast_core, agent="helper", user="ada")
         agent = Agent(client=client_for(server), context_providers=[provider])
-        before = construction.queue.counts()["pending"]
+        before = construction.queue.store.counts()["pending"]
         await agent.run("Hi, I'm Ada and I sail on Sundays.", session=AgentSession(session_id="s1"))
     scope = (await provider.binding.session("s1")).session_scope
-    planned = [job for job in construction.queue.list() if job.scope == scope]
-    assert construction.queue.counts()["pending"] > before and planned
+    planned = [job for job in construction.queue.store.list() if job.scope == scope]
+    assert construction.queue.store.counts()["pending"] > before and planned
     await construction.close()
 
 

@@ -190,7 +190,7 @@ async def test_malformed_then_garbage_then_timeout_fails_the_job_and_loses_nothi
     msg = (await core.add(message("My bike is called Pistachio.")))[0]
     report = await core.process()
 
-    job = construction.queue.by_key(f"extract_facts:{msg.id}")
+    job = construction.queue.store.by_key(f"extract_facts:{msg.id}")
     assert job.status is JobStatus.FAILED and job.attempts == 2 and len(job.errors) == 2
     assert calls["n"] == 6  # two job attempts of three model attempts each
     assert "attempt 1: invalid JSON" in job.reason
@@ -214,7 +214,7 @@ async def test_without_a_model_no_extraction_is_planned_and_process_needs_constr
         await core.process()
     construction = await Construction.attach(core)
     await core.add(message("hello"))
-    assert [j.kind for j in construction.queue.list()] == ["summarise_session"]
+    assert [j.kind for j in construction.queue.store.list()] == ["summarise_session"]
 
 
 async def test_a_later_worker_with_a_model_still_extracts_what_a_model_less_one_skipped(core):
@@ -224,6 +224,6 @@ async def test_a_later_worker_with_a_model_still_extracts_what_a_model_less_one_
     await offline.close()
     client = ReplayChatCompletionClient([reply(pref("green tea"))])
     online = await Construction.attach(core, client, config=FACTS_ONLY)
-    assert online.queue.by_key(f"extract_facts:{msg.id}").status is JobStatus.PENDING
+    assert online.queue.store.by_key(f"extract_facts:{msg.id}").status is JobStatus.PENDING
     await core.process()
     assert [f.source_ids for f in await core.list(scope=USER, kinds=[RecordKind.FACT])] == [[msg.id]]

@@ -6,8 +6,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from omne.construction.jobs import Backoff, JobQueue, JobSpec, JobStatus
 from omne.config import OmneConfig
-from omne.construction.jobs import Backoff, JobQueue, JobSpec, JobStatus, open_queue
+from omne.storage import open_storage
 from omne.types import Scope
 
 SCOPE = Scope(user="u1", session="s1")
@@ -31,10 +32,9 @@ def clock():
 
 @pytest.fixture
 def queue(tmp_path, clock):
-    q = open_queue(OmneConfig.from_env(tmp_path), max_attempts=3, backoff=Backoff(base_s=10, max_s=25), lease_s=60,
-                   clock=clock)
-    yield q
-    q.close()
+    storage = open_storage(OmneConfig.from_env(tmp_path))
+    yield JobQueue(storage.jobs, max_attempts=3, backoff=Backoff(base_s=10, max_s=25), lease_s=60, clock=clock)
+    storage.close()
 
 
 def spec(key: str = "k1", **kw) -> JobSpec:
@@ -45,7 +45,7 @@ def test_enqueue_is_idempotent_by_key(queue):
     first = queue.enqueue([spec(payload={"n": 1})])[0]
     again = queue.enqueue([spec(payload={"n": 2})])[0]
     assert again.id == first.id and again.payload == {"n": 1}
-    assert queue.counts() == {"pending": 1, "running": 0, "done": 0, "failed": 0}
+    assert queue.store.counts() == {"pending": 1, "running": 0, "done": 0, "failed": 0}
 
 
 def test_claim_complete_and_a_second_claim_finds_nothing(queue):
@@ -107,7 +107,7 @@ def test_lease_expiry_on_the_last_attempt_marks_the_job_failed(queue, clock):
         assert queue.claim("w") is not None
         clock.advance(61)
     assert queue.claim("w") is None
-    job = queue.by_key("k1")
+    job = queue.store.by_key("k1")
     assert job.status is JobStatus.FAILED and "expired" in job.reason
 
 
@@ -120,19 +120,22 @@ def test_rearm_reopens_finished_jobs_and_reruns_running_ones(queue):
     job = queue.claim("w")
     assert queue.complete(job.id, "w").status is JobStatus.DONE
     queue.enqueue([spec(rearm=True)])
-    assert queue.by_key("k1").status is JobStatus.PENDING
+    assert queue.store.by_key("k1").status is JobStatus.PENDING
 
 
 def test_list_filters_by_scope_and_status(queue):
     queue.enqueue([spec("a"), JobSpec(key="b", kind="demo", scope=Scope(user="u2"))])
     queue.claim("w")
-    assert [j.key for j in queue.list(scope=Scope(user="u2"))] == ["b"]
-    assert [j.key for j in queue.list(statuses=["running"])] == ["a"]
+    assert [j.key for j in queue.store.list(scope=Scope(user="u2"))] == ["b"]
+    assert [j.key for j in queue.store.list(statuses=["running"])] == ["a"]
 
 
 @pytest.mark.sqlite_only  # a PostgreSQL store's database is named by its URL: there is no directory to miss
-def test_for_store_names_the_missing_store(tmp_path):
+def test_opening_a_missing_store_names_it(tmp_path):
+    from omne.config import OmneConfig
     from omne.errors import NotFoundError
+    from omne.storage import open_storage
 
     with pytest.raises(NotFoundError, match="no Omne store"):
-        JobQueue.for_store(tmp_path / "nowhere")
+        open_storage(OmneConfig(store_dir=tmp_path / "nowhere"), must_exist=True)
+    assert not (tmp_path / "nowhere").exists()  # nothing created

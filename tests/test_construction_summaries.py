@@ -100,7 +100,7 @@ async def test_new_messages_refresh_the_summary_as_a_new_version(core):
     new = (await core.list(scope=first[0].scope, kinds=[RecordKind.SUMMARY]))[0]
     assert new.version == 2 and len(new.source_ids) == 5
     assert [v.id for v in await core.history(new.id, scope=first[0].scope)] == [old.id, new.id]
-    assert construction.queue.by_key(f"summarise_session:{first[0].scope}").status is JobStatus.DONE
+    assert construction.queue.store.by_key(f"summarise_session:{first[0].scope}").status is JobStatus.DONE
 
 
 async def test_session_summaries_roll_up_into_a_scope_summary(core):

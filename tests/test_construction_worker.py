@@ -38,7 +38,7 @@ async def test_a_job_left_running_by_a_crashed_worker_is_retried_after_its_lease
     clock.now += timedelta(seconds=61)
     report = await core.process()
     assert [(o.kind, o.status, o.attempt) for o in report.outcomes] == [("summarise_session", JobStatus.DONE, 2)]
-    job = construction.queue.get(stolen.id)
+    job = construction.queue.store.get(stolen.id)
     assert "worker-that-crashed" in job.errors[0].error
     assert len(await core.list(scope=SESSION, kinds=[RecordKind.SUMMARY])) == 1
 
@@ -46,7 +46,7 @@ async def test_a_job_left_running_by_a_crashed_worker_is_retried_after_its_lease
 async def test_jobs_planned_from_the_log_survive_a_crash_between_commit_and_enqueue(core):
     await core.add(msg("Written before construction was attached (or before a crash)."))
     construction = await Construction.attach(core, config=ConstructionConfig(scope_summaries=False))
-    assert [j.kind for j in construction.queue.list()] == ["summarise_session"]
+    assert [j.kind for j in construction.queue.store.list()] == ["summarise_session"]
     report = await run_worker(construction, once=True)
     assert report.count("done") == 1
 
@@ -144,7 +144,7 @@ async def test_other_layers_plug_in_their_own_job_kinds(core):
     message = (await core.add(msg("three little words")))[0]
     await core.process()
     assert seen == ["three little words"]
-    assert construction.queue.by_key(f"count_words:{message.id}").result == {"words": 3}
+    assert construction.queue.store.by_key(f"count_words:{message.id}").result == {"words": 3}
 
 
 async def test_worker_takes_the_project_model_config_and_a_model_less_worker_leaves_fact_jobs(omne_cli, tmp_path,

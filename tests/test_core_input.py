@@ -6,7 +6,7 @@ import pytest
 
 from omne import InvalidInputError, MemoryCore, Record, RecordKind, Scope
 from omne.config import OmneConfig
-from omne.storage.record_stores import open_record_store
+from omne.storage import open_storage
 from omne.validation import make_scope
 
 ME = Scope(user="ana")
@@ -94,8 +94,8 @@ def test_cli_rejects_bad_input_with_one_line(omne_cli, tmp_path):
     _one_line_error(omne_cli("memory", "add", "hi", store=store), "name a scope")
     _one_line_error(omne_cli("memory", "add", "hi", "--user", "u", "--data", "{oops", store=store), "not valid JSON")
     _one_line_error(omne_cli("memory", "add", "--user", "u", input=TEN_MB.encode(), store=store), "byte limit")
-    records = open_record_store(OmneConfig.from_env(store))  # some checks run after the store opened
+    storage = open_storage(OmneConfig.from_env(store))  # some checks run after the store opened
     try:
-        assert records.count(None, live_only=False) == 0
+        assert storage.records.count(None, live_only=False) == 0
     finally:
-        records.close()
+        storage.close()

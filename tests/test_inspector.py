@@ -92,7 +92,7 @@ async def test_read_only_without_a_key_and_edits_with_one_inside_its_scope(tmp_p
         refused = await client.post(f"/records/{seeded.script}/forget?user=alice")
         assert refused.status_code == 403 and "read-only without an API key" in refused.text
     core = await open_fast_core(store)
-    _, alice_key = create_key(core.store, scope=ALICE)
+    _, alice_key = create_key(core.key_store, scope=ALICE)
     await core.close()
     async with inspector(store, keys_required=True) as client:
         anonymous = await client.get("/records?user=alice")

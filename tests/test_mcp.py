@@ -159,7 +159,7 @@ async def test_streamable_http_session_with_keys_calls_every_tool_and_stays_in_i
     store = tmp_path / "store"
     async with await open_fast_core(store) as core:
         seeded = await seed(core)
-        _, alice_key = create_key(core.store, scope=ALICE)
+        _, alice_key = create_key(core.key_store, scope=ALICE)
     with running_server(store, require_keys=True) as server:
         async with http_session(f"{server.url}/mcp", alice_key) as session:  # the key's scope
             await exercise(session, seeded)

@@ -19,7 +19,8 @@ import pytest
 from omne import MemoryCore, Record, RecordKind, Scope
 from omne.config import OmneConfig
 from omne.errors import InvalidInputError, StorageError
-from omne.storage.postgres_store import PostgresRecordStore
+from omne.storage.postgres_db import PostgresDatabase
+from omne.storage.postgres_storage import PostgresStorage
 from omne.testing import HashEmbedder
 from omne.types import EdgeKind
 
@@ -28,8 +29,8 @@ SCOPE = Scope(user="ann", session="s1")
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 
 
-def _stores(url: str, n: int) -> list[PostgresRecordStore]:
-    return [PostgresRecordStore(url, pool_size=2) for _ in range(n)]
+def _storages(url: str, n: int) -> list[PostgresStorage]:
+    return [PostgresStorage(url, pool_size=2) for _ in range(n)]
 
 
 def _run_together(fns) -> list:
@@ -52,7 +53,8 @@ def _run_together(fns) -> list:
 
 
 def test_concurrent_supersedes_from_several_stores_have_one_winner(postgres_url):
-    stores = _stores(postgres_url, 6)
+    storages = _storages(postgres_url, 6)
+    stores = [s.records for s in storages]
     try:
         old = Record(kind=RecordKind.FACT, scope=SCOPE, text="the sky is green")
         stores[0].insert([old])
@@ -66,12 +68,13 @@ def test_concurrent_supersedes_from_several_stores_have_one_winner(postgres_url)
         assert [r.id for r in history] == [old.id, winners[0].id]  # no forked version
         assert history[0].superseded_by == winners[0].id
     finally:
-        for s in stores:
+        for s in storages:
             s.close()
 
 
 def test_messages_written_at_once_by_several_stores_form_one_chain_in_time(postgres_url):
-    stores = _stores(postgres_url, 4)
+    storages = _storages(postgres_url, 4)
+    stores = [s.records for s in storages]
     try:
         batches = [[Record(kind=RecordKind.MESSAGE, scope=SCOPE, role="user", text=f"w{w} turn {i}",
                            event_time=T0 + timedelta(seconds=4 * i + w)) for i in range(15)] for w in range(4)]
@@ -83,32 +86,36 @@ def test_messages_written_at_once_by_several_stores_form_one_chain_in_time(postg
         assert len(links) == len(in_time) - 1  # one path: no fork, no gap
         assert all(links[a] == b for a, b in zip(in_time, in_time[1:]))
     finally:
-        for s in stores:
+        for s in storages:
             s.close()
 
 
 WORKER = """
     import json, sys
     from omne.config import OmneConfig
-    from omne.construction.jobs import open_queue
+    from omne.construction.jobs import JobQueue
+    from omne.storage import open_storage
 
-    queue = open_queue(OmneConfig.from_env(sys.argv[1]), lease_s=600)
+    storage = open_storage(OmneConfig.from_env(sys.argv[1]))
+    queue = JobQueue(storage.jobs, lease_s=600)
     print("ready", flush=True)
     sys.stdin.readline()  # start together
     done = []
     while (job := queue.claim(sys.argv[2])) is not None:
         done.append(job.key)
         assert queue.complete(job.id, sys.argv[2], {"by": sys.argv[2]}) is not None
-    queue.close()
+    storage.close()
     print(json.dumps(done), flush=True)
 """
 
 
 def test_two_worker_processes_run_500_jobs_each_exactly_once(postgres_url, tmp_path, monkeypatch):
-    from omne.construction.jobs import JobSpec, JobStatus, open_queue
+    from omne.construction.jobs import JobQueue, JobSpec, JobStatus
+    from omne.storage import open_storage
 
     monkeypatch.setenv("OMNE_DATABASE_URL", postgres_url)
-    queue = open_queue(OmneConfig.from_env(tmp_path))
+    storage = open_storage(OmneConfig.from_env(tmp_path))
+    queue = JobQueue(storage.jobs)
     keys = [f"job-{i}" for i in range(500)]
     queue.enqueue([JobSpec(key=k, kind="demo", scope=SCOPE) for k in keys])
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -129,10 +136,10 @@ def test_two_worker_processes_run_500_jobs_each_exactly_once(postgres_url, tmp_p
     done = [json.loads(out.splitlines()[-1]) for out, _ in outputs]
     assert sorted(done[0] + done[1]) == sorted(keys)  # every job once: none twice, none missed
     assert done[0] and done[1], [len(d) for d in done]  # both took part
-    jobs = queue.list()
+    jobs = storage.jobs.list()
     assert {j.status for j in jobs} == {JobStatus.DONE} and {j.attempts for j in jobs} == {1}
     assert {j.key for j in jobs if j.result == {"by": "w1"}} == set(done[0])
-    queue.close()
+    storage.close()
 
 
 async def test_an_export_reads_back_byte_identical_on_both_backends(postgres_url, tmp_path, monkeypatch):
@@ -165,16 +172,16 @@ def test_a_bad_database_url_and_an_unreachable_server_get_clear_errors(monkeypat
     monkeypatch.setenv("OMNE_DATABASE_URL", "mysql://root@localhost/omne")
     with pytest.raises(InvalidInputError, match="OMNE_DATABASE_URL.*postgresql://"):
         OmneConfig.from_env(tmp_path)
-    with pytest.raises(StorageError, match=r"postgresql://omne:\*\*\*@127.0.0.1:9/x.*OMNE_DATABASE_URL") as caught:
-        PostgresRecordStore("postgresql://omne:secret@127.0.0.1:9/x", connect_timeout_s=2)
+    with pytest.raises(StorageError, match=r"omne:\*\*\*@127.0.0.1:9/x.*OMNE_DATABASE_URL or --database") as caught:
+        PostgresDatabase("postgresql://omne:secret@127.0.0.1:9/x", connect_timeout_s=2)
     assert "secret" not in str(caught.value)
 
 
 def test_text_with_a_nul_character_is_refused_clearly(postgres_url):
-    store = PostgresRecordStore(postgres_url)
+    storage = PostgresStorage(postgres_url)
     try:
         with pytest.raises(InvalidInputError, match="NUL"):
-            store.insert([Record(kind=RecordKind.FACT, scope=SCOPE, text="a\x00b")])
-        assert store.count(None, live_only=False) == 0
+            storage.records.insert([Record(kind=RecordKind.FACT, scope=SCOPE, text="a\x00b")])
+        assert storage.records.count(None, live_only=False) == 0
     finally:
-        store.close()
+        storage.close()

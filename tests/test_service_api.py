@@ -34,10 +34,10 @@ class Api:
 @pytest.fixture
 async def api(tmp_path):
     core = await MemoryCore.open(tmp_path / "store", embedder=HashEmbedder())
-    admin = auth.create_key(core.store, scope=None, admin=True)[1]
-    alice = auth.create_key(core.store, scope=ALICE)[1]
-    revoked_key, revoked = auth.create_key(core.store, scope=ALICE)
-    auth.revoke_key(core.store, revoked_key.id)
+    admin = auth.create_key(core.key_store, scope=None, admin=True)[1]
+    alice = auth.create_key(core.key_store, scope=ALICE)[1]
+    revoked_key, revoked = auth.create_key(core.key_store, scope=ALICE)
+    auth.revoke_key(core.key_store, revoked_key.id)
 
     async def open_core() -> MemoryCore:
         return core

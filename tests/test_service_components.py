@@ -21,7 +21,7 @@ from omne.core import MemoryCore
 from omne.llm import ModelConfig, make_client
 from omne.service import auth
 from omne.service.client import RemoteMemoryCore
-from omne.storage.sqlite_store import SQLiteRecordStore
+from omne.storage import SQLiteStorage
 from omne.testing import Reply, ScriptedOpenAIServer, ToolCall, open_fast_core
 from omne.types import RecordKind, Scope
 from tests.support.server_proc import Server, running_server
@@ -54,11 +54,11 @@ def served_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Ser
     """A served store that requires keys, and a key bound to user ada."""
     store = tmp_path_factory.mktemp("served") / "store"
     store.mkdir()
-    records = SQLiteRecordStore(store / "records.sqlite3", min_free_bytes=0)
+    storage = SQLiteStorage(store / "records.sqlite3", min_free_bytes=0)
     try:
-        key = auth.create_key(records, scope=ADA)[1]
+        key = auth.create_key(storage.keys, scope=ADA)[1]
     finally:
-        records.close()
+        storage.close()
     with running_server(store, require_keys=True) as server:
         yield server, key
 
@@ -136,11 +136,11 @@ async def test_the_gaia_harness_keeps_its_memory_on_the_server(served_store, tmp
     from tests.gaia.support import SAMPLE
 
     server, _ = served_store
-    records = SQLiteRecordStore(Path(server.log).parent / "store" / "records.sqlite3", min_free_bytes=0)
+    storage = SQLiteStorage(Path(server.log).parent / "store" / "records.sqlite3", min_free_bytes=0)
     try:  # the harness writes its own scope: an admin key
-        admin = auth.create_key(records, scope=None, admin=True)[1]
+        admin = auth.create_key(storage.keys, scope=None, admin=True)[1]
     finally:
-        records.close()
+        storage.close()
     monkeypatch.setenv("OMNE_API_KEY", admin)
     out = tmp_path / "run"
     await run_gaia(RunOptions(data=SAMPLE, out=out, responder="tests.gaia.support:FlakySolver", progress=False,

@@ -69,13 +69,13 @@ MODULES: dict[str, Module] = {
         "tests/reliability/test_concurrency.py", "tests/test_regressions_mutation.py", "-k", _NOT_SUBPROCESS)),
     "rendering": Module(mutate=("omne/agents/rendering.py",), tests=(
         "tests/test_prompt_injection.py", "tests/test_regressions_prompt_and_model.py", "tests/test_agents_blocks.py",
-        "tests/test_agents_context.py", "tests/test_agents_tools.py", "-k", _NOT_SUBPROCESS),
-        later="being refactored (run it once the refactor lands)"),
+        "tests/test_agents_context.py", "tests/test_agents_tools.py", "-k", _NOT_SUBPROCESS)),
     "context": Module(mutate=("omne/agents/context.py",), tests=(
-        "tests/test_agents_context.py", "tests/test_prompt_injection.py", "-k", _NOT_SUBPROCESS),
-        later="being refactored (run it once the refactor lands)"),
-    "auth": Module(mutate=("omne/service/auth*",), tests=("tests/",),
-                   later="the service's auth layer does not exist yet (set its tests here when it lands)"),
+        "tests/test_agents_context.py", "tests/test_prompt_injection.py", "-k", _NOT_SUBPROCESS)),
+    # the service's key checks, through the in-process API tests (the process and browser tests are left out)
+    "auth": Module(mutate=("omne/service/auth.py",), tests=(
+        "tests/test_service_api.py", "tests/test_service_components.py", "tests/test_mcp.py", "tests/test_inspector.py",
+        "-k", _NOT_SUBPROCESS)),
 }
 
 

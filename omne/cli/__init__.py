@@ -7,11 +7,15 @@ import os
 import sys
 from typing import Annotated
 
-import typer
-from pydantic import ValidationError
+# httpx imports its own command-line tool (httpx._main: click, rich, pygments; about 0.09 s) whenever those are
+# installed, as they are beside typer. The omne CLI never runs httpx's tool, so it takes httpx's documented
+# fallback for a missing tool: a None entry makes that import fail (before anything imports httpx).
+sys.modules.setdefault("httpx._main", None)
 
-from omne.errors import OmneError
-from omne.validation import describe_validation_error
+import typer  # noqa: E402 - after the entry above
+from pydantic import ValidationError  # noqa: E402
+
+from omne.errors import OmneError, describe_validation_error  # noqa: E402
 
 
 # Each command: the module that defines it (under omne.cli) and the Typer (sub-app) or function it exports.

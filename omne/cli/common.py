@@ -71,9 +71,9 @@ def server_of() -> Server | None:
 
 def existing_store(config: OmneConfig) -> OmneConfig:
     """`config`, if its store exists; else the error a read command gives (it never creates an empty store)."""
-    from omne.storage.record_stores import record_store_exists
+    from omne.storage.backends import storage_exists
 
-    if not record_store_exists(config):
+    if not storage_exists(config):
         raise InvalidInputError(f"no Omne store at {config.store_dir}: check --store (or $OMNE_STORE); "
                                 "`omne memory add` creates one")
     return config

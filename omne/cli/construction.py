@@ -90,7 +90,7 @@ def jobs(
 ) -> None:
     """List construction jobs (all, or a scope's) with their status and failure reasons."""
     from omne.construction import JobStatus
-    from omne.construction.jobs import open_queue
+    from omne.storage.backends import open_storage
 
     scope = optional_scope(user, agent, session, team)
     try:
@@ -102,14 +102,16 @@ def jobs(
             retried = core.retry_failed_jobs(scope=scope) if retry_failed else 0
             found = core.jobs(scope=scope, statuses=statuses or None, limit=limit)
             counts = core.job_counts(scope=scope)
-    else:  # the queue is in the SQLite log: readable beside the store's owner process, without the index lock
-        queue = open_queue(existing_store(OmneConfig.from_env(store)), must_exist=True)
+    else:  # the queue is in the store's database: readable beside the store's owner process, without the index
+        from omne.types import utcnow
+
+        storage = open_storage(existing_store(OmneConfig.from_env(store)))
         try:
-            retried = queue.retry_failed(scope=scope) if retry_failed else 0
-            found = queue.list(scope=scope, statuses=statuses or None, limit=limit)
-            counts = queue.counts(scope=scope)
+            retried = storage.jobs.retry_failed(now=utcnow(), scope=scope) if retry_failed else 0
+            found = storage.jobs.list(scope=scope, statuses=statuses or None, limit=limit)
+            counts = storage.jobs.counts(scope=scope)
         finally:
-            queue.close()
+            storage.close()
     if as_json:
         emit({"counts": counts, "retried": retried,
               "jobs": [job.model_dump(mode="json") | {"reason": job.reason} for job in found]}, True)

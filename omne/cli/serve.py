@@ -12,8 +12,7 @@ from omne.config import OmneConfig
 from omne.errors import InvalidInputError
 
 if TYPE_CHECKING:
-    from omne.storage.postgres_store import PostgresRecordStore
-    from omne.storage.sqlite_store import SQLiteRecordStore
+    from omne.storage.protocols import KeyStore
 
 keys_app = typer.Typer(help="API keys of `omne serve` (each bound to a scope, or admin).", no_args_is_help=True)
 
@@ -45,29 +44,28 @@ def inspect(
     unless you log in with an API key); browse http://127.0.0.1:PORT/. Ctrl-C stops it."""
     from omne.service.server import serve as run
 
-    from omne.storage.record_stores import record_store_exists
+    from omne.storage.backends import storage_exists
 
     config = OmneConfig.from_env(store)
-    if not record_store_exists(config):
+    if not storage_exists(config):
         raise InvalidInputError(f"no Omne store at {config.store_dir}: check --store (or $OMNE_STORE)")
     typer.echo(f"Omne memory inspector: http://127.0.0.1:{port}/  (Ctrl-C stops it)", err=True)
     run(config, host="127.0.0.1", port=port, log_level=log_level)
 
 
 @contextmanager
-def _record_store(store: StoreOpt, *, must_exist: bool = True,
-                  ) -> Iterator[SQLiteRecordStore | PostgresRecordStore]:
-    """The store's record log only (keys live there; a running server need not stop)."""
-    from omne.storage.record_stores import open_record_store, record_store_exists
+def _key_store(store: StoreOpt, *, must_exist: bool = True) -> Iterator[KeyStore]:
+    """The store's API keys, from its database only (not its index: a running server need not stop)."""
+    from omne.storage.backends import open_storage, storage_exists
 
     config = OmneConfig.from_env(store)
-    if must_exist and not record_store_exists(config):
+    if must_exist and not storage_exists(config):
         raise InvalidInputError(f"no Omne store at {config.store_dir}: check --store (or $OMNE_STORE)")
-    records = open_record_store(config)
+    storage = open_storage(config)
     try:
-        yield records
+        yield storage.keys
     finally:
-        records.close()
+        storage.close()
 
 
 @keys_app.command("create")
@@ -81,7 +79,7 @@ def create(
     from omne.service.auth import create_key
 
     scope = optional_scope(user, agent, session, team)
-    with _record_store(store, must_exist=False) as records:  # keys may come before the first record
+    with _key_store(store, must_exist=False) as records:  # keys may come before the first record
         key, secret = create_key(records, scope=scope, admin=admin, label=label)
     bound = "admin" if key.admin else f"scope {key.scope}"
     emit(key.model_dump(mode="json") | {"key": secret}, as_json,
@@ -93,7 +91,7 @@ def list_keys(store: StoreOpt = None,
               revoked: Annotated[bool, typer.Option("--revoked", help="Include revoked keys.")] = False,
               as_json: JsonOpt = False) -> None:
     """List keys (ids and scopes; the keys themselves are not stored)."""
-    with _record_store(store) as records:
+    with _key_store(store) as records:
         keys = records.api_keys(include_revoked=revoked)
     lines = [f"{k.id}  {'admin' if k.admin else k.scope}  created {k.created_at:%Y-%m-%d %H:%M}"
              + (f"  revoked {k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "") + (f"  {k.label}" if k.label else "")
@@ -106,7 +104,7 @@ def revoke(key_id: str, store: StoreOpt = None, as_json: JsonOpt = False) -> Non
     """Revoke a key by id; a running server refuses it from the next request on."""
     from omne.service.auth import revoke_key
 
-    with _record_store(store) as records:
+    with _key_store(store) as records:
         revoke_key(records, key_id)
     emit({"revoked": key_id}, as_json, f"revoked {key_id}")
 

@@ -17,14 +17,14 @@ import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from autogen_core.models import ChatCompletionClient
 from pydantic import BaseModel, ConfigDict, Field
 
 from omne.construction.consolidate import Consolidator
 from omne.construction.facts import FactExtractor
-from omne.construction.jobs import Backoff, Job, JobQueue, JobSpec, JobStatus, open_queue
+from omne.construction.jobs import Backoff, Job, JobQueue, JobSpec, JobStatus
 from omne.construction.processors import (
     FactExtraction, PermanentJobError, Processor, Reflection, ScopeSummaries, SessionSummaries,
 )
@@ -34,9 +34,6 @@ from omne.construction.summaries import SummaryBuilder
 from omne.core import MemoryCore
 from omne.errors import InvalidInputError, OmneError
 from omne.types import Record, RecordKind, Scope, new_id, utcnow
-
-if TYPE_CHECKING:
-    from omne.storage.postgres_jobs import PostgresJobQueue
 
 log = logging.getLogger("omne.construction")
 
@@ -95,8 +92,7 @@ def worker_id() -> str:
 class Construction:
     """Long-term memory construction for one MemoryCore. Create with `await Construction.attach(core, client)`."""
 
-    def __init__(self, core: MemoryCore, queue: JobQueue | PostgresJobQueue,
-                 client: ChatCompletionClient | None = None,
+    def __init__(self, core: MemoryCore, queue: JobQueue, client: ChatCompletionClient | None = None,
                  config: ConstructionConfig | None = None, summariser: Summariser | None = None) -> None:
         self.core = core
         self.queue = queue
@@ -128,26 +124,25 @@ class Construction:
         config = config or ConstructionConfig()
         call = config.call
         lease = config.lease_s or max(300.0, 2 * call.attempts * call.timeout_s + 60)
-        queue = await asyncio.to_thread(open_queue, core.config, records=core.store, max_attempts=config.max_attempts,
-                                        backoff=config.backoff, lease_s=lease, clock=clock)
+        queue = JobQueue(core.job_store, max_attempts=config.max_attempts, backoff=config.backoff, lease_s=lease,
+                         clock=clock)
         construction = cls(core, queue, client, config, summariser)
         for processor in processors:
             construction.register(processor)
         if not config.backfill:
             for kind in construction.processors:
-                await asyncio.to_thread(queue.skip_to_end, CURSOR_PREFIX + kind)
+                await asyncio.to_thread(queue.store.skip_to_end, CURSOR_PREFIX + kind)
         core.construction = construction
         core.write_hooks.append(construction)
         await construction.plan_new()
         return construction
 
     async def close(self) -> None:
-        """Detach from the core and close the queue (jobs stay in the store)."""
+        """Detach from the core (jobs stay in the store; the core owns its job store)."""
         if getattr(self.core, "construction", None) is self:
             self.core.construction = None
         if self in self.core.write_hooks:
             self.core.write_hooks.remove(self)
-        await asyncio.to_thread(self.queue.close)
 
     async def __aenter__(self) -> Construction:
         return self
@@ -190,15 +185,15 @@ class Construction:
             active = self._active()
             if not active:
                 return 0
-            reached = {p.kind: await asyncio.to_thread(self.queue.cursor, CURSOR_PREFIX + p.kind) for p in active}
+            reached = {p.kind: await asyncio.to_thread(self.queue.store.cursor, CURSOR_PREFIX + p.kind) for p in active}
             while True:
-                rows = await asyncio.to_thread(self.queue.records_after, min(reached.values()))
+                rows = await asyncio.to_thread(self.queue.store.records_after, min(reached.values()))
                 if not rows:
                     return planned
                 by_scope: dict[Scope, list[str]] = {}
-                for _, record_id, scope in rows:
-                    by_scope.setdefault(scope, []).append(record_id)
-                seqs = {record_id: seq for seq, record_id, _ in rows}
+                for entry in rows:
+                    by_scope.setdefault(entry.scope, []).append(entry.id)
+                seqs = {entry.id: entry.seq for entry in rows}
                 specs: dict[str, JobSpec] = {}
                 for scope, ids in by_scope.items():
                     for record in await self.core.get_many(ids, scope=scope):
@@ -206,9 +201,9 @@ class Construction:
                             if seqs[record.id] > reached[processor.kind]:
                                 specs.update((s.key, s) for s in processor.plan(record))
                 await self.enqueue(list(specs.values()))
-                last = rows[-1][0]
+                last = rows[-1].seq
                 for kind in reached:
-                    await asyncio.to_thread(self.queue.advance, CURSOR_PREFIX + kind, last)
+                    await asyncio.to_thread(self.queue.store.advance, CURSOR_PREFIX + kind, last)
                     reached[kind] = max(reached[kind], last)
                 planned += len(specs)
 
@@ -247,8 +242,8 @@ class Construction:
             report.outcomes.append(outcome)
             if on_job is not None:
                 on_job(outcome)
-        report.counts = await asyncio.to_thread(self.queue.counts)
-        report.next_due = await asyncio.to_thread(self.queue.next_due)
+        report.counts = await asyncio.to_thread(self.queue.store.counts)
+        report.next_due = await asyncio.to_thread(self.queue.store.next_due)
         return report
 
     async def _run(self, job: Job, owner: str) -> JobOutcome:

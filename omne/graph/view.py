@@ -167,11 +167,10 @@ class GraphCache:
         self._lock = threading.Lock()
 
     def get(self, store: RecordStore, scope: Scope) -> GraphView:
-        stamp_of = getattr(store, "edge_stamp", None)
-        stamp = stamp_of(scope) if stamp_of is not None else None
+        stamp = store.edge_stamp(scope)
         with self._lock:
             cached = self._views.get(scope)
-            if cached is not None and stamp is not None and cached[0] == stamp:
+            if cached is not None and cached[0] == stamp:
                 return cached[1]
         view = GraphView(scope, store.edges(scope))
         with self._lock:

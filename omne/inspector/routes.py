@@ -62,7 +62,7 @@ def _fields(scope: Scope | None) -> dict[str, str]:
 async def _page(request: Request, *, need_scope: bool = True) -> _Page:
     core: MemoryCore = request.app.state.core
     presented = request.cookies.get(KEY_COOKIE)
-    key = await asyncio.to_thread(auth.resolve, core.store, presented, required=request.app.state.keys_required)
+    key = await asyncio.to_thread(auth.resolve, core.key_store, presented, required=request.app.state.keys_required)
     scope = auth.requested_scope(request.query_params, key)
     if scope is not None or need_scope:
         auth.allow_scope(key, scope)
@@ -165,7 +165,7 @@ def inspector_router() -> APIRouter:  # noqa: C901 - one small handler per page
     @r.post("/login")
     async def login(request: Request, key: Annotated[str, Form()]) -> Response:
         try:
-            found = await asyncio.to_thread(auth.resolve, request.app.state.core.store, key.strip(), required=True)
+            found = await asyncio.to_thread(auth.resolve, request.app.state.core.key_store, key.strip(), required=True)
         except AuthenticationError as exc:
             return templates.TemplateResponse(request, "login.html", {"page": None, "error": str(exc)},
                                               status_code=401)

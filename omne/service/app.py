@@ -160,7 +160,7 @@ def create_app(open_core: OpenCore, *, keys_required: bool, request_timeout_s: f
 
 async def _authenticate(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
     core: MemoryCore = request.app.state.core
-    request.state.key = await asyncio.to_thread(auth.resolve, core.store, auth.bearer(authorization),
+    request.state.key = await asyncio.to_thread(auth.resolve, core.key_store, auth.bearer(authorization),
                                                 required=request.app.state.keys_required)
 
 

@@ -7,19 +7,13 @@ import hashlib
 import ipaddress
 import secrets
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from omne.errors import AuthenticationError, InvalidInputError, NotFoundError, PermissionDeniedError
+from omne.storage.protocols import KeyStore
 from omne.types import ApiKey, Scope, new_id, utcnow
 from omne.validation import make_scope
-
-if TYPE_CHECKING:
-    from omne.storage.postgres_store import PostgresRecordStore
-    from omne.storage.sqlite_store import SQLiteRecordStore
-
-    KeyStore = SQLiteRecordStore | PostgresRecordStore
 
 KEY_PREFIX = "omne_"
 SCOPE_FIELDS = ("user", "agent", "session", "team")

@@ -57,7 +57,7 @@ class McpEndpoint:
 
     async def _authorise(self, request: Request) -> McpBinding:
         core = self.app.state.core
-        key = await asyncio.to_thread(auth.resolve, core.store, auth.bearer(request.headers.get("authorization")),
+        key = await asyncio.to_thread(auth.resolve, core.key_store, auth.bearer(request.headers.get("authorization")),
                                       required=self.app.state.keys_required)
         scope = auth.requested_scope(request.query_params, key)
         if scope is None:

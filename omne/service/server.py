@@ -17,7 +17,7 @@ from omne.core import MemoryCore
 from omne.embedding import Embedder
 from omne.service import auth
 from omne.service.app import create_app
-from omne.storage.record_stores import open_record_store, record_store_exists
+from omne.storage.backends import open_storage, storage_exists
 
 log = logging.getLogger("omne.service")
 OWNER_FILE = "server.json"
@@ -39,14 +39,14 @@ def owner_of(store_dir: Path) -> ServerInfo | None:
 
 
 def has_keys(config: OmneConfig) -> bool:
-    """Whether the store holds any live API key (opens only the record log)."""
-    if not record_store_exists(config):
+    """Whether the store holds any live API key (opens only the store's database, not its index)."""
+    if not storage_exists(config):
         return False
-    store = open_record_store(config, min_free_bytes=0)
+    storage = open_storage(config)
     try:
-        return bool(store.api_keys())
+        return bool(storage.keys.api_keys())
     finally:
-        store.close()
+        storage.close()
 
 
 def serve(config: OmneConfig, *, host: str = "127.0.0.1", port: int = 8765, require_keys: bool = False,

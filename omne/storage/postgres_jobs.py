@@ -1,83 +1,71 @@
-"""The construction job queue in a PostgreSQL record store's database: `JobQueue`'s operations and rules (leases,
-retries with backoff, re-arming, cursors over the log) on the `jobs` and `job_cursors` tables.
+"""PostgreSQL job store: the construction job queue and its cursors over the record log, in a PostgreSQL store's
+database.
 
-Workers in any number of processes claim with `SELECT ... FOR UPDATE SKIP LOCKED`: each claim locks the one
-row it takes and skips rows other claims hold, so no two workers get one job and none waits on another.
-Its methods are synchronous (called through `asyncio.to_thread`, like the record store's) and borrow
-connections from the record store's pool.
+Workers in any number of processes claim with `SELECT ... FOR UPDATE SKIP LOCKED`: a claim locks the one row
+it takes and skips rows other claims hold, so no two workers get one job and none waits on another. Finishing
+a job locks its row first (`FOR UPDATE`), so a worker whose lease was taken over cannot finish it too.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-import psycopg
+from omne.errors import NotFoundError
+from omne.storage.job_models import Backoff, Job, JobError, JobSpec, JobStatus, LogEntry, cut_error
+from omne.storage.postgres_db import Conn, PostgresDatabase, Row, row_scope, scope_where
+from omne.types import Scope, new_id
 
-from omne.construction.jobs import _MAX_ERROR_CHARS, Backoff, Job, JobError, JobSpec, JobStatus
-from omne.errors import InvalidInputError, NotFoundError
-from omne.storage.postgres_store import PostgresRecordStore, Row, scope_where
-from omne.types import Scope, new_id, utcnow
-
-Conn = psycopg.Connection[Row]
+_WHAT = "the job queue"
 
 
 def _row_job(row: Row) -> Job:
-    return Job(
-        id=row["id"], key=row["key"], kind=row["kind"],
-        scope=Scope(user=row["s_user"], agent=row["s_agent"], session=row["s_session"], team=row["s_team"]),
-        payload=json.loads(row["payload"]), status=JobStatus(row["status"]), attempts=row["attempts"],
-        max_attempts=row["max_attempts"], run_after=row["run_after"], lease_owner=row["lease_owner"],
-        lease_expires=row["lease_expires"], rerun=row["rerun"], errors=[JobError(**e) for e in json.loads(row["errors"])],
-        result=None if row["result"] is None else json.loads(row["result"]), created_at=row["created_at"],
-        updated_at=row["updated_at"], finished_at=row["finished_at"],
-    )
+    return Job.model_validate({
+        "id": row["id"], "key": row["key"], "kind": row["kind"], "scope": row_scope(row),
+        "payload": json.loads(row["payload"]), "status": row["status"], "attempts": row["attempts"],
+        "max_attempts": row["max_attempts"], "run_after": row["run_after"], "lease_owner": row["lease_owner"],
+        "lease_expires": row["lease_expires"], "rerun": row["rerun"], "errors": json.loads(row["errors"]),
+        "result": None if row["result"] is None else json.loads(row["result"]),
+        "created_at": row["created_at"], "updated_at": row["updated_at"], "finished_at": row["finished_at"],
+    })
 
 
-def _errors(errors: Sequence[JobError]) -> str:
+def _errors_json(errors: Sequence[JobError]) -> str:
     return json.dumps([e.model_dump(mode="json") for e in errors])
 
 
-def _scope_sql(scope: Scope | None) -> tuple[str, list[Any]]:
-    if scope is None:
-        return "", []
-    where, params = scope_where(scope)
-    return f" AND {where}", params
+def _one(conn: Conn, sql: str, params: Sequence[Any]) -> Job:
+    row = conn.execute(sql, params).fetchone()  # type: ignore[arg-type]
+    assert row is not None  # the statement targets a row this transaction holds
+    return _row_job(row)
 
 
-class PostgresJobQueue:
-    """Jobs in the PostgreSQL store's database, with JobQueue's methods and behaviour. `records` is the store
-    whose connections it borrows; with `owns_records`, `close` closes that store too."""
+def _owned(conn: Conn, job_id: str, owner: str) -> Job | None:
+    """The job, locked, if `owner` still leases it (None: the lease expired and another worker took it over)."""
+    row = conn.execute("SELECT * FROM jobs WHERE id = %s FOR UPDATE", (job_id,)).fetchone()
+    if row is None:
+        raise NotFoundError(f"no job {job_id}")
+    job = _row_job(row)
+    return job if job.status is JobStatus.RUNNING and job.lease_owner == owner else None
 
-    def __init__(self, records: PostgresRecordStore, *, max_attempts: int = 5, backoff: Backoff | None = None,
-                 lease_s: float = 300.0, clock: Callable[[], datetime] = utcnow, owns_records: bool = False) -> None:
-        if max_attempts < 1:
-            raise InvalidInputError("max_attempts must be at least 1")
-        self.records = records
-        self.max_attempts = max_attempts
-        self.backoff = backoff or Backoff()
-        self.lease_s = lease_s
-        self.clock = clock
-        self._owns_records = owns_records
 
-    def close(self) -> None:
-        if self._owns_records:
-            self.records.close()
+def _finish_failed(conn: Conn, job_id: str, now: datetime) -> None:
+    conn.execute("UPDATE jobs SET status = 'failed', lease_owner = NULL, lease_expires = NULL, finished_at = %s, "
+                 "updated_at = %s WHERE id = %s", (now, now, job_id))
 
-    @staticmethod
-    def _get(conn: Conn, job_id: str, *, lock: bool = False) -> Job:
-        row = conn.execute("SELECT * FROM jobs WHERE id = %s" + (" FOR UPDATE" if lock else ""), (job_id,)).fetchone()
-        if row is None:
-            raise NotFoundError(f"no job {job_id}")
-        return _row_job(row)
+
+class PostgresJobStore:
+    """Jobs (idempotent by key, leased, retried with backoff) and named cursors over the record log."""
+
+    def __init__(self, db: PostgresDatabase) -> None:
+        self._db = db
 
     # -- enqueue ----------------------------------------------------------------------------
-    def enqueue(self, specs: Sequence[JobSpec]) -> list[Job]:
-        """Add jobs; an existing key is left alone (idempotent) unless `rearm` re-opens it."""
-        now = self.clock()
-
+    def enqueue(self, specs: Sequence[JobSpec], *, now: datetime, max_attempts: int) -> list[Job]:
+        """Add jobs; an existing key is left alone (idempotent) unless `rearm` re-opens it. Concurrent enqueues
+        of one key from several processes add it once (ON CONFLICT)."""
         def run(conn: Conn) -> list[Job]:
             jobs = []
             for spec in specs:
@@ -88,169 +76,154 @@ class PostgresJobQueue:
                     "INSERT INTO jobs (id, key, kind, s_user, s_agent, s_session, s_team, payload, status, "
                     "max_attempts, run_after, created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, "
                     "'pending', %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING RETURNING *",
-                    (new_id(), spec.key, spec.kind, s.user, s.agent, s.session, s.team, payload, self.max_attempts,
+                    (new_id(), spec.key, spec.kind, s.user, s.agent, s.session, s.team, payload, max_attempts,
                      after, now, now)).fetchone()
-                if row is None:  # the key exists: lock it, and re-arm it if asked
-                    row = conn.execute("SELECT * FROM jobs WHERE key = %s FOR UPDATE", (spec.key,)).fetchone()
-                    assert row is not None
-                    if spec.rearm and row["status"] == JobStatus.RUNNING.value:
-                        row = conn.execute("UPDATE jobs SET rerun = TRUE, payload = %s, updated_at = %s "
-                                           "WHERE key = %s RETURNING *", (payload, now, spec.key)).fetchone()
-                    elif spec.rearm:  # pending (debounce: push it back) or finished (run it again)
-                        row = conn.execute(
-                            "UPDATE jobs SET status = 'pending', attempts = CASE WHEN status = 'pending' THEN "
-                            "attempts ELSE 0 END, run_after = %s, payload = %s, finished_at = NULL, updated_at = %s "
-                            "WHERE key = %s RETURNING *", (after, payload, now, spec.key)).fetchone()
-                jobs.append(_row_job(row))
+                if row is not None:
+                    jobs.append(_row_job(row))
+                    continue
+                job = _one(conn, "SELECT * FROM jobs WHERE key = %s FOR UPDATE", (spec.key,))
+                if spec.rearm and job.status is JobStatus.RUNNING:
+                    job = _one(conn, "UPDATE jobs SET rerun = TRUE, payload = %s, updated_at = %s WHERE key = %s "
+                               "RETURNING *", (payload, now, spec.key))
+                elif spec.rearm:  # pending (debounce: push it back) or finished (run it again)
+                    job = _one(conn, "UPDATE jobs SET status = 'pending', attempts = CASE WHEN status = 'pending' "
+                               "THEN attempts ELSE 0 END, run_after = %s, payload = %s, finished_at = NULL, "
+                               "updated_at = %s WHERE key = %s RETURNING *", (after, payload, now, spec.key))
+                jobs.append(job)
             return jobs
 
-        return self.records.transaction(run) if specs else []
+        return self._db.transaction(run, what=_WHAT) if specs else []
 
     # -- claim / finish ---------------------------------------------------------------------
-    def claim(self, owner: str, *, kinds: Sequence[str] | None = None) -> Job | None:
-        """Lease the next ready job: pending and due, or running with an expired lease (a crashed worker)."""
-        now = self.clock()
-        kind_sql = " AND kind = ANY(%s)" if kinds else ""
+    def claim(self, owner: str, *, now: datetime, lease_s: float, kinds: Sequence[str] | None = None,
+              ) -> Job | None:
+        """Lease the next ready job: pending and due, or running with an expired lease (a crashed worker).
+        A job whose expired lease used its last attempt is failed instead, with the reason recorded."""
+        kind_sql, kind_params = (" AND kind = ANY(%s)", [list(kinds)]) if kinds else ("", [])
 
         def run(conn: Conn) -> Job | None:
             while True:
                 row = conn.execute(
                     "SELECT * FROM jobs WHERE ((status = 'pending' AND run_after <= %s) OR (status = 'running' AND "
                     f"lease_expires <= %s)){kind_sql} ORDER BY run_after, seq LIMIT 1 FOR UPDATE SKIP LOCKED",
-                    (now, now, *([list(kinds)] if kinds else []))).fetchone()
+                    (now, now, *kind_params)).fetchone()
                 if row is None:
                     return None
                 job = _row_job(row)
                 if job.status is JobStatus.RUNNING:  # its worker died or stalled past the lease
+                    expired = job.lease_expires.isoformat(timespec="microseconds") if job.lease_expires else None
                     errors = job.errors + [JobError(attempt=job.attempts, at=now, error=(
-                        f"lease held by worker {job.lease_owner} expired at {job.lease_expires and job.lease_expires.isoformat(timespec='microseconds')} "
+                        f"lease held by worker {job.lease_owner} expired at {expired} "
                         "before the job finished (worker crashed or stalled)"))]
-                    conn.execute("UPDATE jobs SET errors = %s WHERE id = %s", (_errors(errors), job.id))
+                    conn.execute("UPDATE jobs SET errors = %s WHERE id = %s", (_errors_json(errors), job.id))
                     if job.attempts >= job.max_attempts:
-                        self._finish_failed(conn, job.id, now)
+                        _finish_failed(conn, job.id, now)
                         continue
-                row = conn.execute(
-                    "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_owner = %s, "
-                    "lease_expires = %s, updated_at = %s WHERE id = %s RETURNING *",
-                    (owner, now + timedelta(seconds=self.lease_s), now, job.id)).fetchone()
-                return _row_job(row)
+                return _one(conn, "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_owner = %s, "
+                            "lease_expires = %s, updated_at = %s WHERE id = %s RETURNING *",
+                            (owner, now + timedelta(seconds=lease_s), now, job.id))
 
-        return self.records.transaction(run)
+        return self._db.transaction(run, what=_WHAT)
 
-    @staticmethod
-    def _finish_failed(conn: Conn, job_id: str, now: datetime) -> None:
-        conn.execute("UPDATE jobs SET status = 'failed', lease_owner = NULL, lease_expires = NULL, finished_at = %s, "
-                     "updated_at = %s WHERE id = %s", (now, now, job_id))
-
-    def _owned(self, conn: Conn, job_id: str, owner: str) -> Job | None:
-        job = self._get(conn, job_id, lock=True)
-        if job.status is not JobStatus.RUNNING or job.lease_owner != owner:
-            return None  # the lease expired and another worker took the job over
-        return job
-
-    def complete(self, job_id: str, owner: str, result: dict[str, Any] | None = None) -> Job | None:
+    def complete(self, job_id: str, owner: str, result: dict[str, Any] | None, *, now: datetime) -> Job | None:
         """Mark a leased job done (or pending again when it was re-armed while running)."""
-        now = self.clock()
-
         def run(conn: Conn) -> Job | None:
-            job = self._owned(conn, job_id, owner)
+            job = _owned(conn, job_id, owner)
             if job is None:
                 return None
-            row = conn.execute(
-                "UPDATE jobs SET status = %s, attempts = CASE WHEN rerun THEN 0 ELSE attempts END, rerun = FALSE, "
-                "run_after = %s, lease_owner = NULL, lease_expires = NULL, result = %s, updated_at = %s, "
-                "finished_at = %s WHERE id = %s RETURNING *",
-                ((JobStatus.PENDING if job.rerun else JobStatus.DONE).value, now,
-                 json.dumps(result or {}, ensure_ascii=False, default=str), now, None if job.rerun else now,
-                 job_id)).fetchone()
-            return _row_job(row)
+            return _one(conn,
+                        "UPDATE jobs SET status = %s, attempts = CASE WHEN rerun THEN 0 ELSE attempts END, "
+                        "rerun = FALSE, run_after = %s, lease_owner = NULL, lease_expires = NULL, result = %s, "
+                        "updated_at = %s, finished_at = %s WHERE id = %s RETURNING *",
+                        ((JobStatus.PENDING if job.rerun else JobStatus.DONE).value, now,
+                         json.dumps(result or {}, ensure_ascii=False, default=str), now,
+                         None if job.rerun else now, job_id))
 
-        return self.records.transaction(run)
+        return self._db.transaction(run, what=_WHAT)
 
-    def fail(self, job_id: str, owner: str, error: str, *, retry: bool = True) -> Job | None:
-        """Record a failed attempt; retry after a backoff while attempts remain, else mark it failed."""
-        now = self.clock()
-
+    def fail(self, job_id: str, owner: str, error: str, *, now: datetime, backoff: Backoff | None) -> Job | None:
+        """Record a failed attempt; with `backoff`, retry after its delay while attempts remain, else fail it."""
         def run(conn: Conn) -> Job | None:
-            job = self._owned(conn, job_id, owner)
+            job = _owned(conn, job_id, owner)
             if job is None:
                 return None
-            text = error if len(error) <= _MAX_ERROR_CHARS else error[:_MAX_ERROR_CHARS] + " [...]"
-            errors = job.errors + [JobError(attempt=job.attempts, at=now, error=text)]
-            conn.execute("UPDATE jobs SET errors = %s, updated_at = %s WHERE id = %s", (_errors(errors), now, job_id))
-            if retry and job.attempts < job.max_attempts:
+            errors = job.errors + [JobError(attempt=job.attempts, at=now, error=cut_error(error))]
+            conn.execute("UPDATE jobs SET errors = %s, updated_at = %s WHERE id = %s",
+                         (_errors_json(errors), now, job_id))
+            if backoff is not None and job.attempts < job.max_attempts:
                 conn.execute("UPDATE jobs SET status = 'pending', run_after = %s, lease_owner = NULL, "
                              "lease_expires = NULL WHERE id = %s",
-                             (now + timedelta(seconds=self.backoff.delay(job.attempts)), job_id))
+                             (now + timedelta(seconds=backoff.delay(job.attempts)), job_id))
             else:
-                self._finish_failed(conn, job_id, now)
-            return self._get(conn, job_id)
+                _finish_failed(conn, job_id, now)
+            return _one(conn, "SELECT * FROM jobs WHERE id = %s", (job_id,))
 
-        return self.records.transaction(run)
+        return self._db.transaction(run, what=_WHAT)
 
-    def retry_failed(self, *, scope: Scope | None = None) -> int:
+    def retry_failed(self, *, now: datetime, scope: Scope | None = None) -> int:
         """Put failed jobs back to pending with a fresh attempt budget (their error history is kept)."""
-        now = self.clock()
-        where, params = _scope_sql(scope)
-        return self.records.transaction(lambda conn: conn.execute(
+        where, params = scope_where(scope)
+        return self._db.transaction(lambda conn: conn.execute(
             "UPDATE jobs SET status = 'pending', attempts = 0, run_after = %s, finished_at = NULL, updated_at = %s "
-            f"WHERE status = 'failed'{where}", (now, now, *params)).rowcount)
+            f"WHERE status = 'failed' AND {where}", (now, now, *params)).rowcount, what=_WHAT)
 
     # -- reads ------------------------------------------------------------------------------
     def get(self, job_id: str) -> Job:
-        rows = self.records.query("SELECT * FROM jobs WHERE id = %s", [job_id])
+        rows = self._db.query("SELECT * FROM jobs WHERE id = %s", [job_id])
         if not rows:
             raise NotFoundError(f"no job {job_id}")
         return _row_job(rows[0])
 
     def by_key(self, key: str) -> Job | None:
-        rows = self.records.query("SELECT * FROM jobs WHERE key = %s", [key])
+        rows = self._db.query("SELECT * FROM jobs WHERE key = %s", [key])
         return _row_job(rows[0]) if rows else None
 
-    def list(self, *, scope: Scope | None = None, statuses: Sequence[JobStatus | str] | None = None,
+    def list(self, *, scope: Scope | None = None, statuses: Sequence[JobStatus] | None = None,
              limit: int | None = None) -> list[Job]:
         """Jobs in queue order; `scope` restricts to jobs whose scope falls inside it."""
-        where, params = _scope_sql(scope)
+        where, params = scope_where(scope)
         if statuses:
             where += " AND status = ANY(%s)"
             params.append([JobStatus(s).value for s in statuses])
-        sql = f"SELECT * FROM jobs WHERE TRUE{where} ORDER BY seq"
+        sql = f"SELECT * FROM jobs WHERE {where} ORDER BY seq"
         if limit is not None:
             sql += " LIMIT %s"
             params.append(limit)
-        return [_row_job(row) for row in self.records.query(sql, params)]
+        return [_row_job(row) for row in self._db.query(sql, params)]
 
     def counts(self, *, scope: Scope | None = None) -> dict[str, int]:
-        where, params = _scope_sql(scope)
-        rows = self.records.query(f"SELECT status, COUNT(*) AS n FROM jobs WHERE TRUE{where} GROUP BY status", params)
+        """Jobs by status (every status named, zero included)."""
+        where, params = scope_where(scope)
+        rows = self._db.query(f"SELECT status, COUNT(*) AS n FROM jobs WHERE {where} GROUP BY status", params)
         found = {row["status"]: int(row["n"]) for row in rows}
         return {s.value: found.get(s.value, 0) for s in JobStatus}
 
     def next_due(self) -> datetime | None:
         """When the earliest pending job becomes due (None when nothing is pending)."""
-        return self.records.query("SELECT MIN(run_after) AS t FROM jobs WHERE status = 'pending'")[0]["t"]
+        due: datetime | None = self._db.query("SELECT MIN(run_after) AS t FROM jobs WHERE status = 'pending'")[0]["t"]
+        return due
 
     # -- cursors over the record log ---------------------------------------------------------
     def cursor(self, name: str) -> int:
         """The log position (record seq) a named cursor has reached; 0 when new."""
-        rows = self.records.query("SELECT seq FROM job_cursors WHERE name = %s", [name])
+        rows = self._db.query("SELECT seq FROM job_cursors WHERE name = %s", [name])
         return int(rows[0]["seq"]) if rows else 0
 
-    def records_after(self, seq: int, limit: int = 500) -> list[tuple[int, str, Scope]]:
-        """(seq, id, scope) of records logged after `seq`, in log order (seq follows commit order: the store
-        serialises the transactions that add records)."""
-        rows = self.records.query("SELECT seq, id, s_user, s_agent, s_session, s_team FROM records WHERE seq > %s "
-                                  "ORDER BY seq LIMIT %s", [seq, limit])
-        return [(int(r["seq"]), r["id"], Scope(user=r["s_user"], agent=r["s_agent"], session=r["s_session"],
-                                               team=r["s_team"])) for r in rows]
-
     def advance(self, name: str, seq: int) -> None:
-        self.records.transaction(lambda conn: conn.execute(
+        """Move a cursor forward to `seq` (never back)."""
+        self._db.transaction(lambda conn: conn.execute(
             "INSERT INTO job_cursors (name, seq) VALUES (%s, %s) ON CONFLICT (name) DO UPDATE SET "
-            "seq = GREATEST(job_cursors.seq, EXCLUDED.seq)", (name, seq)))
+            "seq = GREATEST(job_cursors.seq, EXCLUDED.seq)", (name, seq)), what=_WHAT)
 
     def skip_to_end(self, name: str) -> None:
-        """Start a new cursor at the end of the log (no backfill of what was written before)."""
-        self.records.transaction(lambda conn: conn.execute(
+        """Start a new cursor at the end of the log (no backfill); a cursor that exists already stays put."""
+        self._db.transaction(lambda conn: conn.execute(
             "INSERT INTO job_cursors (name, seq) SELECT %s, COALESCE(MAX(seq), 0) FROM records "
-            "ON CONFLICT (name) DO NOTHING", (name,)))
+            "ON CONFLICT (name) DO NOTHING", (name,)), what=_WHAT)
+
+    def records_after(self, seq: int, limit: int = 500) -> list[LogEntry]:
+        """Records logged after position `seq`, in log order (positions follow commit order: the record store
+        serialises the transactions that add records)."""
+        rows = self._db.query("SELECT seq, id, s_user, s_agent, s_session, s_team FROM records WHERE seq > %s "
+                              "ORDER BY seq LIMIT %s", [seq, limit])
+        return [LogEntry(seq=int(r["seq"]), id=r["id"], scope=row_scope(r)) for r in rows]

@@ -1,6 +1,6 @@
 """PostgreSQL record store: the log of truth in a PostgreSQL database, shared by any number of processes.
 
-Selected by `OMNE_DATABASE_URL=postgresql://...` (or `OmneConfig.database`). It keeps the SQLite store's
+Selected by `OMNE_DATABASE_URL=postgresql://...` (or `OmneConfig.database`, `omne --database`). It keeps the SQLite store's
 guarantees across processes: every write is one transaction; the transactions that add records or change the
 message chain (insert, import, supersede, forget) take one advisory lock per store, so records get their log
 position (`seq`) in commit order (cursors over the log never skip a record) and concurrent writers cannot fork
@@ -10,30 +10,21 @@ InvalidInputError).
 
 from __future__ import annotations
 
-import functools
 import json
-import re
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from omne.errors import InvalidInputError, StorageError
+from omne.errors import InvalidInputError
 from omne.storage.message_chain import message_links, unchain
-from omne.storage.protocols import RecordFacts, RecordFilter
-from omne.types import ApiKey, Edge, EdgeKind, Record, RecordKind, Scope
+from omne.storage.protocols import EdgeStamp, RecordFacts, RecordFilter
+from omne.types import Edge, EdgeKind, Record, RecordKind, Scope
 
-try:
-    import psycopg
-    from psycopg.rows import dict_row
-    from psycopg.types.json import Jsonb
-    from psycopg_pool import ConnectionPool, PoolTimeout
-except ImportError as exc:  # pragma: no cover - the extra is part of `make setup`
-    raise StorageError("the PostgreSQL record store needs psycopg 3: pip install 'omne[postgres]'") from exc
+import psycopg
+from psycopg.types.json import Jsonb
 
-from omne.storage.postgres_schema import migrate
+from omne.storage.postgres_db import Conn, PostgresDatabase, Row, exact_scope_where, row_scope, scope_where
 
-Row = dict[str, Any]
-_SCOPE_COLUMNS = ("s_user", "s_agent", "s_session", "s_team")
 _COLUMNS = ("id", "kind", "s_user", "s_agent", "s_session", "s_team", "text", "role", "name", "data", "schema_name",
             "tags", "importance", "source_ids", "metadata", "created_at", "event_time", "t", "valid_from",
             "valid_to", "superseded_by", "deleted_at", "version")
@@ -42,25 +33,6 @@ _INSERT_RECORD = f"INSERT INTO records ({_RECORD_COLUMNS}) VALUES ({', '.join(['
 _INSERT_EDGE = ("INSERT INTO edges (id, s_user, s_agent, s_session, s_team, src, dst, kind, weight, data, created_at) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (src, dst, kind) DO UPDATE SET "
                 "weight = EXCLUDED.weight, data = EXCLUDED.data")
-_LOG_LOCK = "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.omne_log'))"
-
-
-def redact(url: str) -> str:
-    """The URL with its password hidden (for messages)."""
-    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
-
-
-def scope_where(scope: Scope) -> tuple[str, list[Any]]:
-    """The scope partition as SQL (each named field must match); there is no unscoped variant."""
-    values = scope.fields()
-    return " AND ".join(f"s_{key} = %s" for key in values), list(values.values())
-
-
-def exact_scope(scope: Scope) -> tuple[str, list[Any]]:
-    """A condition matching exactly this scope (unset fields must be unset), unlike the partition filter."""
-    values = (scope.user, scope.agent, scope.session, scope.team)
-    clauses = [f"{c} IS NULL" if v is None else f"{c} = %s" for c, v in zip(_SCOPE_COLUMNS, values)]
-    return " AND ".join(clauses), [v for v in values if v is not None]
 
 
 def _dumps(value: Any) -> str:
@@ -88,19 +60,9 @@ def _json(text: str) -> Any:
     return [] if text == "[]" else {} if text == "{}" else json.loads(text)
 
 
-@functools.lru_cache(maxsize=4096)
-def _scope_of(user: str | None, agent: str | None, session: str | None, team: str | None) -> Scope:
-    """Scopes read back from the log (frozen, so one object per distinct value is shared safely)."""
-    return Scope(user=user, agent=agent, session=session, team=team)
-
-
-def _scope(row: Row) -> Scope:
-    return _scope_of(row["s_user"], row["s_agent"], row["s_session"], row["s_team"])
-
-
 def _row_record(row: Row) -> Record:
     return Record.model_construct(
-        id=row["id"], kind=RecordKind(row["kind"]), scope=_scope(row), text=row["text"], role=row["role"],
+        id=row["id"], kind=RecordKind(row["kind"]), scope=row_scope(row), text=row["text"], role=row["role"],
         name=row["name"], data=None if row["data"] is None else json.loads(row["data"]),
         schema_name=row["schema_name"], tags=row["tags"], importance=row["importance"],
         source_ids=row["source_ids"], metadata=_json(row["metadata"]), created_at=row["created_at"],
@@ -110,7 +72,7 @@ def _row_record(row: Row) -> Record:
 
 
 def _row_edge(row: Row) -> Edge:
-    return Edge.model_construct(id=row["id"], scope=_scope(row), src=row["src"], dst=row["dst"],
+    return Edge.model_construct(id=row["id"], scope=row_scope(row), src=row["src"], dst=row["dst"],
                                 kind=EdgeKind(row["kind"]), weight=row["weight"], data=_json(row["data"]),
                                 created_at=row["created_at"])
 
@@ -158,7 +120,7 @@ class _Chain:
              "AND {0} ")
     _NEWEST = "SELECT {0} FROM edges WHERE {1} = %s AND kind = 'next' ORDER BY seq DESC LIMIT 1"
 
-    def __init__(self, conn: psycopg.Connection[Row]) -> None:
+    def __init__(self, conn: Conn) -> None:
         self.conn = conn
 
     def _node(self, sql: str, params: Sequence[Any]) -> tuple[str, datetime] | None:
@@ -166,11 +128,11 @@ class _Chain:
         return None if row is None else (row["id"], row["t"])
 
     def latest_at_or_before(self, scope: Scope, when: datetime) -> tuple[str, datetime] | None:
-        where, params = exact_scope(scope)
+        where, params = exact_scope_where(scope)
         return self._node(self._LIVE.format(where) + "AND t <= %s ORDER BY t DESC, seq DESC LIMIT 1", [*params, when])
 
     def earliest(self, scope: Scope) -> tuple[str, datetime] | None:
-        where, params = exact_scope(scope)
+        where, params = exact_scope_where(scope)
         return self._node(self._LIVE.format(where) + "ORDER BY t, seq LIMIT 1", params)
 
     def successor(self, record_id: str) -> tuple[str, datetime] | None:
@@ -190,66 +152,14 @@ class _Chain:
         self.conn.execute("DELETE FROM edges WHERE kind = 'next' AND (src = %s OR dst = %s)", [record_id, record_id])
 
 
-def _utc_session(conn: psycopg.Connection[Any]) -> None:
-    conn.execute("SET TIME ZONE 'UTC'")
-
-
 class PostgresRecordStore:
-    """The record log (and edges, context state, construction jobs, API keys) in a PostgreSQL database.
+    """The record log (records, versions, edges, agent context state) in a PostgreSQL store's database."""
 
-    Its methods are synchronous, like every RecordStore's: the async core calls them through
-    `asyncio.to_thread`, and each borrows a connection from a thread-safe psycopg connection pool
-    (`pool_size` connections at most) for one statement or one transaction. Any number of processes may open
-    one database at once; the schema is created and migrated on open."""
-
-    def __init__(self, url: str, *, pool_size: int = 8, connect_timeout_s: float = 30.0) -> None:
-        self.url = url
-        self.pool: ConnectionPool[psycopg.Connection[Row]] = ConnectionPool(
-            url, min_size=1, max_size=pool_size, open=False, configure=_utc_session,
-            kwargs={"autocommit": True, "row_factory": dict_row}, name="omne")
-        try:
-            self.pool.open(wait=True, timeout=connect_timeout_s)
-            with self.pool.connection() as conn:
-                migrate(conn)
-        except (PoolTimeout, psycopg.Error) as exc:
-            self.pool.close()
-            raise StorageError(f"cannot open the PostgreSQL record store at {redact(url)}: {exc}. Check that the "
-                               "server runs, the URL (OMNE_DATABASE_URL) and that its user may create tables.") from None
-
-    # -- plumbing -------------------------------------------------------------------------
-    def transaction(self, body: Callable[[psycopg.Connection[Row]], Any], *, log_lock: bool = False) -> Any:
-        """Run `body` in one transaction (rolled back on any exception); `log_lock` serialises it with every
-        other write that adds records or changes a message chain."""
-        try:
-            with self.pool.connection() as conn, conn.transaction():
-                if log_lock:
-                    conn.execute(_LOG_LOCK)
-                return body(conn)
-        except UnicodeEncodeError:
-            raise InvalidInputError("a value is not valid UTF-8 (it holds undecodable bytes)") from None
-        except psycopg.DataError as exc:
-            raise InvalidInputError(f"write rejected by the PostgreSQL record store: {exc}") from None
-        except psycopg.IntegrityError as exc:
-            raise StorageError(f"write rejected by the record store: {exc}") from exc
-        except (psycopg.OperationalError, PoolTimeout) as exc:
-            raise StorageError(f"the PostgreSQL record store could not be written ({exc}); nothing was saved. "
-                               "Check that the server at OMNE_DATABASE_URL is reachable.") from exc
-
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        """Rows of one read."""
-        try:
-            with self.pool.connection() as conn:
-                return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
-        except UnicodeEncodeError:
-            raise InvalidInputError("a lookup argument is not valid UTF-8 (it holds undecodable bytes)") from None
-        except psycopg.DataError as exc:
-            raise InvalidInputError(f"lookup rejected by the PostgreSQL record store: {exc}") from None
-        except (psycopg.OperationalError, PoolTimeout) as exc:
-            raise StorageError(f"the PostgreSQL record store could not be read ({exc}); check that the server at "
-                               "OMNE_DATABASE_URL is reachable") from exc
+    def __init__(self, db: PostgresDatabase) -> None:
+        self._db = db
 
     @staticmethod
-    def _write_edges(conn: psycopg.Connection[Row], edges: Sequence[Edge]) -> None:
+    def _write_edges(conn: Conn, edges: Sequence[Edge]) -> None:
         if edges:
             with conn.cursor() as cur:
                 cur.executemany(_INSERT_EDGE, [_edge_row(e) for e in edges])
@@ -258,34 +168,34 @@ class PostgresRecordStore:
     def insert(self, records: Sequence[Record], edges: Sequence[Edge] = (), *, link_messages: bool = False) -> None:
         """Commit records and edges in one transaction; with `link_messages`, each scope's new live messages join
         that scope's chain (message_chain.message_links) in the same transaction."""
-        def body(conn: psycopg.Connection[Row]) -> None:
+        def body(conn: Conn) -> None:
             links = message_links(_Chain(conn), records) if link_messages else []
             with conn.cursor() as cur:
                 cur.executemany(_INSERT_RECORD, [_record_row(r) for r in records])
             self._write_edges(conn, [*edges, *links])
-        self.transaction(body, log_lock=True)
+        self._db.transaction(body, log_lock=True)
 
     def upsert_raw(self, records: Sequence[Record], edges: Sequence[Edge] = ()) -> None:
         """Insert or replace records and edges exactly as given (import path)."""
         update = ", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS[1:])
         sql = f"{_INSERT_RECORD} ON CONFLICT (id) DO UPDATE SET {update}, index_dirty = TRUE"
 
-        def body(conn: psycopg.Connection[Row]) -> None:
+        def body(conn: Conn) -> None:
             with conn.cursor() as cur:
                 cur.executemany(sql, [_record_row(r) for r in records])
             self._write_edges(conn, edges)
-        self.transaction(body, log_lock=True)
+        self._db.transaction(body, log_lock=True)
 
     def add_edges(self, edges: Sequence[Edge]) -> None:
         if edges:
-            self.transaction(lambda conn: self._write_edges(conn, edges))
+            self._db.transaction(lambda conn: self._write_edges(conn, edges))
 
     def supersede(self, old: Record, new: Record) -> None:
         """Write `new` as the next version of `old`, atomically; only the current version can be superseded (a
         concurrent update or forget that got there first wins, and this raises InvalidInputError)."""
         edge = Edge(scope=new.scope, src=new.id, dst=old.id, kind=EdgeKind.SUPERSEDES, created_at=new.created_at)
 
-        def body(conn: psycopg.Connection[Row]) -> None:
+        def body(conn: Conn) -> None:
             changed = conn.execute(
                 "UPDATE records SET superseded_by = %s, valid_to = COALESCE(valid_to, %s), index_dirty = TRUE "
                 "WHERE id = %s AND superseded_by IS NULL AND deleted_at IS NULL",
@@ -297,9 +207,9 @@ class PostgresRecordStore:
             links = message_links(_Chain(conn), [new]) if chained else []
             conn.execute(_INSERT_RECORD, _record_row(new))
             self._write_edges(conn, [edge, *links])
-        self.transaction(body, log_lock=True)
+        self._db.transaction(body, log_lock=True)
 
-    def _unchain(self, conn: psycopg.Connection[Row], record: Record, when: datetime) -> bool:
+    def _unchain(self, conn: Conn, record: Record, when: datetime) -> bool:
         chained, bridge = unchain(_Chain(conn), record, when)
         if bridge is not None:
             self._write_edges(conn, [bridge])
@@ -307,24 +217,24 @@ class PostgresRecordStore:
 
     def annotate(self, record_id: str, *, importance: float, metadata: dict[str, Any]) -> None:
         """Change a live record's importance and metadata in place (bookkeeping, not content)."""
-        self.transaction(lambda conn: conn.execute(
+        self._db.transaction(lambda conn: conn.execute(
             "UPDATE records SET importance = %s, metadata = %s, index_dirty = TRUE WHERE id = %s "
             "AND superseded_by IS NULL AND deleted_at IS NULL", (importance, _dumps(metadata), record_id)))
 
     def mark_deleted(self, record: Record, when: datetime) -> None:
         """Mark a record forgotten (it stays in the log); a chained message leaves its chain."""
-        def body(conn: psycopg.Connection[Row]) -> None:
+        def body(conn: Conn) -> None:
             conn.execute("UPDATE records SET deleted_at = %s, index_dirty = TRUE WHERE id = %s", (when, record.id))
             self._unchain(conn, record, when)
-        self.transaction(body, log_lock=True)
+        self._db.transaction(body, log_lock=True)
 
     def mark_clean(self, ids: Sequence[str]) -> None:
         if ids:
-            self.transaction(lambda conn: conn.execute(
+            self._db.transaction(lambda conn: conn.execute(
                 "UPDATE records SET index_dirty = FALSE WHERE id = ANY(%s) AND index_dirty", (list(ids),)))
 
     def mark_all_dirty(self) -> int:
-        return self.transaction(lambda conn: conn.execute("UPDATE records SET index_dirty = TRUE").rowcount)
+        return self._db.transaction(lambda conn: conn.execute("UPDATE records SET index_dirty = TRUE").rowcount)
 
     # -- reads ----------------------------------------------------------------------------
     def get_many(self, ids: Sequence[str], scope: Scope) -> list[Record]:
@@ -332,7 +242,7 @@ class PostgresRecordStore:
         if not ids:
             return []
         where, params = scope_where(scope)
-        rows = self.query(f"SELECT {_RECORD_COLUMNS} FROM records WHERE id = ANY(%s) AND {where}",
+        rows = self._db.query(f"SELECT {_RECORD_COLUMNS} FROM records WHERE id = ANY(%s) AND {where}",
                           [list(ids), *params])
         found = {row["id"]: _row_record(row) for row in rows}
         return [found[i] for i in ids if i in found]
@@ -342,10 +252,10 @@ class PostgresRecordStore:
         if not ids:
             return []
         where, params = scope_where(scope)
-        rows = self.query("SELECT id, kind, s_user, s_agent, s_session, s_team, role, name, tags, t FROM records "
+        rows = self._db.query("SELECT id, kind, s_user, s_agent, s_session, s_team, role, name, tags, t FROM records "
                           f"WHERE id = ANY(%s) AND {where} AND superseded_by IS NULL AND deleted_at IS NULL",
                           [list(ids), *params])
-        return [RecordFacts(id=row["id"], kind=RecordKind(row["kind"]), scope=_scope(row), role=row["role"],
+        return [RecordFacts(id=row["id"], kind=RecordKind(row["kind"]), scope=row_scope(row), role=row["role"],
                             name=row["name"], tags=tuple(row["tags"]), when=row["t"]) for row in rows]
 
     def history(self, record_id: str, scope: Scope) -> list[Record]:
@@ -354,7 +264,7 @@ class PostgresRecordStore:
         seen: dict[str, Record] = {}
         frontier = [record_id]
         while frontier:
-            rows = self.query(f"SELECT {_RECORD_COLUMNS} FROM records WHERE (id = ANY(%s) OR superseded_by = "
+            rows = self._db.query(f"SELECT {_RECORD_COLUMNS} FROM records WHERE (id = ANY(%s) OR superseded_by = "
                               f"ANY(%s)) AND {where}", [frontier, frontier, *params])
             frontier = []
             for row in rows:
@@ -383,28 +293,28 @@ class PostgresRecordStore:
         if limit is not None:
             sql += " LIMIT %s"
             params.append(limit)
-        return [_row_record(row) for row in self.query(sql, params)]
+        return [_row_record(row) for row in self._db.query(sql, params)]
 
     def iter_all(self, scope: Scope) -> Iterator[Record]:
         """Every record of the scope, history and forgotten ones included, in log order."""
         where, params = scope_where(scope)
         last = 0
-        while rows := self.query(f"SELECT seq, {_RECORD_COLUMNS} FROM records WHERE seq > %s AND {where} "
+        while rows := self._db.query(f"SELECT seq, {_RECORD_COLUMNS} FROM records WHERE seq > %s AND {where} "
                                  "ORDER BY seq LIMIT 1000", [last, *params]):
             yield from (_row_record(row) for row in rows)
             last = rows[-1]["seq"]
 
     def _count(self, sql: str, scope: Scope | None) -> int:
-        where, params = ("TRUE", []) if scope is None else scope_where(scope)
-        return int(self.query(sql.format(where), params)[0]["n"])
+        where, params = scope_where(scope)
+        return int(self._db.query(sql.format(where), params)[0]["n"])
 
     def count(self, scope: Scope | None = None, *, live_only: bool = True) -> int:
         live = " AND superseded_by IS NULL AND deleted_at IS NULL" if live_only else ""
         return self._count("SELECT COUNT(*) AS n FROM records WHERE {0}" + live, scope)
 
     def count_by_kind(self, scope: Scope | None = None) -> dict[str, int]:
-        where, params = ("TRUE", []) if scope is None else scope_where(scope)
-        rows = self.query(f"SELECT kind, COUNT(*) AS n FROM records WHERE {where} AND superseded_by IS NULL "
+        where, params = scope_where(scope)
+        rows = self._db.query(f"SELECT kind, COUNT(*) AS n FROM records WHERE {where} AND superseded_by IS NULL "
                           "AND deleted_at IS NULL GROUP BY kind", params)
         return {row["kind"]: int(row["n"]) for row in rows}
 
@@ -414,73 +324,41 @@ class PostgresRecordStore:
 
     def dirty(self, limit: int) -> list[Record]:
         """Records whose index entries may lag the log (written before a crash, superseded, forgotten)."""
-        rows = self.query(f"SELECT {_RECORD_COLUMNS} FROM records WHERE index_dirty ORDER BY seq LIMIT %s", [limit])
+        rows = self._db.query(f"SELECT {_RECORD_COLUMNS} FROM records WHERE index_dirty ORDER BY seq LIMIT %s", [limit])
         return [_row_record(row) for row in rows]
 
     def edges(self, scope: Scope, *, kinds: Sequence[EdgeKind] | None = None,
               record_ids: Sequence[str] | None = None) -> list[Edge]:
         if record_ids is not None and not record_ids:
             return []
-        return [_row_edge(row) for row in self.query(*_edges_sql("*", scope, kinds, record_ids))]
+        return [_row_edge(row) for row in self._db.query(*_edges_sql("*", scope, kinds, record_ids))]
 
     def links(self, scope: Scope, kind: EdgeKind, record_ids: Sequence[str]) -> list[tuple[str, str]]:
         """(src, dst) of the `kind` edges touching `record_ids`, in write order."""
         if not record_ids:
             return []
-        return [(row["src"], row["dst"]) for row in self.query(*_edges_sql("src, dst", scope, [kind], record_ids))]
+        return [(row["src"], row["dst"]) for row in self._db.query(*_edges_sql("src, dst", scope, [kind], record_ids))]
 
-    def edge_stamp(self, scope: Scope) -> tuple[int, int, float]:
-        """A cheap fingerprint of a scope's edges (count, newest seq, total weight) for graph caches."""
+    def edge_stamp(self, scope: Scope) -> EdgeStamp:
+        """A cheap fingerprint of a scope's edges (count, newest seq, total weight) for graph caches (one
+        aggregate per call: other processes write too, so there is nothing to memoise safely)."""
         where, params = scope_where(scope)
-        row = self.query(f"SELECT COUNT(*) AS n, COALESCE(MAX(seq), 0) AS s, COALESCE(SUM(weight), 0) AS w "
+        row = self._db.query(f"SELECT COUNT(*) AS n, COALESCE(MAX(seq), 0) AS s, COALESCE(SUM(weight), 0) AS w "
                          f"FROM edges WHERE {where}", params)[0]
         return int(row["n"]), int(row["s"]), float(row["w"])
 
     # -- agent context state --------------------------------------------------------------
     def context_state(self, scope: Scope, context_id: str) -> str | None:
         """The saved state (JSON text) of a context in exactly this scope, or None."""
-        where, params = exact_scope(scope)
-        rows = self.query(f"SELECT state FROM context_state WHERE context_id = %s AND {where}", [context_id, *params])
+        where, params = exact_scope_where(scope)
+        rows = self._db.query(f"SELECT state FROM context_state WHERE context_id = %s AND {where}", [context_id, *params])
         return rows[0]["state"] if rows else None
 
     def save_context_state(self, scope: Scope, context_id: str, state: str, when: datetime) -> None:
         """Replace the saved state of a context (one statement: concurrent saves never collide)."""
-        self.transaction(lambda conn: conn.execute(
+        self._db.transaction(lambda conn: conn.execute(
             "INSERT INTO context_state (context_id, s_user, s_agent, s_session, s_team, state, updated_at) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (context_id, COALESCE(s_user, ''), "
             "COALESCE(s_agent, ''), COALESCE(s_session, ''), COALESCE(s_team, '')) DO UPDATE SET "
             "state = EXCLUDED.state, updated_at = EXCLUDED.updated_at",
             (context_id, scope.user, scope.agent, scope.session, scope.team, state, when)))
-
-    # -- API keys of omne serve (hashes only) ---------------------------------------------
-    def add_api_key(self, key: ApiKey, key_hash: str) -> None:
-        s = key.scope
-        self.transaction(lambda conn: conn.execute(
-            "INSERT INTO api_keys (id, key_hash, s_user, s_agent, s_session, s_team, admin, label, created_at, "
-            "revoked_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (key.id, key_hash, s and s.user, s and s.agent, s and s.session, s and s.team, key.admin, key.label,
-             key.created_at, key.revoked_at)))
-
-    @staticmethod
-    def _row_key(row: Row) -> ApiKey:
-        scoped = any(row[c] for c in _SCOPE_COLUMNS)
-        return ApiKey(id=row["id"], scope=_scope(row) if scoped else None, admin=row["admin"], label=row["label"],
-                      created_at=row["created_at"], revoked_at=row["revoked_at"])
-
-    def api_keys(self, *, include_revoked: bool = False) -> list[ApiKey]:
-        """The store's API keys, oldest first."""
-        where = "" if include_revoked else " WHERE revoked_at IS NULL"
-        return [self._row_key(row) for row in self.query(f"SELECT * FROM api_keys{where} ORDER BY created_at")]
-
-    def api_key_by_hash(self, key_hash: str) -> ApiKey | None:
-        """The key (revoked or not) whose hash this is, or None."""
-        rows = self.query("SELECT * FROM api_keys WHERE key_hash = %s", [key_hash])
-        return self._row_key(rows[0]) if rows else None
-
-    def revoke_api_key(self, key_id: str, when: datetime) -> bool:
-        """Revoke a key by id; False when no live key has that id."""
-        return self.transaction(lambda conn: conn.execute(
-            "UPDATE api_keys SET revoked_at = %s WHERE id = %s AND revoked_at IS NULL", (when, key_id)).rowcount) == 1
-
-    def close(self) -> None:
-        self.pool.close()

@@ -1,24 +1,22 @@
-"""SQLite record store: the log of truth (WAL, one connection, serialised by a lock)."""
+"""SQLite record store: the log of truth, its edges and agent context state (on the store's one connection)."""
 
 from __future__ import annotations
 
-import functools
 import json
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from omne.errors import InvalidInputError, StorageError
+from omne.errors import InvalidInputError
 from omne.storage.message_chain import message_links, unchain
-from omne.storage.protocols import RecordFacts, RecordFilter
-from omne.storage.space import DEFAULT_MIN_FREE_BYTES, require_free_space
-from omne.storage.sqlite_schema import open_database
-from omne.types import ApiKey, Edge, EdgeKind, Record, RecordKind, Scope
+from omne.storage.protocols import EdgeStamp, RecordFacts, RecordFilter
+from omne.storage.sqlite_db import (
+    SQLiteDatabase, SQLParam, dt, exact_scope_where, row_scope, scope_values, scope_where, ts,
+)
+from omne.types import Edge, EdgeKind, Record, RecordKind, Scope
 
-_SCOPE_COLUMNS = ("s_user", "s_agent", "s_session", "s_team")
+T = TypeVar("T")
 _RECORD_COLUMNS = (
     "id, kind, s_user, s_agent, s_session, s_team, text, role, name, data, schema_name, tags, "
     "importance, source_ids, metadata, created_at, event_time, t, valid_from, valid_to, "
@@ -26,37 +24,15 @@ _RECORD_COLUMNS = (
 )
 
 
-def _ts(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat(timespec="microseconds")
-
-
-def _scope_where(scope: Scope, prefix: str = "") -> tuple[str, list[Any]]:
-    """A SQL condition that enforces the scope partition; there is no unscoped variant.
-
-    Lookups by id pass prefix="+": the unary plus keeps the same filter but stops SQLite from choosing
-    the scope index over the id index (with 10+ ids it otherwise scanned the whole scope: 41 ms for 30
-    ids at 100k records in one scope, versus well under a millisecond by id)."""
-    values = scope.fields()
-    clauses = [f"{prefix}s_{key} = ?" for key in values]
-    return " AND ".join(clauses), list(values.values())
-
-
-def _record_row(record: Record) -> tuple[Any, ...]:
-    s = record.scope
+def _record_row(record: Record) -> tuple[SQLParam, ...]:
     return (
-        record.id, record.kind.value, s.user, s.agent, s.session, s.team, record.text, record.role,
+        record.id, record.kind.value, *scope_values(record.scope), record.text, record.role,
         record.name, None if record.data is None else json.dumps(record.data, ensure_ascii=False),
         record.schema_name, json.dumps(record.tags, ensure_ascii=False), record.importance,
         json.dumps(record.source_ids), json.dumps(record.metadata, ensure_ascii=False),
-        _ts(record.created_at), _ts(record.event_time), _ts(record.when), _ts(record.valid_from),
-        _ts(record.valid_to), record.superseded_by, _ts(record.deleted_at), record.version,
+        ts(record.created_at), ts(record.event_time), ts(record.when), ts(record.valid_from),
+        ts(record.valid_to), record.superseded_by, ts(record.deleted_at), record.version,
     )
-
-
-@functools.lru_cache(maxsize=4096)
-def _scope(user: str | None, agent: str | None, session: str | None, team: str | None) -> Scope:
-    """Scopes read back from the log (frozen, so one object per distinct value is shared safely)."""
-    return Scope(user=user, agent=agent, session=session, team=team)
 
 
 def _json(text: str) -> Any:
@@ -69,24 +45,20 @@ def _json(text: str) -> Any:
 
 
 def _row_record(row: sqlite3.Row) -> Record:
-    scope = _scope(row["s_user"], row["s_agent"], row["s_session"], row["s_team"])
+    scope = row_scope(row)
     return Record.model_construct(
         id=row["id"], kind=RecordKind(row["kind"]), scope=scope, text=row["text"], role=row["role"],
         name=row["name"], data=None if row["data"] is None else json.loads(row["data"]),
         schema_name=row["schema_name"], tags=_json(row["tags"]), importance=row["importance"],
         source_ids=_json(row["source_ids"]), metadata=_json(row["metadata"]),
         created_at=datetime.fromisoformat(row["created_at"]),
-        event_time=_dt(row["event_time"]), valid_from=_dt(row["valid_from"]), valid_to=_dt(row["valid_to"]),
-        superseded_by=row["superseded_by"], deleted_at=_dt(row["deleted_at"]), version=row["version"],
+        event_time=dt(row["event_time"]), valid_from=dt(row["valid_from"]), valid_to=dt(row["valid_to"]),
+        superseded_by=row["superseded_by"], deleted_at=dt(row["deleted_at"]), version=row["version"],
     )
 
 
-def _dt(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
-
-
 def _row_edge(row: sqlite3.Row) -> Edge:
-    scope = _scope(row["s_user"], row["s_agent"], row["s_session"], row["s_team"])
+    scope = row_scope(row)
     return Edge.model_construct(
         id=row["id"], scope=scope, src=row["src"], dst=row["dst"], kind=EdgeKind(row["kind"]),
         weight=row["weight"], data=_json(row["data"]), created_at=datetime.fromisoformat(row["created_at"]),
@@ -96,7 +68,7 @@ def _row_edge(row: sqlite3.Row) -> Edge:
 def _edges_sql(columns: str, scope: Scope, kinds: Sequence[EdgeKind] | None,
                record_ids: Sequence[str] | None) -> tuple[str, list[Any]]:
     """SELECT over a scope's edges, optionally of some kinds and touching some records, in write order."""
-    where, params = _scope_where(scope, "+" if record_ids is not None else "")
+    where, params = scope_where(scope, "+" if record_ids is not None else "")
     sql = f"SELECT {columns} FROM edges WHERE {where}"
     if kinds:
         sql += f" AND kind IN ({','.join('?' * len(kinds))})"
@@ -125,11 +97,10 @@ class _Chain:
 
     def latest_at_or_before(self, scope: Scope, when: datetime) -> tuple[str, datetime] | None:
         return self._node(self.conn.execute(self._LIVE + "AND t <= ? ORDER BY t DESC, seq DESC LIMIT 1",
-                                            (scope.user, scope.agent, scope.session, scope.team, _ts(when))).fetchone())
+                                            (*scope_values(scope), ts(when))).fetchone())
 
     def earliest(self, scope: Scope) -> tuple[str, datetime] | None:
-        return self._node(self.conn.execute(self._LIVE + "ORDER BY t, seq LIMIT 1",
-                                            (scope.user, scope.agent, scope.session, scope.team)).fetchone())
+        return self._node(self.conn.execute(self._LIVE + "ORDER BY t, seq LIMIT 1", scope_values(scope)).fetchone())
 
     def successor(self, record_id: str) -> tuple[str, datetime] | None:
         return self._node(self.conn.execute(
@@ -163,54 +134,39 @@ def _filter_sql(flt: RecordFilter | None) -> tuple[str, list[Any]]:
         params += list(flt.tags)
     if flt.start:
         clauses.append("t >= ?")
-        params.append(_ts(flt.start))
+        params.append(ts(flt.start))
     if flt.end:
         clauses.append("t <= ?")
-        params.append(_ts(flt.end))
+        params.append(ts(flt.end))
     return "".join(f" AND {c}" for c in clauses), params
+
+
+def _write_edges(conn: sqlite3.Connection, edges: Sequence[Edge]) -> None:
+    """Insert edges; an existing (src, dst, kind) keeps its id and takes the new weight and data."""
+    rows = [(e.id, *scope_values(e.scope), e.src, e.dst, e.kind.value, e.weight,
+             json.dumps(e.data, ensure_ascii=False), ts(e.created_at)) for e in edges]
+    conn.executemany("INSERT INTO edges (id, s_user, s_agent, s_session, s_team, src, dst, kind, weight, data, "
+                     "created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(src, dst, kind) DO UPDATE SET "
+                     "weight=excluded.weight, data=excluded.data", rows)
+
+
+_INSERT_RECORD = f"INSERT INTO records ({_RECORD_COLUMNS}) VALUES ({','.join('?' * 23)})"
 
 
 class SQLiteRecordStore:
     """The record log. Writes are transactions; a record is acknowledged only once committed."""
 
-    def __init__(self, path: Path, *, min_free_bytes: int = DEFAULT_MIN_FREE_BYTES) -> None:
-        self.path = path
-        self.min_free_bytes = min_free_bytes
-        self._conn = open_database(path, what="the record store", foreign_keys=True)
-        self._lock = threading.RLock()
-        self._edge_writes = 0  # bumped by every write of this connection that may touch edges
-        self._stamps: dict[Scope, tuple[tuple[int, int], tuple[int, int, float]]] = {}  # edge_stamp memo
+    def __init__(self, db: SQLiteDatabase) -> None:
+        self._db = db
+        self._edge_writes = 0  # bumped by every write of this store that may touch edges
+        self._stamps: dict[Scope, tuple[tuple[int, int], EdgeStamp]] = {}  # edge_stamp memo
 
     # -- writes ---------------------------------------------------------------------------
-    def _write(self, statements: Sequence[tuple[str, Sequence[Any] | Sequence[Sequence[Any]], bool]]) -> None:
-        """Run (sql, params, many) statements in one IMMEDIATE transaction."""
-        def body(conn: sqlite3.Connection) -> None:
-            for sql, params, many in statements:
-                if many:
-                    conn.executemany(sql, params)
-                else:
-                    conn.execute(sql, params)
-        self._transaction(body)
-
-    def _transaction(self, body: Callable[[sqlite3.Connection], Any]) -> Any:
+    def _transaction(self, body: Callable[[sqlite3.Connection], T]) -> T:
         """Run `body` in one IMMEDIATE transaction; any exception rolls everything back."""
-        require_free_space(self.path.parent, self.min_free_bytes)
-        with self._lock:
+        with self._db.lock:
             self._edge_writes += 1  # any write may touch edges (supersede adds one): the edge-stamp memo is stale
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    out = body(self._conn)
-                    self._conn.execute("COMMIT")
-                    return out
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
-            except sqlite3.IntegrityError as exc:
-                raise StorageError(f"write rejected by the record store: {exc}") from exc
-            except sqlite3.OperationalError as exc:
-                raise StorageError(f"the record store could not be written ({exc}); nothing was saved. "
-                                   "Check free disk space and write permission on the store directory.") from exc
+            return self._db.transaction(body)
 
     def insert(self, records: Sequence[Record], edges: Sequence[Edge] = (), *, link_messages: bool = False) -> None:
         """Commit records and edges in one transaction. With `link_messages`, each scope's new live messages
@@ -218,35 +174,23 @@ class SQLiteRecordStore:
         transaction: the chain survives any crash and concurrent writers cannot fork it."""
         def body(conn: sqlite3.Connection) -> None:
             links = message_links(_Chain(conn), records) if link_messages else []
-            conn.executemany(f"INSERT INTO records ({_RECORD_COLUMNS}) VALUES ({','.join('?' * 23)})",
-                             [_record_row(r) for r in records])
-            if edges or links:
-                edge_sql, edge_rows, _ = self._edge_stmt([*edges, *links])
-                conn.executemany(edge_sql, edge_rows)
+            conn.executemany(_INSERT_RECORD, [_record_row(r) for r in records])
+            _write_edges(conn, [*edges, *links])
         self._transaction(body)
 
     def upsert_raw(self, records: Sequence[Record], edges: Sequence[Edge] = ()) -> None:
         """Insert or replace records and edges exactly as given (import path)."""
-        stmts: list[tuple[str, Any, bool]] = [(
-            f"INSERT INTO records ({_RECORD_COLUMNS}) VALUES ({','.join('?' * 23)}) "
-            f"ON CONFLICT(id) DO UPDATE SET {', '.join(f'{c}=excluded.{c}' for c in _RECORD_COLUMNS.split(', ')[1:])}, "
-            "index_dirty=1",
-            [_record_row(r) for r in records], True)]
-        if edges:
-            stmts.append(self._edge_stmt(edges))
-        self._write(stmts)
+        updates = ", ".join(f"{c}=excluded.{c}" for c in _RECORD_COLUMNS.split(", ")[1:])
 
-    @staticmethod
-    def _edge_stmt(edges: Sequence[Edge]) -> tuple[str, Any, bool]:
-        rows = [(e.id, e.scope.user, e.scope.agent, e.scope.session, e.scope.team, e.src, e.dst, e.kind.value,
-                 e.weight, json.dumps(e.data, ensure_ascii=False), _ts(e.created_at)) for e in edges]
-        return ("INSERT INTO edges (id, s_user, s_agent, s_session, s_team, src, dst, kind, weight, data, created_at) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(src, dst, kind) DO UPDATE SET weight=excluded.weight, "
-                "data=excluded.data", rows, True)
+        def body(conn: sqlite3.Connection) -> None:
+            conn.executemany(f"{_INSERT_RECORD} ON CONFLICT(id) DO UPDATE SET {updates}, index_dirty=1",
+                             [_record_row(r) for r in records])
+            _write_edges(conn, edges)
+        self._transaction(body)
 
     def add_edges(self, edges: Sequence[Edge]) -> None:
         if edges:
-            self._write([self._edge_stmt(edges)])
+            self._transaction(lambda conn: _write_edges(conn, edges))
 
     def supersede(self, old: Record, new: Record) -> None:
         """Write `new` as the next version of `old`, atomically. Only the current version can be superseded:
@@ -258,60 +202,55 @@ class SQLiteRecordStore:
             changed = conn.execute(
                 "UPDATE records SET superseded_by = ?, valid_to = COALESCE(valid_to, ?), index_dirty = 1 "
                 "WHERE id = ? AND superseded_by IS NULL AND deleted_at IS NULL",
-                (new.id, _ts(new.valid_from or new.created_at), old.id)).rowcount
+                (new.id, ts(new.valid_from or new.created_at), old.id)).rowcount
             if changed != 1:
                 raise InvalidInputError(f"record {old.id} is no longer current (superseded or forgotten by a "
                                         "concurrent write); update its current version (see history)")
             chained = self._unchain(conn, old, new.created_at)
             links = message_links(_Chain(conn), [new]) if chained else []
-            conn.execute(f"INSERT INTO records ({_RECORD_COLUMNS}) VALUES ({','.join('?' * 23)})", _record_row(new))
-            edge_sql, edge_rows, _ = self._edge_stmt([edge, *links])
-            conn.executemany(edge_sql, edge_rows)
+            conn.execute(_INSERT_RECORD, _record_row(new))
+            _write_edges(conn, [edge, *links])
         self._transaction(body)
 
-    def _unchain(self, conn: sqlite3.Connection, record: Record, when: datetime) -> bool:
+    @staticmethod
+    def _unchain(conn: sqlite3.Connection, record: Record, when: datetime) -> bool:
         """Take a message that stops being live out of its chain (see message_chain.unchain)."""
         chained, bridge = unchain(_Chain(conn), record, when)
         if bridge is not None:
-            edge_sql, edge_rows, _ = self._edge_stmt([bridge])
-            conn.executemany(edge_sql, edge_rows)
+            _write_edges(conn, [bridge])
         return chained
 
     def annotate(self, record_id: str, *, importance: float, metadata: dict[str, Any]) -> None:
         """Change a live record's importance and metadata in place (bookkeeping such as reinforcement
         counts, not content: content changes are new versions via `supersede`)."""
-        self._write([("UPDATE records SET importance = ?, metadata = ?, index_dirty = 1 WHERE id = ? "
-                      "AND superseded_by IS NULL AND deleted_at IS NULL",
-                      (importance, json.dumps(metadata, ensure_ascii=False), record_id), False)])
+        self._transaction(lambda conn: conn.execute(
+            "UPDATE records SET importance = ?, metadata = ?, index_dirty = 1 WHERE id = ? "
+            "AND superseded_by IS NULL AND deleted_at IS NULL",
+            (importance, json.dumps(metadata, ensure_ascii=False), record_id)))
 
     def mark_deleted(self, record: Record, when: datetime) -> None:
         """Mark a record forgotten (it stays in the log); a chained message leaves its chain."""
         def body(conn: sqlite3.Connection) -> None:
-            conn.execute("UPDATE records SET deleted_at = ?, index_dirty = 1 WHERE id = ?", (_ts(when), record.id))
+            conn.execute("UPDATE records SET deleted_at = ?, index_dirty = 1 WHERE id = ?", (ts(when), record.id))
             self._unchain(conn, record, when)
         self._transaction(body)
 
     def mark_clean(self, ids: Sequence[str]) -> None:
-        self._write([("UPDATE records SET index_dirty = 0 WHERE id = ?", [(i,) for i in ids], True)])
+        self._transaction(lambda conn: conn.executemany("UPDATE records SET index_dirty = 0 WHERE id = ?",
+                                                        [(i,) for i in ids]))
 
     def mark_all_dirty(self) -> int:
-        with self._lock:
-            cur = self._conn.execute("UPDATE records SET index_dirty = 1")
-            return cur.rowcount
+        return self._transaction(lambda conn: conn.execute("UPDATE records SET index_dirty = 1").rowcount)
 
     # -- reads ----------------------------------------------------------------------------
     def _query(self, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]:
-        with self._lock:
-            try:
-                return self._conn.execute(sql, params).fetchall()
-            except UnicodeEncodeError:  # an id, filter or text argument holding undecodable bytes
-                raise InvalidInputError("a lookup argument is not valid UTF-8 (it holds undecodable bytes)") from None
+        return self._db.query(sql, params)
 
     def get_many(self, ids: Sequence[str], scope: Scope) -> list[Record]:
         """Records by id, in the order asked, restricted to the scope."""
         if not ids:
             return []
-        where, params = _scope_where(scope, "+")
+        where, params = scope_where(scope, "+")
         found: dict[str, Record] = {}
         for start in range(0, len(ids), 500):
             chunk = list(ids[start:start + 500])
@@ -325,7 +264,7 @@ class SQLiteRecordStore:
         without decoding text, data and metadata (several times cheaper than `get_many`)."""
         if not ids:
             return []
-        where, params = _scope_where(scope, "+")
+        where, params = scope_where(scope, "+")
         facts: list[RecordFacts] = []
         for start in range(0, len(ids), 500):
             chunk = list(ids[start:start + 500])
@@ -335,15 +274,14 @@ class SQLiteRecordStore:
             for row in rows:  # liveness tested here: in SQL it steers SQLite off the id index
                 if row["superseded_by"] is not None or row["deleted_at"] is not None:
                     continue
-                record_scope = _scope(row["s_user"], row["s_agent"], row["s_session"], row["s_team"])  # memoised
-                facts.append(RecordFacts(id=row["id"], kind=RecordKind(row["kind"]), scope=record_scope,
+                facts.append(RecordFacts(id=row["id"], kind=RecordKind(row["kind"]), scope=row_scope(row),
                                          role=row["role"], name=row["name"], tags=tuple(_json(row["tags"])),
                                          when=datetime.fromisoformat(row["t"])))
         return facts
 
     def history(self, record_id: str, scope: Scope) -> list[Record]:
         """Every version linked to `record_id` by supersession, oldest first."""
-        where, params = _scope_where(scope, "+")
+        where, params = scope_where(scope, "+")
         seen: dict[str, Record] = {}
         frontier = [record_id]
         while frontier:
@@ -364,7 +302,7 @@ class SQLiteRecordStore:
     def list(self, scope: Scope, flt: RecordFilter | None = None, *, live_only: bool = True,
              limit: int | None = None, newest_first: bool = False, text_contains: str | None = None,
              ) -> list[Record]:
-        where, params = _scope_where(scope)
+        where, params = scope_where(scope)
         fsql, fparams = _filter_sql(flt)
         sql = f"SELECT {_RECORD_COLUMNS} FROM records WHERE {where}{fsql}"
         params = params + fparams
@@ -381,7 +319,7 @@ class SQLiteRecordStore:
 
     def iter_all(self, scope: Scope) -> Iterator[Record]:
         """Every record of the scope, history and forgotten ones included, in log order."""
-        where, params = _scope_where(scope)
+        where, params = scope_where(scope)
         last = 0
         while True:
             rows = self._query(f"SELECT seq, {_RECORD_COLUMNS} FROM records WHERE seq > ? AND {where} "
@@ -393,20 +331,20 @@ class SQLiteRecordStore:
             last = rows[-1]["seq"]
 
     def count(self, scope: Scope | None = None, *, live_only: bool = True) -> int:
-        where, params = ("1=1", []) if scope is None else _scope_where(scope)
+        where, params = ("1=1", []) if scope is None else scope_where(scope)
         if live_only:
             where += " AND superseded_by IS NULL AND deleted_at IS NULL"
         return self._query(f"SELECT COUNT(*) FROM records WHERE {where}", params)[0][0]
 
     def count_by_kind(self, scope: Scope | None = None) -> dict[str, int]:
-        where, params = ("1=1", []) if scope is None else _scope_where(scope)
+        where, params = ("1=1", []) if scope is None else scope_where(scope)
         rows = self._query(f"SELECT kind, COUNT(*) FROM records WHERE {where} AND superseded_by IS NULL "
                            "AND deleted_at IS NULL GROUP BY kind", params)
         return {row[0]: row[1] for row in rows}
 
     def count_dirty(self, scope: Scope | None = None) -> int:
         """How many records (of one scope when given) await indexing."""
-        where, params = ("1=1", []) if scope is None else _scope_where(scope)
+        where, params = ("1=1", []) if scope is None else scope_where(scope)
         return self._query(f"SELECT COUNT(*) FROM records WHERE {where} AND index_dirty = 1", params)[0][0]
 
     def dirty(self, limit: int) -> list[Record]:
@@ -427,18 +365,18 @@ class SQLiteRecordStore:
             return []
         return [(row["src"], row["dst"]) for row in self._query(*_edges_sql("src, dst", scope, [kind], record_ids))]
 
-    def edge_stamp(self, scope: Scope) -> tuple[int, int, float]:
+    def edge_stamp(self, scope: Scope) -> EdgeStamp:
         """A cheap fingerprint of a scope's edges (count, newest seq, total weight) for graph caches.
 
         Recomputed only after an edge write on this connection or a commit by another (data_version).
         """
-        with self._lock:
-            version = (self._edge_writes, int(self._conn.execute("PRAGMA data_version").fetchone()[0]))
+        with self._db.lock:
+            version = (self._edge_writes, int(self._db.conn.execute("PRAGMA data_version").fetchone()[0]))
             cached = self._stamps.get(scope)
             if cached is not None and cached[0] == version:
                 return cached[1]
-            where, params = _scope_where(scope)
-            row = self._conn.execute(
+            where, params = scope_where(scope)
+            row = self._db.conn.execute(
                 f"SELECT COUNT(*), COALESCE(MAX(seq), 0), TOTAL(weight) FROM edges WHERE {where}", params).fetchone()
             stamp = int(row[0]), int(row[1]), float(row[2])
             if len(self._stamps) > 1024:
@@ -447,58 +385,18 @@ class SQLiteRecordStore:
             return stamp
 
     # -- agent context state (small pointer state of omne.agents.context; one row per context and scope) --
-    @staticmethod
-    def _exact_scope(scope: Scope) -> tuple[str, list[str | None]]:
-        """A condition matching exactly this scope (unset fields must be unset), unlike the partition filter."""
-        cols = (("s_user", scope.user), ("s_agent", scope.agent), ("s_session", scope.session), ("s_team", scope.team))
-        return " AND ".join(f"{c} IS ?" for c, _ in cols), [v for _, v in cols]
-
     def context_state(self, scope: Scope, context_id: str) -> str | None:
         """The saved state (JSON text) of a context in exactly this scope, or None."""
-        where, params = self._exact_scope(scope)
+        where, params = exact_scope_where(scope)
         rows = self._query(f"SELECT state FROM context_state WHERE context_id = ? AND {where}", [context_id, *params])
-        return rows[0][0] if rows else None
+        return str(rows[0][0]) if rows else None
 
     def save_context_state(self, scope: Scope, context_id: str, state: str, when: datetime) -> None:
         """Replace the saved state of a context (one transaction)."""
-        where, params = self._exact_scope(scope)
-        self._write([
-            (f"DELETE FROM context_state WHERE context_id = ? AND {where}", [context_id, *params], False),
-            ("INSERT INTO context_state (context_id, s_user, s_agent, s_session, s_team, state, updated_at) "
-             "VALUES (?, ?, ?, ?, ?, ?, ?)", [context_id, *params, state, _ts(when)], False)])
+        where, params = exact_scope_where(scope)
 
-    # -- API keys of omne serve (hashes only) ----------------------------------------------------------
-    def add_api_key(self, key: ApiKey, key_hash: str) -> None:
-        s = key.scope
-        self._write([("INSERT INTO api_keys (id, key_hash, s_user, s_agent, s_session, s_team, admin, label, "
-                      "created_at, revoked_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                      (key.id, key_hash, s and s.user, s and s.agent, s and s.session, s and s.team, int(key.admin),
-                       key.label, _ts(key.created_at), _ts(key.revoked_at)), False)])
-
-    @staticmethod
-    def _row_key(row: sqlite3.Row) -> ApiKey:
-        fields = (row["s_user"], row["s_agent"], row["s_session"], row["s_team"])
-        return ApiKey(id=row["id"], scope=_scope(*fields) if any(fields) else None, admin=bool(row["admin"]),
-                      label=row["label"], created_at=datetime.fromisoformat(row["created_at"]),
-                      revoked_at=_dt(row["revoked_at"]))
-
-    def api_keys(self, *, include_revoked: bool = False) -> list[ApiKey]:
-        """The store's API keys, oldest first."""
-        where = "" if include_revoked else " WHERE revoked_at IS NULL"
-        return [self._row_key(row) for row in self._query(f"SELECT * FROM api_keys{where} ORDER BY created_at", [])]
-
-    def api_key_by_hash(self, key_hash: str) -> ApiKey | None:
-        """The key (revoked or not) whose hash this is, or None."""
-        rows = self._query("SELECT * FROM api_keys WHERE key_hash = ?", [key_hash])
-        return self._row_key(rows[0]) if rows else None
-
-    def revoke_api_key(self, key_id: str, when: datetime) -> bool:
-        """Revoke a key by id; False when no live key has that id."""
-        def body(conn: sqlite3.Connection) -> int:
-            return conn.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                                (_ts(when), key_id)).rowcount
-        return self._transaction(body) == 1
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        def body(conn: sqlite3.Connection) -> None:
+            conn.execute(f"DELETE FROM context_state WHERE context_id = ? AND {where}", [context_id, *params])
+            conn.execute("INSERT INTO context_state (context_id, s_user, s_agent, s_session, s_team, state, "
+                         "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)", [context_id, *params, state, ts(when)])
+        self._transaction(body)

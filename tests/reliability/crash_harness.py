@@ -173,7 +173,7 @@ async def _drain_and_check_jobs(core: MemoryCore, killed_at: float) -> tuple[int
     config = ConstructionConfig(chunk_size=5, fan_in=3, backoff=Backoff(base_s=0.0))
     construction = await Construction.attach(core, None, config=config)
     try:
-        stale = {j.id for j in await asyncio.to_thread(construction.queue.list, statuses=[JobStatus.RUNNING])}
+        stale = {j.id for j in await asyncio.to_thread(construction.queue.store.list, statuses=[JobStatus.RUNNING])}
         wait = LEASE_S + 0.1 - (time.monotonic() - killed_at)
         if stale and wait > 0:
             await asyncio.sleep(wait)  # the killed worker's lease must run out before another may take the job
@@ -183,11 +183,11 @@ async def _drain_and_check_jobs(core: MemoryCore, killed_at: float) -> tuple[int
             done += report.count(JobStatus.DONE)
             if not report.outcomes:
                 break
-        counts = await asyncio.to_thread(construction.queue.counts)
+        counts = await asyncio.to_thread(construction.queue.store.counts)
         assert counts["running"] == 0 and counts["pending"] == 0, f"jobs not resumed: {counts}"
-        assert counts["failed"] == 0, [j.reason for j in construction.queue.list(statuses=["failed"])]
+        assert counts["failed"] == 0, [j.reason for j in construction.queue.store.list(statuses=["failed"])]
         for job_id in stale:
-            job = await asyncio.to_thread(construction.queue.get, job_id)
+            job = await asyncio.to_thread(construction.queue.store.get, job_id)
             assert job.status is JobStatus.DONE, job
             assert any("lease" in e.error for e in job.errors), job.errors
         await _summaries_exactly_once(core)

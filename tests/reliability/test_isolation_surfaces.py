@@ -91,7 +91,7 @@ async def _scenario(users: list[str], teams: list[str | None]) -> None:
                     assert not _leaks(summary.text, i), summary.text
                     sources = await core.get_many(summary.source_ids, scope=summary.scope)
                     assert len(sources) == len(summary.source_ids), "a summary cites a record outside its scope"
-            for job in construction.queue.list():
+            for job in construction.queue.store.list():
                 i = users.index(job.scope.user)
                 assert not _leaks(str(job.result), i)
             await construction.close()

@@ -68,7 +68,7 @@ async def test_fact_extraction_retries_within_bounds_then_fails_with_reason_and_
             started = time.monotonic()
             report = await construction.process()
             elapsed = time.monotonic() - started
-            job = construction.queue.list(statuses=[JobStatus.FAILED])[0]
+            job = construction.queue.store.list(statuses=[JobStatus.FAILED])[0]
             assert report.count(JobStatus.FAILED) == 1 and job.kind == "extract_facts"
             assert job.attempts == job_attempts and len(job.errors) == job_attempts
             reason = job.reason

@@ -126,8 +126,8 @@ async def test_sqlite_full_is_a_storage_error_and_rolls_back(tmp_path):
     core = await MemoryCore.open(config=config, embedder=HashEmbedder())
     acked: list[str] = []
     try:
-        pages = core.store._conn.execute("PRAGMA page_count").fetchone()[0]
-        core.store._conn.execute(f"PRAGMA max_page_count = {pages + 40}")
+        pages = core._storage._db.conn.execute("PRAGMA page_count").fetchone()[0]
+        core._storage._db.conn.execute(f"PRAGMA max_page_count = {pages + 40}")
         with pytest.raises(StorageError, match="free disk space") as refused:
             for i in range(1000):
                 before = await core.stats()

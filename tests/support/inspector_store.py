@@ -13,6 +13,7 @@ from omne.agents.blocks import BlockSpec, CoreMemory
 from omne.agents.recall import RecallMemory
 from omne.agents.spec import AgentSpec
 from omne.construction.jobs import JobQueue, JobSpec
+from omne.storage import SQLiteStorage
 from omne.types import Edge, EdgeKind, Record, RecordKind, Scope
 from omne.testing import open_fast_core
 
@@ -54,11 +55,12 @@ async def seed_two_users(store: Path) -> Seeded:
 
 def fail_a_job(store: Path, scope: Scope, reason: str) -> None:
     """A construction job in `scope` that failed for good with `reason` (the store must be closed)."""
-    queue = JobQueue.for_store(store)
+    storage = SQLiteStorage(store / "records.sqlite3")
+    queue = JobQueue(storage.jobs)
     try:
         queue.enqueue([JobSpec(key=f"summary:{scope}", kind="summarise_session", scope=scope)])
         job = queue.claim("test")
         assert job is not None
         queue.fail(job.id, "test", reason, retry=False)
     finally:
-        queue.close()
+        storage.close()
