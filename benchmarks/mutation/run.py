@@ -68,8 +68,8 @@ MODULES: dict[str, Module] = {
         "tests/test_construction_jobs.py", "tests/test_construction_worker.py",
         "tests/reliability/test_concurrency.py", "tests/test_regressions_mutation.py", "-k", _NOT_SUBPROCESS)),
     "rendering": Module(mutate=("omne/agents/rendering.py",), tests=(
-        "tests/test_prompt_injection.py", "tests/test_regressions_prompt_and_model.py", "tests/test_agents_blocks.py",
-        "tests/test_agents_context.py", "tests/test_agents_tools.py", "-k", _NOT_SUBPROCESS)),
+        "tests/test_rendering_format.py", "tests/test_prompt_injection.py", "tests/test_regressions_prompt_and_model.py",
+        "tests/test_agents_blocks.py", "tests/test_agents_context.py", "tests/test_agents_tools.py", "-k", _NOT_SUBPROCESS)),
     "context": Module(mutate=("omne/agents/context.py",), tests=(
         "tests/test_agents_context.py", "tests/test_prompt_injection.py", "-k", _NOT_SUBPROCESS)),
     # the service's key checks, through the in-process API tests (the process and browser tests are left out)
