@@ -37,7 +37,7 @@ def _errors_json(errors: Sequence[JobError]) -> str:
 
 
 def _one(conn: Conn, sql: str, params: Sequence[Any]) -> Job:
-    row = conn.execute(sql, params).fetchone()  # type: ignore[arg-type]
+    row = conn.execute(sql, params).fetchone()
     assert row is not None  # the statement targets a row this transaction holds
     return _row_job(row)
 

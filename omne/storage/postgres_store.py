@@ -124,7 +124,7 @@ class _Chain:
         self.conn = conn
 
     def _node(self, sql: str, params: Sequence[Any]) -> tuple[str, datetime] | None:
-        row = self.conn.execute(sql, params).fetchone()  # type: ignore[arg-type]
+        row = self.conn.execute(sql, params).fetchone()
         return None if row is None else (row["id"], row["t"])
 
     def latest_at_or_before(self, scope: Scope, when: datetime) -> tuple[str, datetime] | None:
@@ -140,7 +140,7 @@ class _Chain:
                           "e.kind = 'next' ORDER BY e.seq DESC LIMIT 1", [record_id])
 
     def predecessor_id(self, record_id: str) -> str | None:
-        row = self.conn.execute(self._NEWEST.format("src", "dst"), [record_id]).fetchone()  # type: ignore[arg-type]
+        row = self.conn.execute(self._NEWEST.format("src", "dst"), [record_id]).fetchone()
         return None if row is None else row["src"]
 
     def delete_next(self, pairs: Sequence[tuple[str, str]]) -> None:
