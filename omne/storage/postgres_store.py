@@ -30,6 +30,7 @@ _COLUMNS = ("id", "kind", "s_user", "s_agent", "s_session", "s_team", "text", "r
             "valid_to", "superseded_by", "deleted_at", "version")
 _RECORD_COLUMNS = ", ".join(_COLUMNS)
 _INSERT_RECORD = f"INSERT INTO records ({_RECORD_COLUMNS}) VALUES ({', '.join(['%s'] * len(_COLUMNS))})"
+_EDGE_COLUMNS = "id, s_user, s_agent, s_session, s_team, src, dst, kind, weight, data, created_at"
 _INSERT_EDGE = ("INSERT INTO edges (id, s_user, s_agent, s_session, s_team, src, dst, kind, weight, data, created_at) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (src, dst, kind) DO UPDATE SET "
                 "weight = EXCLUDED.weight, data = EXCLUDED.data")
@@ -102,15 +103,21 @@ def _filter_sql(flt: RecordFilter | None) -> tuple[str, list[Any]]:
 
 def _edges_sql(columns: str, scope: Scope, kinds: Sequence[EdgeKind] | None,
                record_ids: Sequence[str] | None) -> tuple[str, list[Any]]:
+    """SELECT over a scope's edges, optionally of some kinds and touching some records, in write order.
+
+    Edges touching records are found from each end separately (a UNION of two lookups by the src and dst
+    indexes): with `src = ANY(..) OR dst = ANY(..)` the planner scanned the whole scope's edges instead
+    (8 ms at 1k edges, growing with the scope)."""
     where, params = scope_where(scope)
-    sql = f"SELECT {columns} FROM edges WHERE {where}"
     if kinds:
-        sql += " AND kind = ANY(%s)"
+        where += " AND kind = ANY(%s)"
         params.append([k.value for k in kinds])
-    if record_ids is not None:
-        sql += " AND (src = ANY(%s) OR dst = ANY(%s))"
-        params += [list(record_ids), list(record_ids)]
-    return sql + " ORDER BY seq", params
+    if record_ids is None:
+        return f"SELECT {columns} FROM edges WHERE {where} ORDER BY seq", params
+    ids = list(record_ids)
+    one_end = f"SELECT seq, {columns} FROM edges WHERE {{0}} = ANY(%s) AND {where}"
+    sql = f"SELECT {columns} FROM ({one_end.format('src')} UNION {one_end.format('dst')}) AS e ORDER BY seq"
+    return sql, [ids, *params, ids, *params]
 
 
 class _Chain:
@@ -331,7 +338,7 @@ class PostgresRecordStore:
               record_ids: Sequence[str] | None = None) -> list[Edge]:
         if record_ids is not None and not record_ids:
             return []
-        return [_row_edge(row) for row in self._db.query(*_edges_sql("*", scope, kinds, record_ids))]
+        return [_row_edge(row) for row in self._db.query(*_edges_sql(_EDGE_COLUMNS, scope, kinds, record_ids))]
 
     def links(self, scope: Scope, kind: EdgeKind, record_ids: Sequence[str]) -> list[tuple[str, str]]:
         """(src, dst) of the `kind` edges touching `record_ids`, in write order."""
