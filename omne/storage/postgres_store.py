@@ -10,6 +10,7 @@ InvalidInputError).
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
@@ -244,7 +245,7 @@ class PostgresRecordStore:
         return self._db.transaction(lambda conn: conn.execute("UPDATE records SET index_dirty = TRUE").rowcount)
 
     # -- reads ----------------------------------------------------------------------------
-    def get_many(self, ids: Sequence[str], scope: Scope) -> list[Record]:
+    def get_many(self, ids: Sequence[str], scope: Scope) -> builtins.list[Record]:
         """Records by id, in the order asked, restricted to the scope."""
         if not ids:
             return []
@@ -254,7 +255,7 @@ class PostgresRecordStore:
         found = {row["id"]: _row_record(row) for row in rows}
         return [found[i] for i in ids if i in found]
 
-    def live_facts(self, ids: Sequence[str], scope: Scope) -> list[RecordFacts]:
+    def live_facts(self, ids: Sequence[str], scope: Scope) -> builtins.list[RecordFacts]:
         """The immutable fields of the live records among `ids` in the scope (see RecordFacts)."""
         if not ids:
             return []
@@ -265,7 +266,7 @@ class PostgresRecordStore:
         return [RecordFacts(id=row["id"], kind=RecordKind(row["kind"]), scope=row_scope(row), role=row["role"],
                             name=row["name"], tags=tuple(row["tags"]), when=row["t"]) for row in rows]
 
-    def history(self, record_id: str, scope: Scope) -> list[Record]:
+    def history(self, record_id: str, scope: Scope) -> builtins.list[Record]:
         """Every version linked to `record_id` by supersession, oldest first."""
         where, params = scope_where(scope)
         seen: dict[str, Record] = {}
@@ -285,7 +286,7 @@ class PostgresRecordStore:
 
     def list(self, scope: Scope, flt: RecordFilter | None = None, *, live_only: bool = True,
              limit: int | None = None, newest_first: bool = False, text_contains: str | None = None,
-             ) -> list[Record]:
+             ) -> builtins.list[Record]:
         where, params = scope_where(scope)
         fsql, fparams = _filter_sql(flt)
         sql = f"SELECT {_RECORD_COLUMNS} FROM records WHERE {where}{fsql}"
@@ -329,18 +330,18 @@ class PostgresRecordStore:
         """How many records (of one scope when given) await indexing."""
         return self._count("SELECT COUNT(*) AS n FROM records WHERE {0} AND index_dirty", scope)
 
-    def dirty(self, limit: int) -> list[Record]:
+    def dirty(self, limit: int) -> builtins.list[Record]:
         """Records whose index entries may lag the log (written before a crash, superseded, forgotten)."""
         rows = self._db.query(f"SELECT {_RECORD_COLUMNS} FROM records WHERE index_dirty ORDER BY seq LIMIT %s", [limit])
         return [_row_record(row) for row in rows]
 
     def edges(self, scope: Scope, *, kinds: Sequence[EdgeKind] | None = None,
-              record_ids: Sequence[str] | None = None) -> list[Edge]:
+              record_ids: Sequence[str] | None = None) -> builtins.list[Edge]:
         if record_ids is not None and not record_ids:
             return []
         return [_row_edge(row) for row in self._db.query(*_edges_sql(_EDGE_COLUMNS, scope, kinds, record_ids))]
 
-    def links(self, scope: Scope, kind: EdgeKind, record_ids: Sequence[str]) -> list[tuple[str, str]]:
+    def links(self, scope: Scope, kind: EdgeKind, record_ids: Sequence[str]) -> builtins.list[tuple[str, str]]:
         """(src, dst) of the `kind` edges touching `record_ids`, in write order."""
         if not record_ids:
             return []
