@@ -88,14 +88,31 @@ class OmneConfig(BaseModel):
         return value.expanduser()
     vectors: VectorConfig = Field(default_factory=VectorConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    # The record log's database: None keeps it in `store_dir` (SQLite); a postgresql:// URL puts it in PostgreSQL
+    # (records, edges, jobs, context state, API keys), shared by every process and server that names it.
+    database: str | None = None
+
+    @field_validator("database")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("database must be a postgresql://user:password@host:port/dbname URL "
+                             "(leave it unset for the embedded SQLite log in the store directory)")
+        return value or None
 
     @classmethod
     def from_env(cls, store_dir: Path | str | None = None) -> OmneConfig:
-        """Defaults overridden by `OMNE_QDRANT_URL` / `OMNE_QDRANT_API_KEY` and an explicit store."""
+        """Defaults overridden by `OMNE_QDRANT_URL` / `OMNE_QDRANT_API_KEY`, `OMNE_DATABASE_URL` and an explicit
+        store."""
         vectors = VectorConfig()
         url = os.environ.get("OMNE_QDRANT_URL")
         if url:
             vectors = VectorConfig(backend="server", url=url, api_key=os.environ.get("OMNE_QDRANT_API_KEY"))
-        if store_dir is None:
-            return cls(vectors=vectors)
-        return cls(vectors=vectors, store_dir=Path(store_dir))
+        kwargs: dict[str, Any] = {"vectors": vectors}
+        database = os.environ.get("OMNE_DATABASE_URL")
+        if database:
+            kwargs["database"] = validate_config(OmneConfig, {"database": database},
+                                                 what="OMNE_DATABASE_URL").database
+        if store_dir is not None:
+            kwargs["store_dir"] = Path(store_dir)
+        return cls(**kwargs)

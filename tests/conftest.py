@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from pathlib import Path
 
 import pytest
+
+pytest_plugins = ["tests.support.postgres"]
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -28,14 +31,58 @@ SERVED_MODULES = {
 }
 
 
+# Modules whose tests run once per record store backend (the `backend` fixture): SQLite, and PostgreSQL on the
+# session's throwaway cluster. One conformance suite: the tests are the same, only OMNE_DATABASE_URL differs.
+BACKEND_MODULES = {
+    "test_core_crash", "test_core_input", "test_core_isolation", "test_core_locking", "test_core_records",
+    "test_core_search", "test_construction_facts", "test_construction_jobs", "test_construction_reflection_sft",
+    "test_construction_structured", "test_construction_summaries", "test_construction_worker",
+    "test_concurrency", "test_crash_safety", "test_hostile_cli", "test_isolation_surfaces", "test_model_faults",
+    "test_reliability_isolation", "test_regressions_log", "test_storage_protocols", "test_default_read_path",
+    "test_graph",
+}
+
+
 def pytest_generate_tests(metafunc):
-    if metafunc.module.__name__.rsplit(".", 1)[-1] not in SERVED_MODULES:
+    module = metafunc.module.__name__.rsplit(".", 1)[-1]
+    if module in BACKEND_MODULES and not metafunc.definition.get_closest_marker("sqlite_only"):
+        metafunc.parametrize("backend", ["sqlite", "postgres"], indirect=True)
+    if module not in SERVED_MODULES:
         return
     if metafunc.definition.get_closest_marker("embedded_only"):  # e.g. construction, which a server runs itself
         return
     for name in ("core", "fast_core"):
         if name in metafunc.fixturenames:
             metafunc.parametrize(name, ["embedded", "served"], indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def backend(request, monkeypatch) -> str:
+    """The record store every store a test opens uses: "sqlite" (the default, in the store directory) or
+    "postgres" (a fresh schema of the session's throwaway cluster, named by OMNE_DATABASE_URL, which subprocesses
+    inherit). Parametrised over both in BACKEND_MODULES."""
+    name = getattr(request, "param", "sqlite")
+    if name == "postgres":
+        monkeypatch.setenv("OMNE_DATABASE_URL", request.getfixturevalue("postgres_url"))
+    else:
+        monkeypatch.delenv("OMNE_DATABASE_URL", raising=False)
+    return name
+
+
+@pytest.fixture
+def separate_database(backend, request, monkeypatch):
+    """Call before opening a second, separate store in a test: on PostgreSQL it points OMNE_DATABASE_URL at a
+    fresh schema (stores already open keep theirs); on SQLite the store directory alone separates stores."""
+    def switch() -> None:
+        if backend == "postgres":
+            cluster = request.getfixturevalue("postgres_cluster")
+            schema = f"extra_{os.getpid()}_{next(_extra)}"
+            monkeypatch.setenv("OMNE_DATABASE_URL", cluster.create_schema(schema))
+            request.addfinalizer(lambda: cluster.drop_schema(schema))
+    return switch
+
+
+_extra = itertools.count(1)
 
 
 async def _maybe_served(request, memory):

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from omne.construction.jobs import Backoff, JobQueue, JobSpec, JobStatus
-from omne.storage import SQLiteStorage
+from omne.config import OmneConfig
+from omne.storage import open_storage
 from omne.types import Scope
 
 SCOPE = Scope(user="u1", session="s1")
@@ -31,7 +32,7 @@ def clock():
 
 @pytest.fixture
 def queue(tmp_path, clock):
-    storage = SQLiteStorage(tmp_path / "records.sqlite3")
+    storage = open_storage(OmneConfig.from_env(tmp_path))
     yield JobQueue(storage.jobs, max_attempts=3, backoff=Backoff(base_s=10, max_s=25), lease_s=60, clock=clock)
     storage.close()
 
@@ -129,6 +130,7 @@ def test_list_filters_by_scope_and_status(queue):
     assert [j.key for j in queue.store.list(statuses=["running"])] == ["a"]
 
 
+@pytest.mark.sqlite_only  # a PostgreSQL store's database is named by its URL: there is no directory to miss
 def test_opening_a_missing_store_names_it(tmp_path):
     from omne.config import OmneConfig
     from omne.errors import NotFoundError

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
-
 import pytest
 
 from omne import InvalidInputError, MemoryCore, Record, RecordKind, Scope
+from omne.config import OmneConfig
+from omne.storage import open_storage
 from omne.validation import make_scope
 
 ME = Scope(user="ana")
@@ -95,5 +94,8 @@ def test_cli_rejects_bad_input_with_one_line(omne_cli, tmp_path):
     _one_line_error(omne_cli("memory", "add", "hi", store=store), "name a scope")
     _one_line_error(omne_cli("memory", "add", "hi", "--user", "u", "--data", "{oops", store=store), "not valid JSON")
     _one_line_error(omne_cli("memory", "add", "--user", "u", input=TEN_MB.encode(), store=store), "byte limit")
-    with closing(sqlite3.connect(store / "records.sqlite3")) as db:  # some checks run after the store opened
-        assert db.execute("SELECT COUNT(*) FROM records").fetchone()[0] == 0
+    storage = open_storage(OmneConfig.from_env(store))  # some checks run after the store opened
+    try:
+        assert storage.records.count(None, live_only=False) == 0
+    finally:
+        storage.close()

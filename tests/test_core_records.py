@@ -107,7 +107,7 @@ async def _populated(core: MemoryCore) -> list[Record]:
     return records
 
 
-async def test_export_import_export_is_lossless(core: MemoryCore, embedder, tmp_path):
+async def test_export_import_export_is_lossless(core: MemoryCore, embedder, tmp_path, separate_database):
     await _populated(core)
     other = Scope(user="bob")
     await core.remember("Bob's record must not travel with Alice's export.", scope=other)
@@ -118,6 +118,7 @@ async def test_export_import_export_is_lossless(core: MemoryCore, embedder, tmp_
     assert "Bob" not in exported
     assert '"deleted_at": null' in exported and exported.count('"superseded_by": null') == 7
 
+    separate_database()  # the import goes to a store of its own (on PostgreSQL: another schema)
     fresh = await MemoryCore.open(tmp_path / "fresh", embedder=embedder)
     try:
         assert await fresh.import_jsonl(exported.splitlines(), scope=Scope(user="alice")) == 12
@@ -139,10 +140,12 @@ async def test_export_import_export_is_lossless(core: MemoryCore, embedder, tmp_
         await fresh.close()
 
 
-async def test_import_rejects_lines_outside_the_scope_and_writes_nothing(core: MemoryCore, embedder, tmp_path):
+async def test_import_rejects_lines_outside_the_scope_and_writes_nothing(core: MemoryCore, embedder, tmp_path,
+                                                                        separate_database):
     await _populated(core)
     out = io.StringIO()
     await core.export_jsonl(out, scope=ALICE)
+    separate_database()
     fresh = await MemoryCore.open(tmp_path / "fresh", embedder=embedder)
     try:
         with pytest.raises(InvalidInputError, match="outside the import scope"):

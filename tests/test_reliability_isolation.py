@@ -45,12 +45,15 @@ def _run(coro):
     return asyncio.run(coro)
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(st.data())
-def test_no_read_path_crosses_a_scope(embedder, data):
+def test_no_read_path_crosses_a_scope(embedder, separate_database, data):
     write_scopes, probe_scopes = data.draw(family_scopes())
     writes = [(s, data.draw(st.lists(words, min_size=1, max_size=4))) for s in write_scopes]
     probes = [(s, data.draw(words)) for s in probe_scopes]
+    separate_database()  # each example a fresh store
+
     async def scenario() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             core = await MemoryCore.open(tmp, embedder=embedder)

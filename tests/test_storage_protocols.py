@@ -1,5 +1,5 @@
 """The storage seam: each backend class implements exactly its protocol (nothing reachable only by getattr),
-one store opens one database connection, and the job store's cursors over the log behave."""
+one store opens one database connection, and the job store's cursors over the log behave (on both backends)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,10 @@ from omne.storage import JobSpec, JobStore, KeyStore, RecordStore, SQLiteStorage
 from omne.storage.sqlite_jobs import SQLiteJobStore
 from omne.storage.sqlite_keys import SQLiteKeyStore
 from omne.storage.sqlite_store import SQLiteRecordStore
+from omne.storage.postgres_jobs import PostgresJobStore
+from omne.storage.postgres_keys import PostgresKeyStore
+from omne.storage.postgres_storage import PostgresStorage
+from omne.storage.postgres_store import PostgresRecordStore
 from omne.testing import HashEmbedder
 from omne.types import Record, RecordKind, Scope
 
@@ -27,7 +31,8 @@ def _members(cls: type) -> set[str]:
 
 @pytest.mark.parametrize(("protocol", "implementation"), [
     (RecordStore, SQLiteRecordStore), (JobStore, SQLiteJobStore), (KeyStore, SQLiteKeyStore),
-    (Storage, SQLiteStorage),
+    (Storage, SQLiteStorage), (RecordStore, PostgresRecordStore), (JobStore, PostgresJobStore),
+    (KeyStore, PostgresKeyStore), (Storage, PostgresStorage),
 ])
 def test_each_backend_class_implements_exactly_its_protocol(protocol: type, implementation: type) -> None:
     """A public method missing from the protocol is one a caller reaches around it for (core used
@@ -35,6 +40,7 @@ def test_each_backend_class_implements_exactly_its_protocol(protocol: type, impl
     assert _members(implementation) == _members(protocol)
 
 
+@pytest.mark.sqlite_only  # PostgreSQL: one pool per store, shared the same way (PostgresStorage)
 def test_one_store_opens_one_database_connection(tmp_path, monkeypatch) -> None:
     """Records, jobs and keys share the store's one connection (jobs used to open their own, per call)."""
     opened: list[object] = []
@@ -63,7 +69,7 @@ def test_one_store_opens_one_database_connection(tmp_path, monkeypatch) -> None:
 
 
 def test_cursors_over_the_log(tmp_path) -> None:
-    storage = open_storage(OmneConfig(store_dir=tmp_path / "store"))
+    storage = open_storage(OmneConfig.from_env(tmp_path / "store"))
     try:
         ana = Scope(user="ana", session="s1")
         storage.records.insert([Record(kind=RecordKind.FACT, scope=ana, text=f"fact {i}") for i in range(3)])
@@ -81,7 +87,7 @@ def test_cursors_over_the_log(tmp_path) -> None:
 
 
 def test_jobs_and_records_of_one_storage_share_the_scope_partition(tmp_path) -> None:
-    storage = open_storage(OmneConfig(store_dir=tmp_path / "store"))
+    storage = open_storage(OmneConfig.from_env(tmp_path / "store"))
     try:
         jobs = storage.jobs
         jobs.enqueue([JobSpec(key="a", kind="k", scope=Scope(user="ana", session="s1")),

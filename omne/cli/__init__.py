@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from typing import Annotated
 
 # httpx imports its own command-line tool (httpx._main: click, rich, pygments; about 0.09 s) whenever those are
 # installed, as they are beside typer. The omne CLI never runs httpx's tool, so it takes httpx's documented
@@ -37,8 +38,13 @@ def build_app(command: str | None = None) -> typer.Typer:
     return app
 
 
-def _root() -> None:
+def _root(database: Annotated[str | None, typer.Option(
+        "--database", envvar="OMNE_DATABASE_URL", show_envvar=True,
+        help="Keep the record log in PostgreSQL (postgresql://user:password@host:port/db) instead of the store "
+             "directory's SQLite file; vectors stay in the store directory or the Qdrant server.")] = None) -> None:
     """Omne: long-term memory for AutoGen agents."""
+    if database:  # every command reads its store configuration from the environment (OmneConfig.from_env)
+        os.environ["OMNE_DATABASE_URL"] = database
 
 
 def _add(app: typer.Typer, name: str) -> None:

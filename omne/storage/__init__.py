@@ -17,7 +17,7 @@ _EXPORTS = {
     "Backoff": "job_models", "Job": "job_models", "JobError": "job_models", "JobSpec": "job_models",
     "JobStatus": "job_models", "LogEntry": "job_models",
     "open_storage": "backends", "storage_exists": "backends",
-    "SQLiteStorage": "sqlite_storage",
+    "SQLiteStorage": "sqlite_storage", "PostgresStorage": "postgres_storage",
     "EdgeVectorIndex": "qdrant_edge_index",
     "ServerVectorIndex": "qdrant_server_index",
     "index_text": "index_payload",

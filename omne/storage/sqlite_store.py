@@ -11,11 +11,12 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from omne.errors import InvalidInputError
+from omne.storage.message_chain import message_links, unchain
 from omne.storage.protocols import EdgeStamp, RecordFacts, RecordFilter
 from omne.storage.sqlite_db import (
     SQLiteDatabase, SQLParam, dt, exact_scope_where, row_scope, scope_values, scope_where, ts,
 )
-from omne.types import Edge, EdgeKind, Record, RecordKind, Scope, stable_id
+from omne.types import Edge, EdgeKind, Record, RecordKind, Scope
 
 T = TypeVar("T")
 _RECORD_COLUMNS = (
@@ -82,46 +83,41 @@ def _edges_sql(columns: str, scope: Scope, kinds: Sequence[EdgeKind] | None,
     return sql + " ORDER BY seq", params
 
 
-def _message_links(conn: sqlite3.Connection, records: Sequence[Record]) -> list[Edge]:
-    """NEXT edges merging each scope's new live messages into that exact scope's chain of messages in time.
+class _Chain:
+    """The message chain's lookups (omne.storage.message_chain) inside one SQLite write transaction."""
 
-    The new messages (time order; ties keep batch order) go after the newest live message at or before the
-    first of them, or at the head when none is that old. The stretch of the stored chain that they overlap in
-    time is merged with them (stored before new on equal times) and relinked, up to the first stored message
-    after the last of them. So a batch committed late, the earliest one included, or one whose turns
-    interleave with stored turns (two agents writing one team scope) still leaves one chain in time order.
-    Runs inside the insert's transaction, before the insert; the work is proportional to the overlap."""
-    groups: dict[Scope, list[Record]] = {}
-    for record in records:
-        if record.kind is RecordKind.MESSAGE and record.live:
-            groups.setdefault(record.scope, []).append(record)
-    live_messages = ("SELECT id, t FROM records WHERE s_user IS ? AND kind = 'message' AND s_agent IS ? "
-                     "AND s_session IS ? AND s_team IS ? AND superseded_by IS NULL AND deleted_at IS NULL ")
-    successor = ("SELECT r.id, r.t FROM edges e JOIN records r ON r.id = e.dst "
-                 "WHERE e.src = ? AND e.kind = 'next' ORDER BY e.seq DESC LIMIT 1")
-    links: list[Edge] = []
-    for scope, group in groups.items():
-        group = sorted(group, key=lambda r: r.when)
-        in_scope = (scope.user, scope.agent, scope.session, scope.team)
-        first, last = ts(group[0].when), ts(group[-1].when)
-        pred = conn.execute(live_messages + "AND t <= ? ORDER BY t DESC, seq DESC LIMIT 1",
-                            (*in_scope, first)).fetchone()
-        node = (conn.execute(successor, (pred["id"],)) if pred is not None
-                else conn.execute(live_messages + "ORDER BY t, seq LIMIT 1", in_scope)).fetchone()
-        head = [pred["id"]] if pred is not None else []
-        overlapped: list[tuple[str, str]] = []  # stored (t, id) in the chain up to the new stretch's end
-        while node is not None and node["t"] <= last and [node["id"]] != head:
-            overlapped.append((node["t"], node["id"]))
-            node = conn.execute(successor, (node["id"],)).fetchone()
-        tail = [node["id"]] if node is not None else []
-        old_path = head + [i for _, i in overlapped] + tail
-        conn.executemany("DELETE FROM edges WHERE src = ? AND dst = ? AND kind = 'next'", zip(old_path, old_path[1:]))
-        merged = sorted([(t, 0, n, i) for n, (t, i) in enumerate(overlapped)]
-                        + [(ts(r.when), 1, n, r.id) for n, r in enumerate(group)])
-        chain = head + [m[3] for m in merged] + tail
-        links += [Edge(id=stable_id(a, b, "next"), scope=scope, src=a, dst=b, kind=EdgeKind.NEXT,
-                       created_at=group[0].created_at) for a, b in zip(chain, chain[1:])]
-    return links
+    _LIVE = ("SELECT id, t FROM records WHERE s_user IS ? AND kind = 'message' AND s_agent IS ? AND s_session IS ? "
+             "AND s_team IS ? AND superseded_by IS NULL AND deleted_at IS NULL ")
+    _NEWEST = "SELECT {0} FROM edges WHERE {1} = ? AND kind = 'next' ORDER BY seq DESC LIMIT 1"
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    @staticmethod
+    def _node(row: sqlite3.Row | None) -> tuple[str, datetime] | None:
+        return None if row is None else (row[0], datetime.fromisoformat(row[1]))
+
+    def latest_at_or_before(self, scope: Scope, when: datetime) -> tuple[str, datetime] | None:
+        return self._node(self.conn.execute(self._LIVE + "AND t <= ? ORDER BY t DESC, seq DESC LIMIT 1",
+                                            (*scope_values(scope), ts(when))).fetchone())
+
+    def earliest(self, scope: Scope) -> tuple[str, datetime] | None:
+        return self._node(self.conn.execute(self._LIVE + "ORDER BY t, seq LIMIT 1", scope_values(scope)).fetchone())
+
+    def successor(self, record_id: str) -> tuple[str, datetime] | None:
+        return self._node(self.conn.execute(
+            "SELECT r.id, r.t FROM edges e JOIN records r ON r.id = e.dst WHERE e.src = ? AND e.kind = 'next' "
+            "ORDER BY e.seq DESC LIMIT 1", (record_id,)).fetchone())
+
+    def predecessor_id(self, record_id: str) -> str | None:
+        row = self.conn.execute(self._NEWEST.format("src", "dst"), (record_id,)).fetchone()
+        return None if row is None else row[0]
+
+    def delete_next(self, pairs: Sequence[tuple[str, str]]) -> None:
+        self.conn.executemany("DELETE FROM edges WHERE src = ? AND dst = ? AND kind = 'next'", pairs)
+
+    def delete_next_of(self, record_id: str) -> None:
+        self.conn.execute("DELETE FROM edges WHERE kind = 'next' AND (src = ? OR dst = ?)", (record_id, record_id))
 
 
 def _filter_sql(flt: RecordFilter | None) -> tuple[str, list[Any]]:
@@ -194,10 +190,10 @@ class SQLiteRecordStore:
 
     def insert(self, records: Sequence[Record], edges: Sequence[Edge] = (), *, link_messages: bool = False) -> None:
         """Commit records and edges in one transaction. With `link_messages`, each scope's new live messages
-        are merged into that scope's chain of messages in time (NEXT edges, see `_message_links`) in the same
+        are merged into that scope's chain of messages in time (NEXT edges, see `message_chain.message_links`) in the same
         transaction: the chain survives any crash and concurrent writers cannot fork it."""
         def body(conn: sqlite3.Connection) -> None:
-            links = _message_links(conn, records) if link_messages else []
+            links = message_links(_Chain(conn), records) if link_messages else []
             try:
                 conn.executemany(_INSERT_RECORD, [_record_row(r) for r in records])
             except sqlite3.IntegrityError as exc:
@@ -254,29 +250,18 @@ class SQLiteRecordStore:
                 raise InvalidInputError(f"record {old.id} is no longer current (superseded or forgotten by a "
                                         "concurrent write); update its current version (see history)")
             chained = self._unchain(conn, old, new.created_at)
-            links = _message_links(conn, [new]) if chained else []
+            links = message_links(_Chain(conn), [new]) if chained else []
             conn.execute(_INSERT_RECORD, _record_row(new))
             _write_edges(conn, [edge, *links])
         self._transaction(body)
 
     @staticmethod
     def _unchain(conn: sqlite3.Connection, record: Record, when: datetime) -> bool:
-        """Take a message that stops being live out of its scope's chain (which links live messages only):
-        its NEXT links go and its neighbours link to each other. Returns whether it was chained."""
-        if record.kind is not RecordKind.MESSAGE:
-            return False
-        newest = "SELECT {0} FROM edges WHERE {1} = ? AND kind = 'next' ORDER BY seq DESC LIMIT 1"
-        before = conn.execute(newest.format("src", "dst"), (record.id,)).fetchone()
-        after = conn.execute(newest.format("dst", "src"), (record.id,)).fetchone()
-        if before is None and after is None:
-            return False
-        conn.execute("DELETE FROM edges WHERE kind = 'next' AND (src = ? OR dst = ?)", (record.id, record.id))
-        if before is not None and after is not None:
-            a, b = before[0], after[0]
-            bridge = Edge(id=stable_id(a, b, "next"), scope=record.scope, src=a, dst=b, kind=EdgeKind.NEXT,
-                          created_at=when)
+        """Take a message that stops being live out of its chain (see message_chain.unchain)."""
+        chained, bridge = unchain(_Chain(conn), record, when)
+        if bridge is not None:
             _write_edges(conn, [bridge])
-        return True
+        return chained
 
     def annotate(self, record_id: str, *, importance: float, metadata: dict[str, Any]) -> None:
         """Change a live record's importance and metadata in place (bookkeeping such as reinforcement

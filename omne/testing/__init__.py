@@ -9,6 +9,8 @@ None of them is a model: every reply is what the test scripts.
 - `ScriptedOpenAIServer(replies)`: an OpenAI-compatible chat-completions server on loopback (plain and
   streamed, tool calls, error statuses, delays) for end-to-end tests of the real OpenAI client;
   `Reply` and `ToolCall` script it.
+- `PostgresCluster` / `throwaway_cluster()`: a throwaway PostgreSQL cluster (initdb + pg_ctl in a temp dir on
+  a free loopback port, removed afterwards) for tests of the PostgreSQL record store.
 - `HashEmbedder` and `open_fast_core(path)`: a store that writes in about a millisecond (lexical
   search exact, no meaning), for tests that write a lot.
 
@@ -17,7 +19,8 @@ Only the names re-exported here are API.
 
 from omne.testing._cores import HashEmbedder, open_fast_core
 from omne.testing._models import MODEL_INFO, FunctionModel, as_json, call, prompts_sent, replay, tool_call
+from omne.testing._postgres import PostgresCluster, throwaway_cluster
 from omne.testing._openai_server import Reply, ScriptedOpenAIServer, ToolCall
 
-__all__ = ["FunctionModel", "HashEmbedder", "MODEL_INFO", "Reply", "ScriptedOpenAIServer", "ToolCall", "as_json",
-           "call", "open_fast_core", "prompts_sent", "replay", "tool_call"]
+__all__ = ["FunctionModel", "HashEmbedder", "MODEL_INFO", "PostgresCluster", "Reply", "ScriptedOpenAIServer",
+           "ToolCall", "as_json", "call", "open_fast_core", "prompts_sent", "replay", "throwaway_cluster", "tool_call"]

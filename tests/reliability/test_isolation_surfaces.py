@@ -99,10 +99,12 @@ async def _scenario(users: list[str], teams: list[str | None]) -> None:
             await core.close()
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=6, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(st.data())
-def test_tools_blocks_adapter_exports_and_jobs_stay_in_their_scope(data):
+def test_tools_blocks_adapter_exports_and_jobs_stay_in_their_scope(separate_database, data):
     family = data.draw(st.sampled_from(FAMILIES))
     users = data.draw(st.lists(st.sampled_from(family), min_size=2, max_size=len(family), unique=True))
     teams = [data.draw(st.one_of(st.none(), st.sampled_from(family))) for _ in users]
+    separate_database()  # each example a fresh store
     asyncio.run(_scenario(users, teams))

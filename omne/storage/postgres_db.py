@@ -1,0 +1,123 @@
+"""The connection pool of a PostgreSQL store and the SQL rules its tables share: the scope partition, rows back
+to scopes, one transaction per write, and errors that name the fix.
+
+Everything here is synchronous, like the storage protocols: the async core calls it through
+`asyncio.to_thread`, and each call borrows a connection from a thread-safe psycopg pool for one statement or
+one transaction. Times are `timestamptz`, read back in UTC (every session runs with TIME ZONE 'UTC').
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from omne.errors import InvalidInputError, StorageError
+from omne.types import Scope
+
+try:
+    import psycopg
+    from psycopg.rows import dict_row
+    from psycopg_pool import ConnectionPool, PoolTimeout
+except ImportError as exc:  # pragma: no cover - the extra is part of `make setup`
+    raise StorageError("the PostgreSQL store needs psycopg 3: pip install 'omne[postgres]'") from exc
+
+from omne.storage.postgres_schema import migrate
+
+T = TypeVar("T")
+Row = dict[str, Any]
+Conn = psycopg.Connection[Row]
+SCOPE_COLUMNS = ("s_user", "s_agent", "s_session", "s_team")
+_LOG_LOCK = "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.omne_log'))"
+
+
+def redact(url: str) -> str:
+    """The URL with its password hidden (for messages)."""
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
+
+
+def scope_where(scope: Scope | None) -> tuple[str, list[Any]]:
+    """The scope partition as SQL (each field the scope sets must match); None is the whole store, for admin
+    counts and lists only."""
+    if scope is None:
+        return "TRUE", []
+    values = scope.fields()
+    return " AND ".join(f"s_{key} = %s" for key in values), list(values.values())
+
+
+def exact_scope_where(scope: Scope) -> tuple[str, list[Any]]:
+    """A condition matching exactly this scope (unset fields must be unset), unlike the partition filter."""
+    values = (scope.user, scope.agent, scope.session, scope.team)
+    clauses = [f"{c} IS NULL" if v is None else f"{c} = %s" for c, v in zip(SCOPE_COLUMNS, values)]
+    return " AND ".join(clauses), [v for v in values if v is not None]
+
+
+@functools.lru_cache(maxsize=4096)
+def _scope(user: str | None, agent: str | None, session: str | None, team: str | None) -> Scope:
+    return Scope(user=user, agent=agent, session=session, team=team)
+
+
+def row_scope(row: Row) -> Scope:
+    """The scope a row was written with (frozen, so one object per distinct value is shared safely)."""
+    return _scope(row["s_user"], row["s_agent"], row["s_session"], row["s_team"])
+
+
+def _utc_session(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("SET TIME ZONE 'UTC'")
+
+
+class PostgresDatabase:
+    """One store's PostgreSQL database (the first schema of the URL's search_path), migrated on open, reached
+    through a pool of at most `pool_size` connections. Any number of processes may open it at once."""
+
+    def __init__(self, url: str, *, pool_size: int = 8, connect_timeout_s: float = 30.0) -> None:
+        self.url = url
+        self.pool: ConnectionPool[Conn] = ConnectionPool(
+            url, min_size=1, max_size=pool_size, open=False, configure=_utc_session,
+            kwargs={"autocommit": True, "row_factory": dict_row}, name="omne")
+        try:
+            self.pool.open(wait=True, timeout=connect_timeout_s)
+            with self.pool.connection() as conn:
+                migrate(conn)
+        except (PoolTimeout, psycopg.Error) as exc:
+            self.pool.close()
+            raise StorageError(f"cannot open the PostgreSQL store at {redact(url)}: {exc}. Check that the server "
+                               "runs, the URL (OMNE_DATABASE_URL or --database) and that its user may create "
+                               "tables.") from None
+
+    def transaction(self, body: Callable[[Conn], T], *, log_lock: bool = False, what: str = "the record store") -> T:
+        """Run `body` in one transaction (rolled back on any exception). `log_lock` serialises it with every other
+        write that adds records or changes a message chain: records then get their log position (`seq`) in
+        commit order and concurrent writers cannot fork a chain. `what` names the table group in errors."""
+        try:
+            with self.pool.connection() as conn, conn.transaction():
+                if log_lock:
+                    conn.execute(_LOG_LOCK)
+                return body(conn)
+        except UnicodeEncodeError:
+            raise InvalidInputError("a value is not valid UTF-8 (it holds undecodable bytes)") from None
+        except psycopg.DataError as exc:
+            raise InvalidInputError(f"{what} (PostgreSQL) refused a value: {exc}; remove it (e.g. NUL "
+                                    "characters) and write again") from None
+        except psycopg.IntegrityError as exc:
+            raise StorageError(f"write rejected by {what}: {exc}") from exc
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise StorageError(f"{what} could not be written ({exc}); nothing was saved. Check that the "
+                               f"PostgreSQL server at {redact(self.url)} is reachable.") from exc
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Rows of one read."""
+        try:
+            with self.pool.connection() as conn:
+                return conn.execute(sql, params).fetchall()
+        except UnicodeEncodeError:
+            raise InvalidInputError("a lookup argument is not valid UTF-8 (it holds undecodable bytes)") from None
+        except psycopg.DataError as exc:
+            raise InvalidInputError(f"lookup refused by PostgreSQL: {exc}") from None
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise StorageError(f"the store could not be read ({exc}); check that the PostgreSQL server at "
+                               f"{redact(self.url)} is reachable") from exc
+
+    def close(self) -> None:
+        self.pool.close()

@@ -1,0 +1,187 @@
+"""What the PostgreSQL record store adds to the conformance suite: its guarantees hold across processes (each
+store object below has its own connection pool, as a process would), its jobs run once with any number of
+workers, and a bad or unreachable database gets a clear error."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from omne import MemoryCore, Record, RecordKind, Scope
+from omne.config import OmneConfig
+from omne.errors import InvalidInputError, StorageError
+from omne.storage.postgres_db import PostgresDatabase
+from omne.storage.postgres_storage import PostgresStorage
+from omne.testing import HashEmbedder
+from omne.types import EdgeKind
+
+ROOT = Path(__file__).resolve().parents[1]
+SCOPE = Scope(user="ann", session="s1")
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def _storages(url: str, n: int) -> list[PostgresStorage]:
+    return [PostgresStorage(url, pool_size=2) for _ in range(n)]
+
+
+def _run_together(fns) -> list:
+    """Run the callables in threads released at once; their results (or exceptions) in order."""
+    barrier = threading.Barrier(len(fns))
+    out: list = [None] * len(fns)
+
+    def run(i, fn):
+        barrier.wait()
+        try:
+            out[i] = fn()
+        except Exception as exc:  # noqa: BLE001 - the test inspects it
+            out[i] = exc
+    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(fns)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out
+
+
+def test_concurrent_supersedes_from_several_stores_have_one_winner(postgres_url):
+    storages = _storages(postgres_url, 6)
+    stores = [s.records for s in storages]
+    try:
+        old = Record(kind=RecordKind.FACT, scope=SCOPE, text="the sky is green")
+        stores[0].insert([old])
+        news = [Record(kind=RecordKind.FACT, scope=SCOPE, text=f"the sky is blue ({i})", version=2)
+                for i in range(len(stores))]
+        results = _run_together([lambda s=s, n=n: s.supersede(old, n) for s, n in zip(stores, news)])
+        winners = [n for n, r in zip(news, results) if r is None]
+        assert len(winners) == 1, results
+        assert all(isinstance(r, InvalidInputError) and "no longer current" in str(r) for r in results if r is not None)
+        history = stores[1].history(old.id, SCOPE)
+        assert [r.id for r in history] == [old.id, winners[0].id]  # no forked version
+        assert history[0].superseded_by == winners[0].id
+    finally:
+        for s in storages:
+            s.close()
+
+
+def test_messages_written_at_once_by_several_stores_form_one_chain_in_time(postgres_url):
+    storages = _storages(postgres_url, 4)
+    stores = [s.records for s in storages]
+    try:
+        batches = [[Record(kind=RecordKind.MESSAGE, scope=SCOPE, role="user", text=f"w{w} turn {i}",
+                           event_time=T0 + timedelta(seconds=4 * i + w)) for i in range(15)] for w in range(4)]
+        results = _run_together([lambda s=s, b=b: s.insert(b, link_messages=True) for s, b in zip(stores, batches)])
+        assert results == [None] * 4
+        links = {src: dst for src, dst in stores[0].links(SCOPE, EdgeKind.NEXT,
+                                                          [r.id for b in batches for r in b])}
+        in_time = [r.id for r in sorted((r for b in batches for r in b), key=lambda r: r.when)]
+        assert len(links) == len(in_time) - 1  # one path: no fork, no gap
+        assert all(links[a] == b for a, b in zip(in_time, in_time[1:]))
+    finally:
+        for s in storages:
+            s.close()
+
+
+WORKER = """
+    import json, sys
+    from omne.config import OmneConfig
+    from omne.construction.jobs import JobQueue
+    from omne.storage import open_storage
+
+    storage = open_storage(OmneConfig.from_env(sys.argv[1]))
+    queue = JobQueue(storage.jobs, lease_s=600)
+    print("ready", flush=True)
+    sys.stdin.readline()  # start together
+    done = []
+    while (job := queue.claim(sys.argv[2])) is not None:
+        done.append(job.key)
+        assert queue.complete(job.id, sys.argv[2], {"by": sys.argv[2]}) is not None
+    storage.close()
+    print(json.dumps(done), flush=True)
+"""
+
+
+def test_two_worker_processes_run_500_jobs_each_exactly_once(postgres_url, tmp_path, monkeypatch):
+    from omne.construction.jobs import JobQueue, JobSpec, JobStatus
+    from omne.storage import open_storage
+
+    monkeypatch.setenv("OMNE_DATABASE_URL", postgres_url)
+    storage = open_storage(OmneConfig.from_env(tmp_path))
+    queue = JobQueue(storage.jobs)
+    keys = [f"job-{i}" for i in range(500)]
+    queue.enqueue([JobSpec(key=k, kind="demo", scope=SCOPE) for k in keys])
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    workers = [subprocess.Popen([sys.executable, "-c", textwrap.dedent(WORKER), str(tmp_path), name], cwd=ROOT,
+                                env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True) for name in ("w1", "w2")]
+    try:
+        for w in workers:
+            assert w.stdout.readline().strip() == "ready", w.stderr.read()
+        for w in workers:
+            w.stdin.write("go\n")
+            w.stdin.flush()
+        outputs = [w.communicate(timeout=240) for w in workers]
+    finally:
+        for w in workers:
+            w.kill()
+    assert all(w.returncode == 0 for w in workers), [err[-2000:] for _, err in outputs]
+    done = [json.loads(out.splitlines()[-1]) for out, _ in outputs]
+    assert sorted(done[0] + done[1]) == sorted(keys)  # every job once: none twice, none missed
+    assert done[0] and done[1], [len(d) for d in done]  # both took part
+    jobs = storage.jobs.list()
+    assert {j.status for j in jobs} == {JobStatus.DONE} and {j.attempts for j in jobs} == {1}
+    assert {j.key for j in jobs if j.result == {"by": "w1"}} == set(done[0])
+    storage.close()
+
+
+async def test_an_export_reads_back_byte_identical_on_both_backends(postgres_url, tmp_path, monkeypatch):
+    """The same log written to SQLite and to PostgreSQL exports the same bytes (times, JSON key order, floats)."""
+    scope = Scope(user="ann")
+    records = [Record(kind=RecordKind.FACT, scope=scope, text="ünïcode ✓ fact", tags=["b", "a"], importance=0.3,
+                      data={"z": 1, "a": [1.5, None, "x"], "m": {"k": True}}, metadata={"y": 2, "b": 1},
+                      event_time=datetime(2023, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)),
+               Record(kind=RecordKind.MESSAGE, scope=scope, role="user",
+                      name="Ann", text="hello there", event_time=T0)]
+    exports = []
+    for database in (None, postgres_url):
+        if database:
+            monkeypatch.setenv("OMNE_DATABASE_URL", database)
+        else:
+            monkeypatch.delenv("OMNE_DATABASE_URL", raising=False)
+        core = await MemoryCore.open(tmp_path / f"store-{bool(database)}", embedder=HashEmbedder())
+        try:
+            await core.add([r.model_copy() for r in records])
+            out = io.StringIO()
+            await core.export_jsonl(out, scope=scope)
+            exports.append(out.getvalue())
+        finally:
+            await core.close()
+    assert exports[0] == exports[1]
+    assert exports[0].count("\n") == 2 and "ünïcode ✓" in exports[0]
+
+
+def test_a_bad_database_url_and_an_unreachable_server_get_clear_errors(monkeypatch, tmp_path):
+    monkeypatch.setenv("OMNE_DATABASE_URL", "mysql://root@localhost/omne")
+    with pytest.raises(InvalidInputError, match="OMNE_DATABASE_URL.*postgresql://"):
+        OmneConfig.from_env(tmp_path)
+    with pytest.raises(StorageError, match=r"omne:\*\*\*@127.0.0.1:9/x.*OMNE_DATABASE_URL or --database") as caught:
+        PostgresDatabase("postgresql://omne:secret@127.0.0.1:9/x", connect_timeout_s=2)
+    assert "secret" not in str(caught.value)
+
+
+def test_text_with_a_nul_character_is_refused_clearly(postgres_url):
+    storage = PostgresStorage(postgres_url)
+    try:
+        with pytest.raises(InvalidInputError, match="NUL"):
+            storage.records.insert([Record(kind=RecordKind.FACT, scope=SCOPE, text="a\x00b")])
+        assert storage.records.count(None, live_only=False) == 0
+    finally:
+        storage.close()
