@@ -24,6 +24,7 @@ from omne.types import Edge, EdgeKind, Record, RecordKind, Scope
 import psycopg
 from psycopg.types.json import Jsonb
 
+from omne.storage.id_rules import first_foreign, first_taken, foreign_id_error, id_taken_error
 from omne.storage.postgres_db import Conn, PostgresDatabase, Row, exact_scope_where, row_scope, scope_where
 
 _COLUMNS = ("id", "kind", "s_user", "s_agent", "s_session", "s_team", "text", "role", "name", "data", "schema_name",
@@ -34,7 +35,10 @@ _INSERT_RECORD = f"INSERT INTO records ({_RECORD_COLUMNS}) VALUES ({', '.join(['
 _EDGE_COLUMNS = "id, s_user, s_agent, s_session, s_team, src, dst, kind, weight, data, created_at"
 _INSERT_EDGE = ("INSERT INTO edges (id, s_user, s_agent, s_session, s_team, src, dst, kind, weight, data, created_at) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (src, dst, kind) DO UPDATE SET "
-                "weight = EXCLUDED.weight, data = EXCLUDED.data")
+                "weight = EXCLUDED.weight, data = EXCLUDED.data WHERE edges.s_user IS NOT DISTINCT FROM EXCLUDED.s_user "
+                "AND edges.s_agent IS NOT DISTINCT FROM EXCLUDED.s_agent AND edges.s_session IS NOT DISTINCT FROM "
+                "EXCLUDED.s_session AND edges.s_team IS NOT DISTINCT FROM EXCLUDED.s_team")
+# (src, dst, kind) is unique across scopes: an edge updates only its own scope's edge, never another's
 
 
 def _dumps(value: Any) -> str:
@@ -172,11 +176,23 @@ class PostgresRecordStore:
             with conn.cursor() as cur:
                 cur.executemany(_INSERT_EDGE, [_edge_row(e) for e in edges])
 
+    @staticmethod
+    def _held(conn: Conn, records: Sequence[Record]) -> dict[str, Scope]:
+        """Which of `records`' ids the store holds already, with their scopes."""
+        if not records:
+            return {}
+        rows = conn.execute("SELECT id, s_user, s_agent, s_session, s_team FROM records WHERE id = ANY(%s)",
+                            [[r.id for r in records]]).fetchall()
+        return {row["id"]: row_scope(row) for row in rows}
+
     # -- writes ---------------------------------------------------------------------------
     def insert(self, records: Sequence[Record], edges: Sequence[Edge] = (), *, link_messages: bool = False) -> None:
         """Commit records and edges in one transaction; with `link_messages`, each scope's new live messages join
         that scope's chain (message_chain.message_links) in the same transaction."""
         def body(conn: Conn) -> None:
+            taken = first_taken(records, self._held(conn, records))  # under the log lock: no race with a writer
+            if taken is not None:
+                raise id_taken_error(taken)
             links = message_links(_Chain(conn), records) if link_messages else []
             with conn.cursor() as cur:
                 cur.executemany(_INSERT_RECORD, [_record_row(r) for r in records])
@@ -184,11 +200,15 @@ class PostgresRecordStore:
         self._db.transaction(body, log_lock=True)
 
     def upsert_raw(self, records: Sequence[Record], edges: Sequence[Edge] = ()) -> None:
-        """Insert or replace records and edges exactly as given (import path)."""
+        """Insert or replace records and edges exactly as given (import path). A record replaces only a record
+        of its own scope: an id another scope holds is an InvalidInputError, and nothing is written."""
         update = ", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS[1:])
         sql = f"{_INSERT_RECORD} ON CONFLICT (id) DO UPDATE SET {update}, index_dirty = TRUE"
 
         def body(conn: Conn) -> None:
+            foreign = first_foreign(records, self._held(conn, records))
+            if foreign is not None:
+                raise foreign_id_error(foreign)
             with conn.cursor() as cur:
                 cur.executemany(sql, [_record_row(r) for r in records])
             self._write_edges(conn, edges)

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from omne.errors import InvalidInputError
+from omne.storage.id_rules import first_foreign, first_taken, foreign_id_error, id_taken_error
 from omne.storage.message_chain import message_links, unchain
 from omne.storage.protocols import EdgeStamp, RecordFacts, RecordFilter
 from omne.storage.sqlite_db import (
@@ -155,15 +156,15 @@ def _write_edges(conn: sqlite3.Connection, edges: Sequence[Edge]) -> None:
                      "edges.s_team IS excluded.s_team", rows)
 
 
-def _held_elsewhere(conn: sqlite3.Connection, records: Sequence[Record]) -> str | None:
-    """The first id of `records` that a record of another scope holds (an integrity check by id, inside the
-    write's transaction; nothing of that record leaves the store)."""
+def _held(conn: sqlite3.Connection, records: Sequence[Record]) -> dict[str, Scope]:
+    """Which of `records`' ids the store holds already, with their scopes."""
+    held: dict[str, Scope] = {}
     for record in records:
-        row = conn.execute("SELECT s_user, s_agent, s_session, s_team FROM records WHERE id = ?",
+        row = conn.execute("SELECT id, s_user, s_agent, s_session, s_team FROM records WHERE id = ?",
                            (record.id,)).fetchone()
-        if row is not None and tuple(row) != scope_values(record.scope):
-            return record.id
-    return None
+        if row is not None:
+            held[row["id"]] = row_scope(row)
+    return held
 
 
 class _IdTaken(Exception):
@@ -204,17 +205,12 @@ class SQLiteRecordStore:
         try:
             self._transaction(body)
         except _IdTaken:  # rolled back: now the store shows which id was there before
-            raise InvalidInputError(f"record id {self._taken_id(records)} is already taken: leave `id` unset for "
-                                    "a new record (`update` writes a new version of one)") from None
+            raise id_taken_error(self._taken_id(records)) from None
 
     def _taken_id(self, records: Sequence[Record]) -> str:
         """The first id of `records` that the store, or an earlier record of the same batch, holds."""
-        seen: set[str] = set()
-        for record in records:
-            if record.id in seen or self._query("SELECT 1 FROM records WHERE id=?", (record.id,)):
-                return record.id
-            seen.add(record.id)
-        return "?"
+        held = {row["id"] for r in records for row in self._query("SELECT id FROM records WHERE id = ?", (r.id,))}
+        return first_taken(records, held) or "?"
 
     def upsert_raw(self, records: Sequence[Record], edges: Sequence[Edge] = ()) -> None:
         """Insert or replace records and edges exactly as given (import path). A record replaces only a record
@@ -222,10 +218,9 @@ class SQLiteRecordStore:
         updates = ", ".join(f"{c}=excluded.{c}" for c in _RECORD_COLUMNS.split(", ")[1:])
 
         def body(conn: sqlite3.Connection) -> None:
-            foreign = _held_elsewhere(conn, records)
+            foreign = first_foreign(records, _held(conn, records))
             if foreign is not None:
-                raise InvalidInputError(f"record {foreign} belongs to another scope: an import replaces only "
-                                        "records of the scope it writes (leave such ids out)")
+                raise foreign_id_error(foreign)
             conn.executemany(f"{_INSERT_RECORD} ON CONFLICT(id) DO UPDATE SET {updates}, index_dirty=1",
                              [_record_row(r) for r in records])
             _write_edges(conn, edges)
