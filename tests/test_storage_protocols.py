@@ -12,9 +12,12 @@ import pytest
 from omne.config import OmneConfig
 from omne.core import MemoryCore
 from omne.storage import JobSpec, JobStore, KeyStore, RecordStore, SQLiteStorage, Storage, open_storage
+from omne.storage.protocols import StoreDump
+from omne.storage.sqlite_dump import SQLiteDump
 from omne.storage.sqlite_jobs import SQLiteJobStore
 from omne.storage.sqlite_keys import SQLiteKeyStore
 from omne.storage.sqlite_store import SQLiteRecordStore
+from omne.storage.postgres_dump import PostgresDump
 from omne.storage.postgres_jobs import PostgresJobStore
 from omne.storage.postgres_keys import PostgresKeyStore
 from omne.storage.postgres_storage import PostgresStorage
@@ -32,7 +35,7 @@ def _members(cls: type) -> set[str]:
 @pytest.mark.parametrize(("protocol", "implementation"), [
     (RecordStore, SQLiteRecordStore), (JobStore, SQLiteJobStore), (KeyStore, SQLiteKeyStore),
     (Storage, SQLiteStorage), (RecordStore, PostgresRecordStore), (JobStore, PostgresJobStore),
-    (KeyStore, PostgresKeyStore), (Storage, PostgresStorage),
+    (KeyStore, PostgresKeyStore), (Storage, PostgresStorage), (StoreDump, SQLiteDump), (StoreDump, PostgresDump),
 ])
 def test_each_backend_class_implements_exactly_its_protocol(protocol: type, implementation: type) -> None:
     """A public method missing from the protocol is one a caller reaches around it for (core used

@@ -1,4 +1,4 @@
-"""`omne memory ...`: add, search, get, update, history, forget, export, import, stats, optimize."""
+"""`omne memory ...`: add, search, get, update, history, forget, export, import, stats, optimize, migrate."""
 
 from __future__ import annotations
 
@@ -291,8 +291,10 @@ def stats(store: StoreOpt = None, user: UserOpt = None, agent: AgentOpt = None, 
 
 def _register_ingest() -> None:
     from omne.cli.ingest import ingest
+    from omne.cli.migrate import migrate
 
     app.command("ingest")(ingest)
+    app.command("migrate")(migrate)
 
 
 _register_ingest()

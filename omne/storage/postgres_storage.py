@@ -4,6 +4,7 @@ server that names it (`OMNE_DATABASE_URL`, `omne --database`, `OmneConfig.databa
 from __future__ import annotations
 
 from omne.storage.postgres_db import PostgresDatabase, redact
+from omne.storage.postgres_dump import PostgresDump
 from omne.storage.postgres_jobs import PostgresJobStore
 from omne.storage.postgres_keys import PostgresKeyStore
 from omne.storage.postgres_store import PostgresRecordStore
@@ -19,6 +20,7 @@ class PostgresStorage:
         self._records = PostgresRecordStore(self._db)
         self._jobs = PostgresJobStore(self._db)
         self._keys = PostgresKeyStore(self._db)
+        self._dump = PostgresDump(self._db)
 
     @property
     def records(self) -> PostgresRecordStore:
@@ -31,6 +33,10 @@ class PostgresStorage:
     @property
     def keys(self) -> PostgresKeyStore:
         return self._keys
+
+    @property
+    def dump(self) -> PostgresDump:
+        return self._dump
 
     @property
     def location(self) -> str:

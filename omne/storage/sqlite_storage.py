@@ -6,6 +6,7 @@ from pathlib import Path
 
 from omne.storage.space import DEFAULT_MIN_FREE_BYTES
 from omne.storage.sqlite_db import SQLiteDatabase
+from omne.storage.sqlite_dump import SQLiteDump
 from omne.storage.sqlite_jobs import SQLiteJobStore
 from omne.storage.sqlite_keys import SQLiteKeyStore
 from omne.storage.sqlite_store import SQLiteRecordStore
@@ -25,6 +26,7 @@ class SQLiteStorage:
         self._records = SQLiteRecordStore(self._db)
         self._jobs = SQLiteJobStore(self._db)
         self._keys = SQLiteKeyStore(self._db)
+        self._dump = SQLiteDump(self._db)
 
     @property
     def records(self) -> SQLiteRecordStore:
@@ -37,6 +39,10 @@ class SQLiteStorage:
     @property
     def keys(self) -> SQLiteKeyStore:
         return self._keys
+
+    @property
+    def dump(self) -> SQLiteDump:
+        return self._dump
 
     @property
     def location(self) -> str:

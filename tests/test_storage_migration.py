@@ -1,0 +1,270 @@
+"""`omne memory migrate`: a store moved SQLite -> PostgreSQL -> SQLite keeps every table (byte-identical export,
+history, edges, blocks, context state, jobs and cursors, API keys); an interrupted migration resumes to the same
+result; a second complete run changes nothing; a target holding anything else is refused, naming the fix."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from omne.agents.blocks import BlockSpec, CoreMemory
+from omne.config import OmneConfig
+from omne.core import MemoryCore
+from omne.errors import InvalidInputError
+from omne.storage import JobSpec, Storage, open_storage
+from omne.storage.dump_models import Table
+from omne.storage.migration import migrate_storage
+from omne.testing import HashEmbedder
+from omne.types import ApiKey, Edge, EdgeKind, Record, RecordKind, Scope
+
+NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+ANA = Scope(user="ana", session="s1")
+BEN = Scope(user="ben", agent="helper")
+SCOPES = (ANA, Scope(user="ana"), BEN)
+
+
+def _config(where: Path | str) -> OmneConfig:
+    if isinstance(where, str):
+        return OmneConfig(database=where)
+    return OmneConfig(store_dir=where)
+
+
+async def _open_core(where: Path | str, index_dir: Path) -> MemoryCore:
+    config = _config(where) if isinstance(where, Path) else OmneConfig(store_dir=index_dir, database=where)
+    return await MemoryCore.open(config=config, embedder=HashEmbedder())
+
+
+async def _fill(store: Path) -> None:
+    """A store with something in every table: message chains, versions, a forgotten record, edges, a block edited
+    twice, context state, jobs done / failed / pending / running and a cursor, API keys (one revoked)."""
+    core = await _open_core(store, store)
+    try:
+        for i in range(7):
+            await core.add(Record(kind=RecordKind.MESSAGE, scope=ANA, role="user" if i % 2 else "assistant",
+                                  text=f"turn {i}: the kettle is {'blue' if i < 4 else 'green'} — ünïcode ✓",
+                                  created_at=NOW + timedelta(minutes=i)))
+        fact = await core.remember("Ben likes tea", scope=BEN, kind="fact", data={"x": 1.5, "n": [1, 2]},
+                                   importance=0.7)
+        await core.update(fact.id, scope=BEN, text="Ben likes green tea")
+        gone = await core.remember("a passing remark", scope=Scope(user="ana"))
+        await core.forget(gone.id, scope=Scope(user="ana"))
+        other = await core.remember("Ben lives in Porto", scope=BEN)
+        await core.add_edges([Edge(scope=BEN, src=other.id, dst=fact.id, kind=EdgeKind.SIMILAR, weight=0.25,
+                                   data={"why": "test"})])
+        blocks = CoreMemory(core, private_scope=BEN, team_scope=None, editor="tester")
+        await blocks.attach(BlockSpec(label="human", value="Name: Ben", limit=200))
+        await blocks.append("human", "Likes: tea")
+        await blocks.append("human", "City: Porto")
+        await core.save_context_state("ctx-1", {"summary": "so far", "ids": [1, 2]}, scope=ANA)
+        await core.save_context_state("ctx-1", {"summary": "other"}, scope=BEN)
+        jobs = core.job_store
+        jobs.enqueue([JobSpec(key=f"job-{i}", kind="summarise", scope=ANA, payload={"i": i}) for i in range(4)],
+                     now=NOW, max_attempts=2)
+        done = jobs.claim("w1", now=NOW, lease_s=30)
+        assert done is not None
+        jobs.complete(done.id, "w1", {"ok": True}, now=NOW)
+        failed = jobs.claim("w1", now=NOW, lease_s=30)
+        assert failed is not None
+        jobs.fail(failed.id, "w1", "model returned garbage", now=NOW, backoff=None)
+        assert jobs.claim("w2", now=NOW, lease_s=600) is not None  # leased: stays running
+        jobs.advance("summaries", 5)
+        core.key_store.add_api_key(ApiKey(id="k-admin", admin=True, label="ops", created_at=NOW), "hash-admin")
+        core.key_store.add_api_key(ApiKey(id="k-ana", scope=ANA, created_at=NOW), "hash-ana")
+        core.key_store.revoke_api_key("k-ana", NOW + timedelta(days=1))
+    finally:
+        await core.close()
+
+
+def _tables(storage: Storage) -> dict[str, Any]:
+    """Every row of every table, as comparable JSON (log positions included)."""
+    dump = storage.dump
+    def log(rows: list[Any]) -> list[tuple[int, Any]]:
+        return [(r.seq, r.item.model_dump(mode="json")) for r in rows]
+    states = dump.dump_context_states(0, 1000)
+    return {
+        "records": log(dump.dump_records(0, 10_000)), "edges": log(dump.dump_edges(0, 10_000)),
+        "jobs": log(dump.dump_jobs(0, 10_000)),
+        "context_state": sorted((s.context_id, str(s.scope), s.state, s.updated_at.isoformat()) for s in states),
+        "job_cursors": dump.dump_cursors(),
+        "api_keys": [(k.key.model_dump(mode="json"), k.key_hash) for k in dump.dump_api_keys()],
+    }
+
+
+def _migrate(source: Path | str, target: Path | str, **kwargs: Any) -> Any:
+    src, dst = open_storage(_config(source)), open_storage(_config(target))
+    try:
+        return migrate_storage(src, dst, **kwargs)
+    finally:
+        src.close()
+        dst.close()
+
+
+def _read_tables(where: Path | str) -> dict[str, Any]:
+    storage = open_storage(_config(where))
+    try:
+        return _tables(storage)
+    finally:
+        storage.close()
+
+
+async def _exports(where: Path | str, index_dir: Path) -> tuple[dict[str, str], dict[str, Any]]:
+    """Each scope's JSONL export, and what else a user sees: history, edges, blocks, context state, keys, jobs."""
+    core = await _open_core(where, index_dir)
+    try:
+        exports = {}
+        for scope in SCOPES:
+            exports[str(scope)] = "".join([line async for line in core.export_lines(scope=scope)])
+        facts = await core.list(scope=BEN, kinds=["fact"])
+        seen = {
+            "history": {r.text: [v.text for v in await core.history(r.id, scope=BEN)] for r in facts},
+            "block": [b.value for b in await core.block_history("human", scope=BEN)],
+            "context": [await core.context_state("ctx-1", scope=s) for s in (ANA, BEN)],
+            "keys": [k.model_dump(mode="json") for k in core.key_store.api_keys(include_revoked=True)],
+            "key_by_hash": core.key_store.api_key_by_hash("hash-ana") is not None,
+            "jobs": [(j.key, j.status.value, j.attempts, j.lease_owner, j.reason) for j in await core.jobs()],
+            "job_counts": await core.job_counts(),
+            "cursor": core.job_store.cursor("summaries"),
+            "stats": {k: v for k, v in (await core.stats()).items() if k != "store"},
+            "search": [h.record.text for h in await core.search("kettle green", scope=ANA, top_k=3)],
+        }
+        return exports, seen
+    finally:
+        await core.close()
+
+
+async def test_round_trip_sqlite_postgres_sqlite_is_lossless(tmp_path, postgres_url) -> None:
+    source, back = tmp_path / "source", tmp_path / "back"
+    await _fill(source)
+    before, seen_before = await _exports(source, source)
+    assert all(before.values()) and seen_before["history"]["Ben likes green tea"] == ["Ben likes tea",
+                                                                                      "Ben likes green tea"]
+    assert seen_before["job_counts"] == {"pending": 1, "running": 1, "done": 1, "failed": 1}
+    tables = _read_tables(source)
+
+    to_pg = _migrate(source, postgres_url)
+    assert to_pg.copied[Table.RECORDS] == len(tables["records"]) and not to_pg.resumed
+    assert to_pg.to_index == len(tables["records"])  # the index is derived: rebuilt from the log on first open
+    assert _read_tables(postgres_url) == tables
+    on_pg, seen_pg = await _exports(postgres_url, tmp_path / "pg-index")
+    assert on_pg == before and seen_pg == seen_before
+
+    _migrate(postgres_url, back)
+    assert _read_tables(back) == tables
+    after, seen_after = await _exports(back, back)
+    assert after == before  # byte-identical JSONL, scope by scope
+    assert seen_after == seen_before
+
+    # both targets keep working: new records, edges and jobs go after the copied log positions
+    for where, index_dir in ((back, back), (postgres_url, tmp_path / "pg-index")):
+        core = await _open_core(where, index_dir)
+        try:
+            added = await core.remember("after the move", scope=BEN)
+            await core.add_edges([Edge(scope=BEN, src=added.id, dst=tables["records"][-1][1]["id"],
+                                       kind=EdgeKind.SIMILAR)])
+            core.job_store.enqueue([JobSpec(key="new-job", kind="summarise", scope=BEN)], now=NOW, max_attempts=1)
+            assert [h.record.id for h in await core.search("after the move", scope=BEN, top_k=1)] == [added.id]
+        finally:
+            await core.close()
+        moved = _read_tables(where)
+        for table in ("records", "edges", "jobs"):
+            assert moved[table][-1][0] > tables[table][-1][0] and moved[table][:-1] == tables[table]
+
+
+class _Stop(Exception):
+    pass
+
+
+@pytest.mark.parametrize("pages_before_failure", [1, 4, 9])
+async def test_an_interrupted_migration_resumes_to_the_same_result(tmp_path, postgres_url, pages_before_failure) -> None:
+    source = tmp_path / "source"
+    await _fill(source)
+    tables = _read_tables(source)
+    pages = 0
+
+    def failing(table: Table, done: int, total: int) -> None:
+        nonlocal pages
+        pages += 1
+        if pages > pages_before_failure:
+            raise _Stop(f"interrupted in {table} at {done}/{total}")
+
+    with pytest.raises(_Stop):
+        _migrate(source, postgres_url, page=3, progress=failing)
+    partial = _read_tables(postgres_url)
+    assert partial != tables  # stopped part-way
+    report = _migrate(source, postgres_url, page=3)
+    assert report.resumed
+    assert _read_tables(postgres_url) == tables
+    back = tmp_path / "back"
+    with pytest.raises(_Stop):
+        pages = 0
+        _migrate(postgres_url, back, page=2, progress=failing)
+    _migrate(postgres_url, back, page=2)
+    assert _read_tables(back) == tables
+
+    again = _migrate(postgres_url, back)  # a second complete run changes nothing
+    assert again.resumed and set(again.copied.values()) == {0}
+    assert _read_tables(back) == tables
+
+
+async def test_a_target_that_is_not_empty_is_refused_naming_the_fix(tmp_path, postgres_url) -> None:
+    source = tmp_path / "source"
+    await _fill(source)
+    other = tmp_path / "other"
+    core = await _open_core(other, other)
+    try:
+        await core.remember("something else entirely", scope=ANA)
+    finally:
+        await core.close()
+    for target in (other, postgres_url):
+        if target == postgres_url:
+            _migrate(other, postgres_url)  # PostgreSQL now holds the other store
+        before = _read_tables(target)
+        with pytest.raises(InvalidInputError, match=r"is not empty and is not an earlier migration from .*"
+                                                    r"migrate into an empty store"):
+            _migrate(source, target)
+        assert _read_tables(target) == before  # nothing written
+    with pytest.raises(InvalidInputError, match="same store"):
+        _migrate(source, source)
+
+
+async def test_a_target_with_only_keys_or_cursors_of_its_own_is_refused(tmp_path) -> None:
+    source, target = tmp_path / "source", tmp_path / "target"
+    await _fill(source)
+    _migrate(source, target)
+    storage = open_storage(_config(target))
+    try:
+        storage.keys.add_api_key(ApiKey(id="k-new", admin=True, created_at=NOW), "hash-new")
+    finally:
+        storage.close()
+    with pytest.raises(InvalidInputError, match="API key k-new is not the source's"):
+        _migrate(source, target)
+
+
+def test_migrate_command(tmp_path, postgres_url) -> None:
+    import asyncio
+    import os
+    import subprocess
+    import sys
+
+    source = tmp_path / "source"
+    asyncio.run(_fill(source))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env.pop("OMNE_DATABASE_URL", None)
+
+    def omne(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "omne", "memory", "migrate", *args], capture_output=True,
+                              text=True, env=env, timeout=120)
+
+    done = omne("--from", str(source), "--to", postgres_url, "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["copied"]["records"] == len(_read_tables(source)["records"]) and report["to_index"] > 0
+    refused = omne("--from", str(tmp_path / "nowhere"), "--to", str(tmp_path / "t"))
+    assert refused.returncode != 0 and "no Omne store" in refused.stderr
+    again = omne("--from", str(source), "--to", postgres_url)
+    assert again.returncode == 0, again.stderr
+    assert "nothing left to copy" in again.stdout
