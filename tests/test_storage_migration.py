@@ -197,6 +197,8 @@ async def test_an_interrupted_migration_resumes_to_the_same_result(tmp_path, pos
     assert partial != tables  # stopped part-way
     report = _migrate(source, postgres_url, page=3)
     assert report.resumed
+    for table in ("records", "edges", "jobs"):  # it continued where it stopped: nothing was copied twice
+        assert report.copied[Table(table)] == len(tables[table]) - len(partial[table])
     assert _read_tables(postgres_url) == tables
     back = tmp_path / "back"
     with pytest.raises(_Stop):
