@@ -15,9 +15,8 @@ from omne.agents.blocks import BlockSpec, CoreMemory
 from omne.config import OmneConfig
 from omne.core import MemoryCore
 from omne.errors import InvalidInputError
-from omne.storage import JobSpec, Storage, open_storage
+from omne.storage import JobSpec, Storage, migrate_storage, open_storage
 from omne.storage.dump_models import Table
-from omne.storage.migration import migrate_storage
 from omne.testing import HashEmbedder
 from omne.types import ApiKey, Edge, EdgeKind, Record, RecordKind, Scope
 

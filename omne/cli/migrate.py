@@ -54,13 +54,13 @@ def migrate(
     context state, API key hashes). Run it again to resume an interrupted move; the target's vector index is
     rebuilt from the log when the target is first opened. Stop servers and workers on the source first."""
     from omne.storage.backends import open_storage, storage_exists
-    from omne.storage.migration import migrate_storage
+    from omne.storage import migrate_storage
 
     if server_of() is not None:
         raise InvalidInputError("migrate opens both stores itself: drop --server (and OMNE_URL)")
     src, dst = _config(source, "--from"), _config(target, "--to")
     if not storage_exists(src):
-        raise InvalidInputError(f"--from {source}: no Omne store there (a store directory holds records.sqlite3)")
+        raise InvalidInputError(f"--from {source}: no Omne store there; name a store directory or a postgresql:// URL")
     bars = _Bars()
     from_storage = open_storage(src, must_exist=True)
     try:
