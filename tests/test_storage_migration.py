@@ -5,6 +5,7 @@ result; a second complete run changes nothing; a target holding anything else is
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -247,7 +248,6 @@ async def test_a_target_with_only_keys_or_cursors_of_its_own_is_refused(tmp_path
 
 def test_migrate_command(tmp_path, postgres_url) -> None:
     import asyncio
-    import os
     import subprocess
     import sys
 
@@ -269,3 +269,22 @@ def test_migrate_command(tmp_path, postgres_url) -> None:
     again = omne("--from", str(source), "--to", postgres_url)
     assert again.returncode == 0, again.stderr
     assert "nothing left to copy" in again.stdout
+
+
+async def test_any_pair_of_backends_postgres_to_postgres_and_sqlite_to_sqlite(tmp_path, postgres_url,
+                                                                              postgres_cluster) -> None:
+    """One implementation over the protocol: the same migration moves between two PostgreSQL schemas and two
+    store directories."""
+    source = tmp_path / "source"
+    await _fill(source)
+    tables = _read_tables(source)
+    _migrate(source, postgres_url)
+    schema = f"moved_{os.getpid()}"
+    second = postgres_cluster.create_schema(schema)
+    try:
+        _migrate(postgres_url, second)
+        assert _read_tables(second) == tables
+    finally:
+        postgres_cluster.drop_schema(schema)
+    _migrate(source, tmp_path / "copy")
+    assert _read_tables(tmp_path / "copy") == tables
