@@ -15,7 +15,7 @@ import pytest
 from omne.agents.blocks import BlockSpec, CoreMemory
 from omne.config import OmneConfig
 from omne.core import MemoryCore
-from omne.errors import InvalidInputError
+from omne.errors import InvalidInputError, StorageError
 from omne.storage import JobSpec, Storage, migrate_storage, open_storage
 from omne.storage.dump_models import Table
 from omne.testing import HashEmbedder
@@ -210,6 +210,29 @@ async def test_an_interrupted_migration_resumes_to_the_same_result(tmp_path, pos
     again = _migrate(postgres_url, back)  # a second complete run changes nothing
     assert again.resumed and set(again.copied.values()) == {0}
     assert _read_tables(back) == tables
+
+
+async def test_a_source_written_between_runs_is_detected_not_half_copied(tmp_path, postgres_url) -> None:
+    """A record updated after an interrupted run was copied already: resuming would leave its old version live
+    in the target, so the run ends with an error naming the fix instead."""
+    source = tmp_path / "source"
+    await _fill(source)
+
+    def stop_after_records(table: Table, done: int, total: int) -> None:
+        if table is Table.EDGES:
+            raise _Stop("interrupted")
+
+    with pytest.raises(_Stop):
+        _migrate(source, postgres_url, progress=stop_after_records)
+    core = await _open_core(source, source)
+    try:
+        fact = (await core.list(scope=BEN, kinds=["fact"]))[0]
+        await core.update(fact.id, scope=BEN, text="Ben likes coffee now")
+    finally:
+        await core.close()
+    with pytest.raises(StorageError, match=r"changed while it was moved \(.*live records: .*migrate again into "
+                                           r"an empty target"):
+        _migrate(source, postgres_url)
 
 
 async def test_a_target_that_is_not_empty_is_refused_naming_the_fix(tmp_path, postgres_url) -> None:

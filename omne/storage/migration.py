@@ -7,7 +7,8 @@ index is derived, not copied: every record copied awaits indexing, and the targe
 log when it is first opened (reconcile). Resumable: records, edges and jobs are copied in log order, one
 transaction per page, so the target's newest position in each table is where an interrupted run stopped; the
 next run checks that the target is that prefix of the source and continues from there (a complete target copies
-nothing more). Move a store that nothing writes to meanwhile (stop its servers and workers first).
+nothing more). Move a store that nothing writes to meanwhile (stop its servers and workers first): a run ends by
+comparing row counts, newest positions and live records of both, and fails naming the fix when the source changed.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Protocol, TypeVar
 
 from pydantic import BaseModel
 
-from omne.errors import InvalidInputError
+from omne.errors import InvalidInputError, StorageError
 from omne.storage.dump_models import ContextStateRow, Logged, Table
 from omne.storage.protocols import Storage, StoreDump
 from omne.types import Scope
@@ -110,11 +111,26 @@ def _check_resumable(source: Storage, target: Storage, page: int) -> bool:
     return any(stat.rows for stat in stats.values())
 
 
+def _verify(source: Storage, target: Storage) -> None:
+    """After a run the target holds as many rows as the source in every table, at the same newest positions, and
+    as many live records: else the source changed while it was moved (a write between an interrupted run and its
+    resumption would otherwise leave, say, an old version live in the target)."""
+    theirs, mine = source.dump.table_stats(), target.dump.table_stats()
+    differ = [f"{t.value}: {theirs[t].rows} in the source, {mine[t].rows} in the target" for t in Table
+              if theirs[t] != mine[t]]
+    live = source.records.count(None), target.records.count(None)
+    if live[0] != live[1]:
+        differ.append(f"live records: {live[0]} in the source, {live[1]} in the target")
+    if differ:
+        raise StorageError(f"the source {source.location} changed while it was moved ({'; '.join(differ)}): stop "
+                           "its servers and workers, then migrate again into an empty target")
+
+
 def migrate_storage(source: Storage, target: Storage, *, page: int = DEFAULT_PAGE,
                     progress: Progress | None = None) -> MigrationReport:
     """Copy every table of `source` into `target` (empty, or an interrupted or complete earlier migration from the
     same source, which this continues); see the module docstring. Raises InvalidInputError naming the fix when
-    the target holds anything else."""
+    the target holds anything else, and StorageError when the source changed while it was moved."""
     if page < 1:
         raise InvalidInputError("page must be at least 1 row")
     if source.location == target.location:
@@ -146,6 +162,7 @@ def migrate_storage(source: Storage, target: Storage, *, page: int = DEFAULT_PAG
     t.load_api_keys(keys)
     report(Table.API_KEYS, totals[Table.API_KEYS].rows, totals[Table.API_KEYS].rows)
     copied[Table.CONTEXT_STATE], copied[Table.JOB_CURSORS], copied[Table.API_KEYS] = len(states), len(cursors), len(keys)
+    _verify(source, target)
     final = target.dump.table_stats()
     return MigrationReport(source=source.location, target=target.location, copied=copied,
                            total={table: stat.rows for table, stat in final.items()}, resumed=resumed,
