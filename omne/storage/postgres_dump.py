@@ -11,7 +11,7 @@ from omne.storage.dump_models import ContextStateRow, Logged, StoredApiKey, Tabl
 from omne.storage.job_models import Job
 from omne.storage.postgres_db import Conn, PostgresDatabase, Row, row_scope
 from omne.storage.postgres_jobs import _row_job
-from omne.storage.postgres_keys import _row_key
+from omne.storage.postgres_keys import INSERT_KEY, _key_row, _row_key
 from omne.storage.postgres_store import _EDGE_COLUMNS, _RECORD_COLUMNS, _edge_row, _record_row, _row_edge, _row_record
 from omne.types import Edge, Record
 
@@ -114,15 +114,8 @@ class PostgresDump:
                 for row in self._db.query("SELECT * FROM api_keys ORDER BY created_at, id")]
 
     def load_api_keys(self, rows: Sequence[StoredApiKey]) -> None:
-        def row(stored: StoredApiKey) -> tuple[object, ...]:
-            k, s = stored.key, stored.key.scope
-            return (k.id, stored.key_hash, s and s.user, s and s.agent, s and s.session, s and s.team, k.admin,
-                    k.label, k.created_at, k.revoked_at)
-
         def body(conn: Conn) -> None:
             with conn.cursor() as cur:
-                cur.executemany("INSERT INTO api_keys (id, key_hash, s_user, s_agent, s_session, s_team, admin, label, "
-                                "created_at, revoked_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-                                "ON CONFLICT (id) DO NOTHING", [row(r) for r in rows])
+                cur.executemany(f"{INSERT_KEY} ON CONFLICT (id) DO NOTHING", [_key_row(r.key, r.key_hash) for r in rows])
         if rows:
             self._db.transaction(body)

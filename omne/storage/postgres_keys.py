@@ -14,6 +14,16 @@ def _row_key(row: Row) -> ApiKey:
                   created_at=row["created_at"], revoked_at=row["revoked_at"])
 
 
+INSERT_KEY = ("INSERT INTO api_keys (id, key_hash, s_user, s_agent, s_session, s_team, admin, label, created_at, "
+              "revoked_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
+
+
+def _key_row(key: ApiKey, key_hash: str) -> tuple[object, ...]:
+    s = key.scope
+    return (key.id, key_hash, s and s.user, s and s.agent, s and s.session, s and s.team, key.admin, key.label,
+            key.created_at, key.revoked_at)
+
+
 class PostgresKeyStore:
     """API keys, each bound to a scope or admin; only a hash of each key is kept."""
 
@@ -21,12 +31,7 @@ class PostgresKeyStore:
         self._db = db
 
     def add_api_key(self, key: ApiKey, key_hash: str) -> None:
-        s = key.scope
-        self._db.transaction(lambda conn: conn.execute(
-            "INSERT INTO api_keys (id, key_hash, s_user, s_agent, s_session, s_team, admin, label, created_at, "
-            "revoked_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (key.id, key_hash, s and s.user, s and s.agent, s and s.session, s and s.team, key.admin, key.label,
-             key.created_at, key.revoked_at)), what="the key store")
+        self._db.transaction(lambda conn: conn.execute(INSERT_KEY, _key_row(key, key_hash)), what="the key store")
 
     def api_keys(self, *, include_revoked: bool = False) -> list[ApiKey]:
         """The store's API keys, oldest first."""

@@ -13,8 +13,8 @@ from omne.storage.dump_models import ContextStateRow, Logged, StoredApiKey, Tabl
 from omne.storage.job_models import Job
 from omne.storage.sqlite_db import SQLiteDatabase, exact_scope_where, row_scope, scope_values, ts
 from omne.storage.sqlite_jobs import _row_job
-from omne.storage.sqlite_keys import _row_key
-from omne.storage.sqlite_store import _RECORD_COLUMNS, _record_row, _row_edge, _row_record
+from omne.storage.sqlite_keys import INSERT_KEY, _key_row, _row_key
+from omne.storage.sqlite_store import _RECORD_COLUMNS, _edge_row, _record_row, _row_edge, _row_record
 from omne.types import Edge, Record
 
 _EDGE_COLUMNS = "id, s_user, s_agent, s_session, s_team, src, dst, kind, weight, data, created_at"
@@ -33,11 +33,6 @@ def _job_row(job: Job) -> tuple[object, ...]:
             ts(job.lease_expires), int(job.rerun), json.dumps([e.model_dump(mode="json") for e in job.errors]),
             None if job.result is None else json.dumps(job.result, ensure_ascii=False, default=str),
             ts(job.created_at), ts(job.updated_at), ts(job.finished_at))
-
-
-def _edge_row(edge: Edge) -> tuple[object, ...]:
-    return (edge.id, *scope_values(edge.scope), edge.src, edge.dst, edge.kind.value, edge.weight,
-            json.dumps(edge.data, ensure_ascii=False), ts(edge.created_at))
 
 
 class SQLiteDump:
@@ -113,11 +108,6 @@ class SQLiteDump:
                 for row in self._db.query("SELECT * FROM api_keys ORDER BY created_at, id")]
 
     def load_api_keys(self, rows: Sequence[StoredApiKey]) -> None:
-        def row(stored: StoredApiKey) -> tuple[object, ...]:
-            k, s = stored.key, stored.key.scope
-            return (k.id, stored.key_hash, s and s.user, s and s.agent, s and s.session, s and s.team, int(k.admin),
-                    k.label, ts(k.created_at), ts(k.revoked_at))
         if rows:
-            self._db.transaction(lambda conn: conn.executemany(
-                "INSERT INTO api_keys (id, key_hash, s_user, s_agent, s_session, s_team, admin, label, created_at, "
-                "revoked_at) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO NOTHING", [row(r) for r in rows]))
+            self._db.transaction(lambda conn: conn.executemany(f"{INSERT_KEY} ON CONFLICT(id) DO NOTHING",
+                                                               [_key_row(r.key, r.key_hash) for r in rows]))

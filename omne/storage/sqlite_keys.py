@@ -17,6 +17,16 @@ def _row_key(row: sqlite3.Row) -> ApiKey:
                   label=row["label"], created_at=created, revoked_at=dt(row["revoked_at"]))
 
 
+INSERT_KEY = ("INSERT INTO api_keys (id, key_hash, s_user, s_agent, s_session, s_team, admin, label, created_at, "
+              "revoked_at) VALUES (?,?,?,?,?,?,?,?,?,?)")
+
+
+def _key_row(key: ApiKey, key_hash: str) -> tuple[object, ...]:
+    s = key.scope
+    return (key.id, key_hash, s and s.user, s and s.agent, s and s.session, s and s.team, int(key.admin), key.label,
+            ts(key.created_at), ts(key.revoked_at))
+
+
 class SQLiteKeyStore:
     """API keys, each bound to a scope or admin; only a hash of each key is kept."""
 
@@ -24,12 +34,7 @@ class SQLiteKeyStore:
         self._db = db
 
     def add_api_key(self, key: ApiKey, key_hash: str) -> None:
-        s = key.scope
-        row = (key.id, key_hash, s and s.user, s and s.agent, s and s.session, s and s.team, int(key.admin),
-               key.label, ts(key.created_at), ts(key.revoked_at))
-        self._db.transaction(lambda conn: conn.execute(
-            "INSERT INTO api_keys (id, key_hash, s_user, s_agent, s_session, s_team, admin, label, created_at, "
-            "revoked_at) VALUES (?,?,?,?,?,?,?,?,?,?)", row), what="the key store")
+        self._db.transaction(lambda conn: conn.execute(INSERT_KEY, _key_row(key, key_hash)), what="the key store")
 
     def api_keys(self, *, include_revoked: bool = False) -> list[ApiKey]:
         """The store's API keys, oldest first."""

@@ -144,11 +144,15 @@ def _filter_sql(flt: RecordFilter | None) -> tuple[str, list[Any]]:
     return "".join(f" AND {c}" for c in clauses), params
 
 
+def _edge_row(e: Edge) -> tuple[SQLParam, ...]:
+    return (e.id, *scope_values(e.scope), e.src, e.dst, e.kind.value, e.weight, json.dumps(e.data, ensure_ascii=False),
+            ts(e.created_at))
+
+
 def _write_edges(conn: sqlite3.Connection, edges: Sequence[Edge]) -> None:
     """Insert edges; an existing (src, dst, kind) of the same scope keeps its id and takes the new weight and
     data. (src, dst, kind) is unique across scopes: another scope's edge is never updated (nor revealed)."""
-    rows = [(e.id, *scope_values(e.scope), e.src, e.dst, e.kind.value, e.weight,
-             json.dumps(e.data, ensure_ascii=False), ts(e.created_at)) for e in edges]
+    rows = [_edge_row(e) for e in edges]
     conn.executemany("INSERT INTO edges (id, s_user, s_agent, s_session, s_team, src, dst, kind, weight, data, "
                      "created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(src, dst, kind) DO UPDATE SET "
                      "weight=excluded.weight, data=excluded.data WHERE edges.s_user IS excluded.s_user AND "
