@@ -74,8 +74,11 @@ class MiniLMEmbedder:
 
     @property
     def tokenizer(self) -> Any:
-        """The model's WordPiece tokenizer (a `tokenizers.Tokenizer`, truncating at the model's 256 tokens)."""
-        return self._tokenizer
+        """The model's WordPiece tokenizer for counting (a `tokenizers.Tokenizer`; no padding, no truncation:
+        embedding alone truncates, at the model's 256 tokens)."""
+        from omne.tokenizer import minilm_tokenizer
+
+        return minilm_tokenizer()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
