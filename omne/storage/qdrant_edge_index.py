@@ -32,23 +32,51 @@ def edge_filter(scope: Scope, flt: RecordFilter | None) -> q.Filter:
     return q.Filter(must=must)
 
 
-class EdgeVectorIndex:
-    """One Qdrant Edge shard under `<store>/vectors`. One process may hold it at a time."""
+SEGMENTS_BEFORE_MERGING = 32  # indexed segments the optimiser keeps side by side before it merges any
 
-    def __init__(self, path: Path, dim: int, *, min_free_bytes: int = DEFAULT_MIN_FREE_BYTES) -> None:
+
+def segment_policy(dim: int, build_every: int | None) -> q.EdgeOptimizersConfig | None:
+    """Optimiser settings that keep every HNSW build small: a segment holds at most about two batches of
+    `build_every` points, and up to SEGMENTS_BEFORE_MERGING segments live side by side before the optimiser
+    merges the smallest (Qdrant's defaults merge everything into one or two segments, so each build
+    would redo the whole store: minutes at a million points, with the process blocked)."""
+    if build_every is None:
+        return None
+    point_kb = dim * 4 / 1024 + 0.5  # the dense vector, and room for its sparse terms and payload
+    return q.EdgeOptimizersConfig(max_segment_size=int(2 * build_every * point_kb) + 1,
+                                  default_segment_number=SEGMENTS_BEFORE_MERGING,
+                                  # Qdrant's default (10 MB); lower only when a batch is smaller than that
+                                  indexing_threshold=min(10_000, int(build_every * point_kb / 2) + 1))
+
+
+class EdgeVectorIndex:
+    """One Qdrant Edge shard under `<store>/vectors`. One process may hold it at a time.
+
+    The index reaches its fast state by itself: once `auto_optimize_after` points are not yet in an HNSW
+    graph (searched exhaustively, which is fine for tens of thousands but not for a million), the write that
+    crosses it builds their graph (`auto_optimizations` counts these). The Qdrant Edge binding holds the
+    GIL while it optimises, so a build blocks the process, not only the writer; `segment_policy` bounds each
+    build to one batch of new points (a few seconds for 50k points on 2 cores) instead of the whole store.
+    """
+
+    def __init__(self, path: Path, dim: int, *, min_free_bytes: int = DEFAULT_MIN_FREE_BYTES,
+                 auto_optimize_after: int | None = 50_000) -> None:
         self.path = path
         self.min_free_bytes = min_free_bytes
+        self.auto_optimize_after = auto_optimize_after
+        self.auto_optimizations = 0
         self._lexical = LexicalEncoder()
         self._lock = threading.Lock()
+        config = q.EdgeConfig(
+            vectors={DENSE: q.EdgeVectorParams(size=dim, distance=q.Distance.Cosine)},
+            sparse_vectors={LEXICAL: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)},
+            optimizers=segment_policy(dim, auto_optimize_after))
         try:
             if (path / "segments").exists() or (path / "wal").exists():
-                self._shard = q.EdgeShard.load(str(path))
+                self._shard = q.EdgeShard.load(str(path), config)  # the segment policy applies to older stores too
             else:
                 require_free_space(path, min_free_bytes)
-                self._shard = q.EdgeShard.create(str(path), q.EdgeConfig(
-                    vectors={DENSE: q.EdgeVectorParams(size=dim, distance=q.Distance.Cosine)},
-                    sparse_vectors={LEXICAL: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)},
-                ))
+                self._shard = q.EdgeShard.create(str(path), config)
                 for key in SCOPE_KEYS:
                     self._shard.update(q.UpdateOperation.create_field_index(
                         key, q.KeywordIndexParams(is_tenant=key == "s_user")))
@@ -64,6 +92,14 @@ class EdgeVectorIndex:
                     "process: stop the other one, or point every process at a Qdrant server (OMNE_QDRANT_URL)."
                 ) from exc
             raise StorageError(f"cannot open the vector index at {path}: {exc}") from exc
+        self._unchecked = self.unindexed()  # a store left unoptimised builds on its next write
+
+    def unindexed(self) -> int:
+        """Points whose dense vector is not yet in an HNSW graph (searched exhaustively). The shard counts
+        sparse (BM25) vectors as indexed from the start, so points with lexical terms are subtracted."""
+        info = self._shard.info()
+        lexical = self._shard.count(q.CountRequest(filter=q.Filter(must=[q.HasVectorCondition(LEXICAL)])))
+        return max(0, info.points_count - (info.indexed_vectors_count - lexical))
 
     def upsert(self, items: Sequence[IndexItem]) -> None:
         if not items:
@@ -80,6 +116,19 @@ class EdgeVectorIndex:
                            "yet searchable")
         with self._lock:
             self._shard.update(q.UpdateOperation.upsert_points(points))
+            self._unchecked += len(points)
+            self._maybe_optimize()
+
+    def _maybe_optimize(self) -> None:
+        """After writes (lock held): build the HNSW graph once `auto_optimize_after` points lack one. Counting
+        writes first keeps the common case free; after a build (or a check) the count starts again, so a
+        store whose new points the optimiser leaves alone is not retried on every write."""
+        if self.auto_optimize_after is None or self._unchecked < self.auto_optimize_after:
+            return
+        self._unchecked = 0
+        if self.unindexed() >= self.auto_optimize_after:
+            self.auto_optimizations += 1
+            self._shard.optimize()
 
     def delete(self, ids: Sequence[str]) -> None:
         if ids:
