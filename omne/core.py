@@ -274,7 +274,7 @@ class MemoryCore:
 
     async def optimize(self) -> bool:
         """Build the vector index's HNSW graph for data added since the last call, now. Rarely needed: the
-        embedded index builds it by itself once `config.vectors.auto_optimize_after` points (50k) lack one,
+        embedded index builds it by itself once `config.vectors.auto_optimize_after` points (25k) lack one,
         one bounded batch at a time, and a Qdrant server optimises on its own. Searches are correct without
         it, but scan unindexed points exhaustively. Returns True if anything was built.
 

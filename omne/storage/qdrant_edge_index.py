@@ -32,7 +32,7 @@ def edge_filter(scope: Scope, flt: RecordFilter | None) -> q.Filter:
     return q.Filter(must=must)
 
 
-SEGMENTS_BEFORE_MERGING = 32  # indexed segments the optimiser keeps side by side before it merges any
+SEGMENTS_BEFORE_MERGING = 48  # indexed segments the optimiser keeps side by side before it merges any
 
 
 def segment_policy(dim: int, build_every: int | None) -> q.EdgeOptimizersConfig | None:
@@ -56,11 +56,11 @@ class EdgeVectorIndex:
     graph (searched exhaustively, which is fine for tens of thousands but not for a million), the write that
     crosses it builds their graph (`auto_optimizations` counts these). The Qdrant Edge binding holds the
     GIL while it optimises, so a build blocks the process, not only the writer; `segment_policy` bounds each
-    build to one batch of new points (a few seconds for 50k points on 2 cores) instead of the whole store.
+    build to one batch of new points (about 10 s for 25k points on 2 quiet cores) instead of the whole store.
     """
 
     def __init__(self, path: Path, dim: int, *, min_free_bytes: int = DEFAULT_MIN_FREE_BYTES,
-                 auto_optimize_after: int | None = 50_000) -> None:
+                 auto_optimize_after: int | None = 25_000) -> None:
         self.path = path
         self.min_free_bytes = min_free_bytes
         self.auto_optimize_after = auto_optimize_after
