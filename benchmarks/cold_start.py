@@ -44,6 +44,7 @@ async def main():
     print(json.dumps({"import_s": imported - started, "open_s": opened - imported, "search_s": searched - opened,
                       "to_first_result_s": searched - started, "hits": len(hits),
                       "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "cpu_s": sum(resource.getrusage(resource.RUSAGE_SELF)[:2]),  # user + system
                       "torch_imported": "torch" in sys.modules}))
 
 asyncio.run(main())
@@ -71,7 +72,7 @@ def one_run(store: Path, query: str, pythonpath: str) -> dict:
     env = {**os.environ, "PYTHONPATH": pythonpath}
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", CHILD, str(store), query], env=env, capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=300, cwd=pythonpath)  # `-c` puts the working directory first
     wall = time.perf_counter() - start
     if done.returncode != 0:
         raise RuntimeError(f"the searching process failed:\n{done.stderr}")
@@ -105,7 +106,7 @@ def main() -> None:
             runs.append(one_run(store, query, args.pythonpath))
             progress(f"run {i + 1}: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                                                   for k, v in runs[-1].items()))
-        keys = ("process_wall_s", "import_s", "open_s", "search_s", "to_first_result_s", "peak_rss_mib")
+        keys = ("process_wall_s", "import_s", "open_s", "search_s", "to_first_result_s", "cpu_s", "peak_rss_mib")
         medians = {key: round(statistics.median(r[key] for r in runs), 3) for key in keys}
         result = {"command": " ".join(["python -m benchmarks.cold_start", *sys.argv[1:]]), "records": args.records,
                   "pythonpath": args.pythonpath, "load_avg": os.getloadavg(), "median": medians, "runs": runs}
@@ -114,12 +115,11 @@ def main() -> None:
             shutil.rmtree(workdir, ignore_errors=True)
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=2) + "\n", "utf-8")
-    print("| median of %d | process wall (s) | import (s) | open (s) | first search (s) | peak RSS (MiB) |"
+    print("| median of %d | process wall (s) | import (s) | open (s) | first search (s) | CPU (s) | peak RSS (MiB) |"
           % len(runs))
-    print("|---|---|---|---|---|---|")
-    print(f"| {args.pythonpath} | " + " | ".join(str(medians[k]) for k in
-                                                  ("process_wall_s", "import_s", "open_s", "search_s", "peak_rss_mib"))
-          + " |")
+    print("|---|---|---|---|---|---|---|")
+    print(f"| {args.pythonpath} | " + " | ".join(str(medians[k]) for k in (
+        "process_wall_s", "import_s", "open_s", "search_s", "cpu_s", "peak_rss_mib")) + f" | load {result['load_avg']}")
 
 
 if __name__ == "__main__":
