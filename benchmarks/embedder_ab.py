@@ -4,22 +4,39 @@ the same load); every vector pair must agree to cosine > 0.999.
 
     python -m benchmarks.embedder_ab
 """
-import os, sys, time
 
-import numpy as np
+from __future__ import annotations
+
+import os
+import time
+
 from benchmarks.synthetic import synthetic_sentences
 from omne.embedding import MiniLMEmbedder
 from omne.minilm_onnx import model_dir
-from sentence_transformers import SentenceTransformer
-texts = synthetic_sentences(2000, seed=99)
-st = SentenceTransformer(str(model_dir()), device="cpu")
-new = MiniLMEmbedder()
-st.encode(texts[:64]); new.embed(texts[:64])
-ts = tn = 0.0
-load0 = os.getloadavg()
-for i in range(0, len(texts), 250):
-    b = texts[i:i + 250]
-    t = time.perf_counter(); a = st.encode(b, batch_size=64, convert_to_numpy=True, normalize_embeddings=True); ts += time.perf_counter() - t
-    t = time.perf_counter(); v = new.embed(b); tn += time.perf_counter() - t
-    assert (a * v).sum(1).min() > 0.999
-print(f"sentence-transformers {len(texts)/ts:.0f}/s, onnx {len(texts)/tn:.0f}/s, load {load0} -> {os.getloadavg()}")
+
+
+def main(n: int = 2000, batch: int = 250) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    texts = synthetic_sentences(n, seed=99)
+    reference = SentenceTransformer(str(model_dir()), device="cpu")
+    onnx = MiniLMEmbedder()
+    reference.encode(texts[:64])
+    onnx.embed(texts[:64])
+    reference_s = onnx_s = 0.0
+    load = os.getloadavg()
+    for i in range(0, n, batch):
+        texts_i = texts[i:i + batch]
+        start = time.perf_counter()
+        expected = reference.encode(texts_i, batch_size=64, convert_to_numpy=True, normalize_embeddings=True)
+        reference_s += time.perf_counter() - start
+        start = time.perf_counter()
+        vectors = onnx.embed(texts_i)
+        onnx_s += time.perf_counter() - start
+        assert (expected * vectors).sum(axis=1).min() > 0.999
+    print(f"sentence-transformers {n / reference_s:.0f} records/s, ONNX MiniLMEmbedder {n / onnx_s:.0f} records/s; "
+          f"load average {load} -> {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
