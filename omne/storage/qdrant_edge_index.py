@@ -92,7 +92,9 @@ class EdgeVectorIndex:
                     "process: stop the other one, or point every process at a Qdrant server (OMNE_QDRANT_URL)."
                 ) from exc
             raise StorageError(f"cannot open the vector index at {path}: {exc}") from exc
-        self._unchecked = self.unindexed()  # a store left unoptimised builds on its next write
+        # the first write checks (not the open: a process that only reads never counts): a store left
+        # unoptimised builds its graph then
+        self._unchecked = auto_optimize_after or 0
 
     def unindexed(self) -> int:
         """Points whose dense vector is not yet in an HNSW graph (searched exhaustively). The shard counts
