@@ -122,15 +122,17 @@ class EdgeVectorIndex:
             self._maybe_optimize()
 
     def _maybe_optimize(self) -> None:
-        """After writes (lock held): build the HNSW graph once `auto_optimize_after` points lack one. Counting
-        writes first keeps the common case free; after a build (or a check) the count starts again, so a
-        store whose new points the optimiser leaves alone is not retried on every write."""
+        """After writes (lock held): build the HNSW graph once `auto_optimize_after` points lack one.
+        `_unchecked` bounds the unindexed points from above (the count at the last check plus the writes
+        since), so most writes decide without asking the shard; after a build the count starts from zero,
+        so points the optimiser leaves alone are not retried on every write."""
         if self.auto_optimize_after is None or self._unchecked < self.auto_optimize_after:
             return
-        self._unchecked = 0
-        if self.unindexed() >= self.auto_optimize_after:
+        self._unchecked = self.unindexed()  # at least that many: an upper bound again from here
+        if self._unchecked >= self.auto_optimize_after:
             self.auto_optimizations += 1
             self._shard.optimize()
+            self._unchecked = 0
 
     def delete(self, ids: Sequence[str]) -> None:
         if ids:
