@@ -48,7 +48,8 @@ def _open_index(config: OmneConfig, dim: int) -> VectorIndex:
         return ServerVectorIndex(config.vectors, dim)
     from omne.storage.qdrant_edge_index import EdgeVectorIndex
 
-    return EdgeVectorIndex(config.store_dir / "vectors", dim, min_free_bytes=config.limits.min_free_bytes)
+    return EdgeVectorIndex(config.store_dir / "vectors", dim, min_free_bytes=config.limits.min_free_bytes,
+                           auto_optimize_after=config.vectors.auto_optimize_after)
 
 
 def _record_filter(what: str, kinds: Sequence[RecordKind | str] | None, roles: Sequence[str] | None,
@@ -329,9 +330,10 @@ class MemoryCore:
             return done
 
     async def optimize(self) -> bool:
-        """Build the vector index's HNSW graph for data added since the last call (embedded Qdrant Edge has
-        no background optimiser; a Qdrant server optimises on its own). Run after a large ingest: searches
-        are correct without it, but scan large scopes exhaustively. Returns True if anything was built.
+        """Build the vector index's HNSW graph for data added since the last call, now. Rarely needed: the
+        embedded index builds it by itself once `config.vectors.auto_optimize_after` points (25k) lack one,
+        one bounded batch at a time, and a Qdrant server optimises on its own. Searches are correct without
+        it, but scan unindexed points exhaustively. Returns True if anything was built.
 
         With the embedded index this blocks the whole process while it runs (the binding holds the GIL:
         about 45 s for 100k new records on 2 cores), so run it at a quiet moment, never per request;
