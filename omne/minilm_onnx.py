@@ -103,16 +103,18 @@ def _export(source: Path, out: Path) -> None:
     import transformers
     from transformers import AutoModel
 
-    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # untyped in transformers
 
     class HiddenStates(torch.nn.Module):
         def __init__(self, encoder: torch.nn.Module) -> None:
             super().__init__()
             self.encoder = encoder
 
-        def forward(self, input_ids, attention_mask, token_type_ids):  # noqa: ANN001, ANN201 - tensors
-            return self.encoder(input_ids=input_ids, attention_mask=attention_mask,
-                                token_type_ids=token_type_ids, return_dict=False)[0]
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                    token_type_ids: torch.Tensor) -> torch.Tensor:
+            hidden: torch.Tensor = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
+                                                token_type_ids=token_type_ids, return_dict=False)[0]
+            return hidden
 
     encoder = AutoModel.from_pretrained(str(source)).eval()
     example = torch.ones(2, 8, dtype=torch.long)
