@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: setup demo test chromium postgres bench-core bench-locomo
+.PHONY: setup demo test typecheck chromium postgres bench-core bench-locomo
 
 setup: $(VENV)/.installed
 
@@ -18,6 +18,10 @@ demo: setup
 
 test: setup chromium postgres
 	$(PY) -m pytest -q
+
+# mypy, strict on omne/ (configured in pyproject.toml); CI runs it before the tests.
+typecheck: setup
+	$(PY) -m mypy
 
 # The inspector's browser tests drive Debian's chromium (Playwright never downloads a browser here).
 chromium:

@@ -12,7 +12,7 @@ from omne._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from omne.config import LimitsConfig, OmneConfig, VectorConfig
-    from omne.core import MemoryCore
+    from omne.core import MemoryCore, WriteHook
     from omne.embedding import Embedder, MiniLMEmbedder
     from omne.errors import (
         BackendUnavailableError, InvalidInputError, NotFoundError, OmneError, StorageError, StoreLockedError,
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     "LimitsConfig": "config", "OmneConfig": "config", "VectorConfig": "config",
-    "MemoryCore": "core",
+    "MemoryCore": "core", "WriteHook": "core",
     "Embedder": "embedding", "MiniLMEmbedder": "embedding",
     "BackendUnavailableError": "errors", "InvalidInputError": "errors", "NotFoundError": "errors",
     "OmneError": "errors", "StorageError": "errors", "StoreLockedError": "errors",

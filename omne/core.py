@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import builtins
+
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
+import numpy as np
 from pydantic import ValidationError
 
 from omne.config import OmneConfig
@@ -22,12 +25,13 @@ from omne.schemas import SchemaRegistry
 from omne.storage.backends import open_storage
 from omne.storage.index_payload import index_text
 from omne.storage.job_models import Job, JobStatus
-from omne.storage.protocols import IndexItem, JobStore, KeyStore, RecordFilter, Storage, VectorIndex
+from omne.storage.protocols import IndexHit, IndexItem, JobStore, KeyStore, RecordFilter, Storage, VectorIndex
 from omne.types import Edge, Record, RecordKind, Scope, new_id, utcnow
 from omne.validation import check_content, check_records, describe_validation_error, require_query, require_scope
 
 if TYPE_CHECKING:
     from omne.agents.blocks import Block
+    from omne.construction.pipeline import Construction, JobOutcome, ProcessReport
     from omne.ingest.models import IngestResult
     from omne.service.client import RemoteMemoryCore
 
@@ -60,6 +64,14 @@ def _record_filter(what: str, kinds: Sequence[RecordKind | str] | None, roles: S
 MAX_LIMIT = 1_000_000_000
 
 
+class WriteHook(Protocol):
+    """Runs after `MemoryCore.add` committed and indexed records (e.g. omne.graph.GraphBuilder, construction
+    planning); `vectors` maps record id to its embedding. A failing hook is logged: the write stands."""
+
+    async def after_add(self, core: MemoryCore, records: Sequence[Record],
+                        vectors: Mapping[str, np.ndarray]) -> None: ...
+
+
 def _check_limit(limit: int | None) -> None:
     if limit is not None and not 1 <= limit <= MAX_LIMIT:
         raise InvalidInputError(f"limit must be between 1 and {MAX_LIMIT:,} (or left out for no limit)")
@@ -73,30 +85,31 @@ class MemoryCore:
     """
 
     def __init__(self, config: OmneConfig, storage: Storage, index: VectorIndex, embedder: Embedder,
-                 write_hooks: Sequence[Any] | None = None, retrieval: RetrievalConfig | None = None,
-                 link_messages: bool = False) -> None:
+                 write_hooks: Sequence[WriteHook] | None = None, retrieval: RetrievalConfig | None = None,
+                 link_messages: bool = True) -> None:
+        """A core over an opened storage and index (`open` opens them; the defaults, explained there, are these)."""
+        from omne.retrieval.stages import DEFAULT_PRESET, PRESETS
+
         self.config = config
         self._storage = storage
-        self.store = store = storage.records
-        self.index = index
+        self._store = storage.records
+        self._index = index
         self.embedder = embedder
         self.schemas = SchemaRegistry()
-        self.retriever = Retriever(store, index, embedder)
-        self.retrieval = retrieval or RetrievalConfig()  # what `search` runs when given no config
+        self._retriever = Retriever(self._store, index, embedder)
+        self.retrieval = retrieval or PRESETS[DEFAULT_PRESET]  # what `search` runs when given no config
         self.link_messages = link_messages  # chain each scope's messages (NEXT edges) as they are added
-        # after_add(core, records, vectors) hooks, e.g. omne.graph.GraphBuilder; run after indexing
-        self.write_hooks: list[Any] = list(write_hooks or [])
+        self.write_hooks: builtins.list[WriteHook] = list(write_hooks or [])  # run after indexing, in order
         self._write_lock = asyncio.Lock()
         # Set by omne.construction.Construction.attach (which also joins write_hooks): runs jobs (`process`).
-        self.construction: Any = None
+        self.construction: Construction | None = None
         self.closed = False  # set by close(); shared-core registries drop closed cores
 
     # -- lifecycle ------------------------------------------------------------------------
     @classmethod
     async def open(cls, store_dir: Path | str | None = None, *, config: OmneConfig | None = None,
-                   embedder: Embedder | None = None, write_hooks: Sequence[Any] | None = None,
-                   retrieval: RetrievalConfig | None = None,
-                   link_messages: bool = True) -> MemoryCore:
+                   embedder: Embedder | None = None, write_hooks: Sequence[WriteHook] | None = None,
+                   retrieval: RetrievalConfig | None = None, link_messages: bool = True) -> MemoryCore:
         """Open (creating if needed) the store and reconcile its indexes with the log.
 
         Read path by default: dense + BM25 fused by normalised scores, speaker and date cues, and session
@@ -120,10 +133,6 @@ class MemoryCore:
         if store_dir is not None and config.store_dir != Path(store_dir).expanduser():
             config = config.model_copy(update={"store_dir": Path(store_dir).expanduser()})
         embedder = embedder or LazyMiniLM()  # loaded on the first embedding, not for reads that never embed
-        if retrieval is None:
-            from omne.retrieval.stages import DEFAULT_PRESET, PRESETS
-
-            retrieval = PRESETS[DEFAULT_PRESET]
 
         def _open() -> tuple[Storage, VectorIndex]:
             storage = open_storage(config)
@@ -154,7 +163,7 @@ class MemoryCore:
 
     def _close_sync(self) -> None:
         try:
-            self.index.close()
+            self._index.close()
         finally:
             self._storage.close()
 
@@ -175,15 +184,15 @@ class MemoryCore:
         await self.close()
 
     # -- write path -----------------------------------------------------------------------
-    async def add(self, records: Record | Iterable[Record], edges: Sequence[Edge] = ()) -> list[Record]:
+    async def add(self, records: Record | Iterable[Record], edges: Sequence[Edge] = ()) -> builtins.list[Record]:
         """Commit records (and optional edges) to the log, then index them. Returns what was stored."""
         batch = [records] if isinstance(records, Record) else list(records)
         if not batch:
             return []
         checked = check_records(batch, self.config.limits, self.schemas)
-        await asyncio.to_thread(self.store.insert, checked, list(edges), link_messages=self.link_messages)
+        await asyncio.to_thread(self._store.insert, checked, list(edges), link_messages=self.link_messages)
         async with self._write_lock:  # a concurrent forget/update must not be overtaken by this upsert
-            vectors = await self._index(checked)
+            vectors = await self._index_records(checked)
         for hook in self.write_hooks:
             try:
                 await hook.after_add(self, checked, vectors)
@@ -191,12 +200,13 @@ class MemoryCore:
                 log.exception("write hook %s failed after a committed add", type(hook).__name__)
         return checked
 
-    async def process(self, **kwargs: Any) -> Any:
+    async def process(self, *, max_jobs: int | None = None, owner: str | None = None,
+                      on_job: Callable[[JobOutcome], Any] | None = None) -> ProcessReport:
         """Run pending construction jobs inline (summaries, facts, ...); see omne.construction."""
         if self.construction is None:
             raise InvalidInputError("memory construction is not enabled for this store; enable it with "
                                     "`await omne.construction.Construction.attach(core, client)`")
-        return await self.construction.process(**kwargs)
+        return await self.construction.process(max_jobs=max_jobs, owner=owner, on_job=on_job)
 
     async def remember(self, text: str, *, scope: Scope, kind: RecordKind | str = RecordKind.FACT,
                        **fields: Any) -> Record:
@@ -217,7 +227,35 @@ class MemoryCore:
 
     async def add_edges(self, edges: Sequence[Edge]) -> None:
         """Persist typed edges (idempotent on (src, dst, kind))."""
-        await asyncio.to_thread(self.store.add_edges, list(edges))
+        await asyncio.to_thread(self._store.add_edges, list(edges))
+
+    async def supersede(self, pairs: Sequence[tuple[Record, Record]], edges: Sequence[Edge] = ()) -> builtins.list[Record]:
+        """Write each `new` as the next version of its `old` (one transaction each; the old one is kept, superseded,
+        in history), add `edges`, then index the new versions; returns them as stored. For callers that build the
+        versions themselves (`update` builds one from changes); an old record that is no longer current fails with
+        InvalidInputError."""
+        for old, new in pairs:
+            if (new.scope, new.kind) != (old.scope, old.kind):
+                raise InvalidInputError(f"a new version of record {old.id} keeps its scope and kind")
+        checked = check_records([new for _, new in pairs], self.config.limits, self.schemas)
+        for (old, _), new in zip(pairs, checked):
+            await asyncio.to_thread(self._store.supersede, old, new)
+        if edges:
+            await self.add_edges(edges)
+        await self.reconcile()
+        return checked
+
+    async def annotate(self, record_id: str, *, scope: Scope, importance: float, metadata: dict[str, Any]) -> Record:
+        """Change a live record's importance and metadata in place: bookkeeping such as reinforcement counts, not
+        content (a content change is a new version: `update`). Returns the record as stored now."""
+        record = await self.get(record_id, scope=scope)
+        if not record.live:
+            raise InvalidInputError(f"record {record_id} is no longer current; annotate its current version")
+        if not 0.0 <= importance <= 1.0:
+            raise InvalidInputError("importance must be between 0 and 1")
+        await asyncio.to_thread(self._store.annotate, record_id, importance=importance, metadata=dict(metadata))
+        await self.reconcile()
+        return await self.get(record_id, scope=scope)
 
     async def update(self, record_id: str, *, scope: Scope, **changes: Any) -> Record:
         """Write a new version of a record; the old one is kept, superseded, in history. A message's new
@@ -241,10 +279,7 @@ class MemoryCore:
             new = Record(**data)
         except ValidationError as exc:
             raise InvalidInputError(f"invalid update: {describe_validation_error(exc)}") from None
-        new = check_records([new], self.config.limits, self.schemas)[0]
-        await asyncio.to_thread(self.store.supersede, old, new)
-        await self.reconcile()
-        return new
+        return (await self.supersede([(old, new)]))[0]
 
     async def forget(self, record_id: str, *, scope: Scope) -> Record:
         """Delete explicitly: the record leaves every index; the log keeps it, marked forgotten."""
@@ -252,32 +287,33 @@ class MemoryCore:
         if record.deleted_at is not None:
             return record
         when = utcnow()
-        await asyncio.to_thread(self.store.mark_deleted, record, when)
+        await asyncio.to_thread(self._store.mark_deleted, record, when)
         await self.reconcile()
         return record.model_copy(update={"deleted_at": when})
 
-    async def _index(self, records: Sequence[Record]) -> dict[str, Any]:
+    async def _index_records(self, records: Sequence[Record]) -> dict[str, np.ndarray]:
         """Embed (batched) and upsert live records; delete the others; mark them clean; return the vectors."""
         live = [r for r in records if r.live]
         gone = [r.id for r in records if not r.live]
-        vectors = await asyncio.to_thread(self.embedder.embed, [index_text(r) for r in live]) if live else []
+        vectors: np.ndarray | list[np.ndarray] = (
+            await asyncio.to_thread(self.embedder.embed, [index_text(r) for r in live]) if live else [])
         items = [IndexItem(record=r, vector=v) for r, v in zip(live, vectors)]
-        await asyncio.to_thread(self.index.upsert, items)
-        await asyncio.to_thread(self.index.delete, gone)
-        await asyncio.to_thread(self.store.mark_clean, [r.id for r in records])
+        await asyncio.to_thread(self._index.upsert, items)
+        await asyncio.to_thread(self._index.delete, gone)
+        await asyncio.to_thread(self._store.mark_clean, [r.id for r in records])
         return {item.record.id: item.vector for item in items}
 
     async def reconcile(self) -> int:
         """Bring the vector index in line with the log; returns how many records were re-indexed."""
         async with self._write_lock:
-            live = await asyncio.to_thread(self.store.count)
-            vectors = await asyncio.to_thread(self.index.count)
-            if live != vectors and not await asyncio.to_thread(self.store.dirty, 1):
+            live = await asyncio.to_thread(self._store.count)
+            vectors = await asyncio.to_thread(self._index.count)
+            if live != vectors and not await asyncio.to_thread(self._store.dirty, 1):
                 log.warning("vector index holds %d points for %d live records; rebuilding it", vectors, live)
-                await asyncio.to_thread(self.store.mark_all_dirty)
+                await asyncio.to_thread(self._store.mark_all_dirty)
             done = 0
-            while batch := await asyncio.to_thread(self.store.dirty, _RECONCILE_BATCH):
-                await self._index(batch)
+            while batch := await asyncio.to_thread(self._store.dirty, _RECONCILE_BATCH):
+                await self._index_records(batch)
                 done += len(batch)
             return done
 
@@ -290,26 +326,37 @@ class MemoryCore:
         about 45 s for 100k new records on 2 cores), so run it at a quiet moment, never per request;
         `omne memory import` runs it after a large import and `omne memory optimize` runs it on demand."""
         async with self._write_lock:
-            return await asyncio.to_thread(self.index.optimize)
+            return await asyncio.to_thread(self._index.optimize)
 
     # -- read path ------------------------------------------------------------------------
+    async def similar(self, vector: np.ndarray, *, scope: Scope, kinds: Sequence[RecordKind | str] | None = None,
+                      limit: int = 10) -> builtins.list[IndexHit]:
+        """The live records of a scope nearest to an embedding (dense index only, best first, with cosine
+        scores): for callers that hold a vector already, e.g. graph building."""
+        require_scope(scope)
+        if not 1 <= limit <= 1000:
+            raise InvalidInputError("limit must be between 1 and 1000")
+        flt = _record_filter("similar", kinds, None, None, None, None)
+        found = await asyncio.to_thread(self._index.search, scope, flt, dense=vector, lexical=None, limit=limit)
+        return found.get("dense", [])
+
     async def get(self, record_id: str, *, scope: Scope) -> Record:
         """One record by id, any version, if it belongs to the scope."""
         require_scope(scope)
-        found = await asyncio.to_thread(self.store.get_many, [record_id], scope)
+        found = await asyncio.to_thread(self._store.get_many, [record_id], scope)
         if not found:
             raise NotFoundError(f"no record {record_id} in scope {scope}")
         return found[0]
 
-    async def get_many(self, record_ids: Sequence[str], *, scope: Scope) -> list[Record]:
+    async def get_many(self, record_ids: Sequence[str], *, scope: Scope) -> builtins.list[Record]:
         """Records by id (missing or out-of-scope ids are skipped), in the order asked."""
         require_scope(scope)
-        return await asyncio.to_thread(self.store.get_many, list(record_ids), scope)
+        return await asyncio.to_thread(self._store.get_many, list(record_ids), scope)
 
     async def search(self, query: str, *, scope: Scope, top_k: int = 10, kinds: Sequence[RecordKind | str] | None = None,
                      tags: Sequence[str] | None = None, roles: Sequence[str] | None = None,
                      start: datetime | None = None, end: datetime | None = None,
-                     config: RetrievalConfig | None = None) -> list[SearchHit]:
+                     config: RetrievalConfig | None = None) -> builtins.list[SearchHit]:
         """Hybrid search (dense + BM25, then the read path's stages; `config` defaults to the store's, see
         `open`) within a scope; each hit says which stages found or moved it."""
         require_scope(scope)
@@ -320,32 +367,32 @@ class MemoryCore:
         if flt.start and flt.end and flt.start > flt.end:
             raise InvalidInputError("search start is after end")
         ctx = SearchContext(query=query, scope=scope, flt=flt, config=config or self.retrieval, top_k=top_k)
-        return await self.retriever.search(ctx)
+        return await self._retriever.search(ctx)
 
     async def list(self, *, scope: Scope, kinds: Sequence[RecordKind | str] | None = None,
                    roles: Sequence[str] | None = None, tags: Sequence[str] | None = None,
                    start: datetime | None = None, end: datetime | None = None, text_contains: str | None = None,
                    limit: int | None = None, newest_first: bool = False, include_history: bool = False,
-                   ) -> list[Record]:
+                   ) -> builtins.list[Record]:
         """Records of a scope in time order, filtered; no ranking."""
         require_scope(scope)
         _check_limit(limit)
         flt = _record_filter("list", kinds, roles, tags, start, end)
-        return await asyncio.to_thread(self.store.list, scope, flt, live_only=not include_history, limit=limit,
+        return await asyncio.to_thread(self._store.list, scope, flt, live_only=not include_history, limit=limit,
                                        newest_first=newest_first, text_contains=text_contains)
 
-    async def history(self, record_id: str, *, scope: Scope) -> list[Record]:
+    async def history(self, record_id: str, *, scope: Scope) -> builtins.list[Record]:
         """Every version of a record, oldest first (superseded and forgotten ones included)."""
         require_scope(scope)
-        versions = await asyncio.to_thread(self.store.history, record_id, scope)
+        versions = await asyncio.to_thread(self._store.history, record_id, scope)
         if not versions:
             raise NotFoundError(f"no record {record_id} in scope {scope}")
         return versions
 
-    async def edges(self, *, scope: Scope, record_ids: Sequence[str] | None = None) -> list[Edge]:
+    async def edges(self, *, scope: Scope, record_ids: Sequence[str] | None = None) -> builtins.list[Edge]:
         """Typed edges of a scope, optionally only those touching `record_ids`."""
         require_scope(scope)
-        return await asyncio.to_thread(self.store.edges, scope, record_ids=record_ids)
+        return await asyncio.to_thread(self._store.edges, scope, record_ids=record_ids)
 
     async def stats(self, scope: Scope | None = None) -> dict[str, Any]:
         """Counts (of one scope when given): live records, vectors in the index, records by kind, records
@@ -354,11 +401,11 @@ class MemoryCore:
             require_scope(scope)
         def _stats() -> dict[str, Any]:
             return {
-                "records": self.store.count(scope),
-                "records_with_history": self.store.count(scope, live_only=False),
-                "vectors": self.index.count(scope),
-                "by_kind": self.store.count_by_kind(scope),
-                "pending_index": self.store.count_dirty(scope),
+                "records": self._store.count(scope),
+                "records_with_history": self._store.count(scope, live_only=False),
+                "vectors": self._index.count(scope),
+                "by_kind": self._store.count_by_kind(scope),
+                "pending_index": self._store.count_dirty(scope),
                 "store": str(self.config.store_dir),
             }
         return await asyncio.to_thread(_stats)
@@ -379,8 +426,8 @@ class MemoryCore:
         """Load an export (records keep ids, versions and times). With `scope`, every line must fall in it."""
         if scope is not None:
             require_scope(scope)
-        records: list[Record] = []
-        edges: list[Edge] = []
+        records: builtins.list[Record] = []
+        edges: builtins.list[Edge] = []
         for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
@@ -405,16 +452,16 @@ class MemoryCore:
                 check_content(records[-1], self.config.limits, f"line {number}")
         for start in range(0, len(records), self.config.limits.max_batch):
             chunk = records[start:start + self.config.limits.max_batch]
-            await asyncio.to_thread(self.store.upsert_raw, chunk, edges if start == 0 else ())
+            await asyncio.to_thread(self._store.upsert_raw, chunk, edges if start == 0 else ())
         if not records and edges:
-            await asyncio.to_thread(self.store.add_edges, edges)
+            await asyncio.to_thread(self._store.add_edges, edges)
         await self.reconcile()
         return len(records) + len(edges)
 
     async def iter_records(self, *, scope: Scope) -> AsyncIterator[Record]:
         """Every record of a scope (all versions) in log order."""
         require_scope(scope)
-        iterator = self.store.iter_all(scope)
+        iterator = self._store.iter_all(scope)
         while True:
             batch = await asyncio.to_thread(lambda: [r for _, r in zip(range(500), iterator)])
             if not batch:
@@ -426,17 +473,17 @@ class MemoryCore:
     async def context_state(self, context_id: str, *, scope: Scope) -> dict[str, Any] | None:
         """The saved state of an agent context (omne.agents.state) in exactly this scope, or None."""
         require_scope(scope)
-        text = await asyncio.to_thread(self.store.context_state, scope, context_id)
+        text = await asyncio.to_thread(self._store.context_state, scope, context_id)
         return None if text is None else json.loads(text)
 
     async def save_context_state(self, context_id: str, state: dict[str, Any], *, scope: Scope) -> None:
         """Replace the saved state of an agent context (one transaction)."""
         require_scope(scope)
-        await asyncio.to_thread(self.store.save_context_state, scope, context_id,
+        await asyncio.to_thread(self._store.save_context_state, scope, context_id,
                                 json.dumps(state, ensure_ascii=False), utcnow())
 
     async def jobs(self, *, scope: Scope | None = None, statuses: Sequence[JobStatus | str] | None = None,
-                   limit: int | None = None) -> list[Job]:
+                   limit: int | None = None) -> builtins.list[Job]:
         """Construction jobs (all, or a scope's), oldest first; see omne.construction."""
         if scope is not None:
             require_scope(scope)
@@ -459,7 +506,7 @@ class MemoryCore:
             require_scope(scope)
         return await asyncio.to_thread(self._storage.jobs.retry_failed, now=utcnow(), scope=scope)
 
-    async def blocks(self, *, scope: Scope) -> list[Block]:
+    async def blocks(self, *, scope: Scope) -> builtins.list[Block]:
         """The core memory blocks stored in exactly this scope (latest versions, by label)."""
         from omne.agents.blocks import Block, find_block
 
@@ -489,7 +536,7 @@ class MemoryCore:
         memory.track(label, scope)
         return await memory.set(label, value, as_agent=False)
 
-    async def block_history(self, label: str, *, scope: Scope) -> list[Block]:
+    async def block_history(self, label: str, *, scope: Scope) -> builtins.list[Block]:
         """Every version of a block, oldest first: its edit history."""
         from omne.agents.blocks import Block
 

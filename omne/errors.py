@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
+    from pydantic_core import ErrorDetails
 
 
 class OmneError(Exception):
@@ -46,7 +47,7 @@ class PermissionDeniedError(OmneError):
 def describe_validation_error(exc: ValidationError, *, every: bool = False) -> str:
     """One readable line from a pydantic error: where, and what is wrong (the first problem, or `every` one
     joined by '; ')."""
-    def one(error: dict) -> str:
+    def one(error: ErrorDetails) -> str:
         where = ".".join(str(p) for p in error["loc"])
         message = error["msg"].removeprefix("Value error, ")
         return f"{where}: {message}" if where else message

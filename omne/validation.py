@@ -9,7 +9,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from omne.config import LimitsConfig
-from omne.errors import InvalidInputError, describe_validation_error
+from omne.errors import InvalidInputError
+from omne.errors import describe_validation_error as describe_validation_error  # re-exported
 from omne.schemas import SchemaRegistry
 from omne.types import Record, RecordKind, Scope
 
@@ -55,6 +56,7 @@ def json_depth(value: Any) -> int:
     deepest, stack = 0, [(value, 1)]
     while stack:
         item, depth = stack.pop()
+        children: Iterable[Any]
         if isinstance(item, dict):
             children = item.values()
         elif isinstance(item, (list, tuple)):

@@ -61,14 +61,14 @@ async def test_stages_read_only_live_facts_of_the_query_scope(fast_core):
     await fast_core.forget(stored[0].id, scope=ANA)
     renamed = await fast_core.update(stored[2].id, scope=ANA, text="Mimsy, after the Carroll poem.")
     asked = [r.id for r in stored + other] + [renamed.id]
-    facts = {f.id: f for f in fast_core.store.live_facts(asked, ANA)}
+    facts = {f.id: f for f in fast_core._store.live_facts(asked, ANA)}
     assert set(facts) == {stored[1].id, stored[3].id, stored[4].id, renamed.id}
     fact = facts[stored[1].id]
     assert (fact.kind, fact.role, fact.scope, fact.when, fact.tags) == (
         RecordKind.MESSAGE, "assistant", ANA, stored[1].when, ())
-    links = fast_core.store.links(ANA, EdgeKind.NEXT, [stored[1].id])
+    links = fast_core._store.links(ANA, EdgeKind.NEXT, [stored[1].id])
     assert links == [(stored[1].id, renamed.id)]  # the forgotten head left the chain; the new version took its place
-    assert fast_core.store.links(Scope(user="bo"), EdgeKind.NEXT, [stored[1].id]) == []  # another scope's edges
+    assert fast_core._store.links(Scope(user="bo"), EdgeKind.NEXT, [stored[1].id]) == []  # another scope's edges
 
 
 async def test_the_full_preset_switches_on_per_store_as_the_readme_shows(tmp_path, embedder):
@@ -146,7 +146,7 @@ async def test_forget_and_update_keep_the_chain_on_live_messages(fast_core):
     chain = [ids[0], ids[2], renamed.id, ids[4], later[0].id]  # the new version takes the old one's place
     nxt = [(e.src, e.dst) for e in await fast_core.edges(scope=ANA) if e.kind is EdgeKind.NEXT]
     assert sorted(nxt) == sorted(zip(chain, chain[1:]))
-    links = fast_core.store.links(ANA, EdgeKind.NEXT, [renamed.id])  # what session neighbours read
+    links = fast_core._store.links(ANA, EdgeKind.NEXT, [renamed.id])  # what session neighbours read
     assert sorted(links) == sorted([(ids[2], renamed.id), (renamed.id, ids[4])])
     assert [v.id for v in await fast_core.history(renamed.id, scope=ANA)] == [ids[3], renamed.id]
 

@@ -147,7 +147,7 @@ async def test_edge_stamp_changes_with_each_edge_write_of_its_scope_only(fast_co
     None: graph caches key on this stamp, so a stale one serves a graph without the newest links."""
     from omne.types import Edge, EdgeKind
 
-    store, bob = fast_core.store, Scope(user="bob")
+    store, bob = fast_core._store, Scope(user="bob")
     a, b, c = await fast_core.add([_fact("one"), _fact("two"), _fact("three")])
     [other] = await fast_core.add([Record(kind=RecordKind.FACT, scope=bob, text="bob's")])
     empty = store.edge_stamp(ALICE)

@@ -93,7 +93,7 @@ async def test_an_index_that_lost_some_points_is_rebuilt_on_open(tmp_path):
     try:
         records = await core.add([Record(kind=RecordKind.FACT, scope=SMALL, text=f"Invoice {i} was paid in cash.")
                                   for i in range(3)])
-        await asyncio.to_thread(core.index.delete, [records[0].id])  # behind the log's back
+        await asyncio.to_thread(core._index.delete, [records[0].id])  # behind the log's back
     finally:
         await core.close()
     core = await open_fast_core(store)

@@ -244,10 +244,10 @@ async def test_alice_key_works_inside_her_scope_and_narrower(api: Api):
 async def test_a_scoped_key_sees_only_its_scopes_stats(api: Api):
     await seed(api)
     await api.core.remember("bob's second note", scope=BOB)
-    api.core.store.mark_all_dirty()  # every record awaits indexing: alice's 2 and bob's 3
+    api.core._store.mark_all_dirty()  # every record awaits indexing: alice's 2 and bob's 3
     mine = await api.call("GET", "/v1/stats", key="alice", params={"user": "alice"})
     assert mine.status_code == 200, mine.text
-    assert mine.json()["pending_index"] == api.core.store.count(ALICE, live_only=False) == 2
+    assert mine.json()["pending_index"] == api.core._store.count(ALICE, live_only=False) == 2
     assert "store" not in mine.json() and str(api.core.config.store_dir) not in mine.text  # no server path
     whole = (await api.call("GET", "/v1/stats")).json()  # the admin key sees the whole store and its path
     assert whole["pending_index"] == 5 and whole["store"] == str(api.core.config.store_dir)

@@ -58,13 +58,14 @@ _STORE_TESTS = (
 MODULES: dict[str, Module] = {
     # omne/storage/ in two halves (about 360 and 1,050 mutants): the vector index and schema, and the log
     "storage-index": Module(mutate=("omne/storage/*",), tests=_STORE_TESTS, skip=(
-        "omne/storage/sqlite_store.py", "omne/storage/qdrant_server_index.py", "omne/storage/protocols.py")),
+        "omne/storage/sqlite_store.py", "omne/storage/sqlite_jobs.py", "omne/storage/qdrant_server_index.py",
+        "omne/storage/protocols.py")),
     "storage-log": Module(mutate=("omne/storage/sqlite_store.py",), tests=_STORE_TESTS),
     "core": Module(mutate=("omne/core.py",), tests=_STORE_TESTS),
     "validation": Module(mutate=("omne/validation.py",), tests=(
         "tests/test_core_input.py", "tests/reliability/test_hostile_input.py", "tests/test_core_records.py",
         "tests/test_ingest_errors.py", "tests/test_regressions_mutation.py", "-k", _NOT_SUBPROCESS)),
-    "jobs": Module(mutate=("omne/construction/jobs.py",), tests=(
+    "jobs": Module(mutate=("omne/storage/sqlite_jobs.py", "omne/construction/jobs.py"), tests=(
         "tests/test_construction_jobs.py", "tests/test_construction_worker.py",
         "tests/reliability/test_concurrency.py", "tests/test_regressions_mutation.py", "-k", _NOT_SUBPROCESS)),
     "rendering": Module(mutate=("omne/agents/rendering.py",), tests=(

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Any, Literal
 
@@ -141,10 +140,9 @@ class Consolidator:
         metadata["reinforced_by"] = [*metadata.get("reinforced_by", []), message.id]
         metadata["last_reinforced_at"] = utcnow().isoformat()
         importance = min(1.0, max(target.importance, fact.importance) + self.reinforce_step)
-        await asyncio.to_thread(self.core.store.annotate, target.id, importance=importance, metadata=metadata)
+        await self.core.annotate(target.id, scope=target.scope, importance=importance, metadata=metadata)
         await self.core.add_edges([Edge(scope=target.scope, src=target.id, dst=message.id,
                                         kind=EdgeKind.DERIVED_FROM, data={"reinforces": True})])
-        await self.core.reconcile()
         return Consolidated(action="duplicate", record_id=target.id, schema_name=fact.schema_name,
                             statement=fact.statement)
 

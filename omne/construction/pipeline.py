@@ -157,7 +157,7 @@ class Construction:
 
     # -- planning ---------------------------------------------------------------------------
     async def after_add(self, core: MemoryCore, records: Sequence[Record], vectors: Mapping[str, Any]) -> None:
-        """Write hook (see omne.graph.builder.WriteHook) run by `MemoryCore.add` after a commit: plan the
+        """Write hook (see omne.core.WriteHook) run by `MemoryCore.add` after a commit: plan the
         jobs the new records call for.
 
         The write is already committed, so a planning failure is logged, not raised: the cursor over

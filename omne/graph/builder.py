@@ -7,27 +7,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import BaseModel, Field
 
 from omne.graph.entities import CapitalisedSpanExtractor, EntityExtractor
 from omne.graph.resolution import EntityResolver, KnownEntity, ResolverConfig, entity_key
-from omne.storage.protocols import RecordFilter
 from omne.types import Edge, EdgeKind, Record, RecordKind, Scope, stable_id
 
 if TYPE_CHECKING:
     from omne.core import MemoryCore
 
 CONTENT_KINDS = (RecordKind.MESSAGE, RecordKind.SUMMARY, RecordKind.FACT, RecordKind.INSIGHT, RecordKind.DOCUMENT)
-
-
-class WriteHook(Protocol):
-    """Runs after records are committed and indexed; `vectors` maps record id to its embedding."""
-
-    async def after_add(self, core: MemoryCore, records: Sequence[Record],
-                        vectors: Mapping[str, np.ndarray]) -> None: ...
 
 
 class GraphBuilderConfig(BaseModel):
@@ -64,7 +56,7 @@ class GraphBuilder:
         if self.config.entities:
             edges += await self._mention_edges(core, content)
         if self.config.similar_k:
-            edges += await asyncio.to_thread(self._similar_edges, core, content, vectors)
+            edges += await self._similar_edges(core, content, vectors)
         await core.add_edges(edges)
 
     # -- ENTITY + MENTIONS ------------------------------------------------------------------
@@ -113,16 +105,16 @@ class GraphBuilder:
         return edges
 
     # -- SIMILAR ----------------------------------------------------------------------------
-    def _similar_edges(self, core: MemoryCore, content: list[Record], vectors: Mapping[str, np.ndarray]) -> list[Edge]:
+    async def _similar_edges(self, core: MemoryCore, content: list[Record],
+                             vectors: Mapping[str, np.ndarray]) -> list[Edge]:
         edges: dict[tuple[str, str], Edge] = {}
-        flt = RecordFilter(kinds=CONTENT_KINDS)
         for record in content:
             vector = vectors.get(record.id)
             if vector is None:
                 continue
             escope = entity_scope(record.scope)
-            found = core.index.search(escope, flt, dense=vector, lexical=None, limit=self.config.similar_k + 1)
-            for hit in found.get("dense", []):
+            found = await core.similar(vector, scope=escope, kinds=CONTENT_KINDS, limit=self.config.similar_k + 1)
+            for hit in found:
                 if hit.id == record.id or hit.score < self.config.similar_threshold:
                     continue
                 a, b = sorted((record.id, hit.id))

@@ -50,7 +50,7 @@ def parse_blocks(markdown: str) -> Iterator[Block]:
         stripped = line.strip()
         opened = _FENCE.match(line)
         heading = _HEADING.match(line)
-        kind = "table" if stripped.startswith("|") else "text"
+        kind: Literal["table", "text"] = "table" if stripped.startswith("|") else "text"
         if current is not None and (not stripped or opened or heading or current.kind != kind):
             yield current
             current = None

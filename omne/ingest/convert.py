@@ -16,7 +16,7 @@ import dataclasses
 import io
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,7 +60,7 @@ def converter_name() -> str:
 
 
 def sections(fmt: FileFormat, src: SourceFile, *, member: str | None = None, depth: int = 0,
-             exact_text: bool = False) -> Iterator[Section]:
+             exact_text: bool = False) -> Generator[Section, None, None]:
     """Convert lazily; a file that cannot be read as its format raises one InvalidInputError naming it.
 
     Text files come back as their exact text, except that csv and html are rendered to markdown (a table
@@ -210,9 +210,9 @@ def _markitdown(fmt: FileFormat, src: SourceFile, *, charset: str | None = None,
                       filename=src.name or None)
     if text:  # decode once ourselves (BOM dropped, other encodings detected) and hand markitdown UTF-8
         stream: Any = io.BytesIO(decode_text(src.read(), src.label).encode("utf-8"))
-        return _converter(fmt).convert(stream, info).markdown
+        return str(_converter(fmt).convert(stream, info).markdown)
     with src.open() as stream:
-        return _converter(fmt).convert(stream, info).markdown
+        return str(_converter(fmt).convert(stream, info).markdown)
 
 
 def _split_slides(markdown: str) -> Iterator[Section]:

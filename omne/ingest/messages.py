@@ -13,7 +13,7 @@ import binascii
 import json
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from pydantic import BaseModel
 
@@ -51,11 +51,22 @@ def _mime_of(content: MemoryContent) -> str:
     return str(getattr(mime, "value", mime)).strip().lower()
 
 
+class _Stored(TypedDict):
+    """Where and how the records of one content item are stored (the same for every way of storing it)."""
+
+    scope: Scope
+    message_id: str | None
+    metadata: dict[str, Any]
+    options: IngestOptions | None
+    tags: list[str]
+
+
 def _jsonable(metadata: dict[str, Any] | None) -> dict[str, Any]:
     if not metadata:
         return {}
     try:
-        return json.loads(json.dumps(metadata, ensure_ascii=False, default=str))
+        loaded: dict[str, Any] = json.loads(json.dumps(metadata, ensure_ascii=False, default=str))
+        return loaded
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"memory content metadata is not JSON-serialisable: {exc}") from None
 
@@ -120,7 +131,7 @@ async def records_from_content(core: MemoryCore, content: MemoryContent, scope: 
     body = content.content
     name = _name_from(meta)
     tags = list(tags)
-    common = {"scope": scope, "message_id": message_id, "metadata": meta | {"mime_type": mime}, "options": options,
+    common: _Stored = {"scope": scope, "message_id": message_id, "metadata": meta | {"mime_type": mime}, "options": options,
               "tags": tags}
     if isinstance(body, AGImage) or mime.startswith("image/"):
         data = _image_bytes(body)
@@ -256,7 +267,7 @@ async def records_from_message(core: MemoryCore, message: BaseChatMessage, scope
         kind=RecordKind.MESSAGE, scope=scope, text=message.to_model_text(), name=message.source,
         role=role or ("user" if message.source == "user" else "assistant"),
         event_time=getattr(message, "created_at", None),
-        metadata={"autogen": {"id": getattr(message, "id", None), "type": message.type, "images": len(images)}})
+        metadata={"autogen": {"id": getattr(message, "id", None), "type": getattr(message, "type", type(message).__name__), "images": len(images)}})
     stored = (await core.add(record))[0]
     attachments = await attach_images(core, images, scope, message_id=stored.id, said=said, vision=vision)
     return MessageRecords(message=stored, attachments=attachments)

@@ -38,8 +38,8 @@ async def live_records(core: MemoryCore, scope: Scope, key: str) -> list[Record]
     (A query scope also sees narrower scopes' records; those belong to their own scope's copy.)
     """
     found = await core.list(scope=scope, kinds=[RecordKind.DOCUMENT], tags=[source_tag(key)])
-    prov = {r.id: Provenance.of(r) for r in found}
-    mine = [r for r in found if r.scope == scope and prov[r.id] is not None and prov[r.id].source.source == key]
+    prov = {r.id: p for r in found if (p := Provenance.of(r)) is not None}
+    mine = [r for r in found if r.scope == scope and r.id in prov and prov[r.id].source.source == key]
     return sorted(mine, key=lambda r: (prov[r.id].chunk, r.created_at))
 
 
@@ -47,7 +47,9 @@ def is_current(records: Sequence[Record], sha256: str, count: int | None = None)
     """True when the live records are one complete ingest of this exact content."""
     if not records:
         return False
-    provs = [Provenance.of(r) for r in records]
+    provs = [p for r in records if (p := Provenance.of(r)) is not None]
+    if len(provs) != len(records):
+        return False
     expected = count if count is not None else provs[0].chunks
     return (all(p.source.sha256 == sha256 and p.chunks == expected for p in provs)
             and sorted(p.chunk for p in provs) == list(range(expected)))
@@ -81,11 +83,8 @@ async def write_version(core: MemoryCore, scope: Scope, old: Sequence[Record], n
         batch = versions[start:start + batch_size]
         replaced = [(pairs[i][0], rec) for i, rec in enumerate(batch, start) if i < len(pairs)]
         added = [rec for i, rec in enumerate(batch, start) if i >= len(pairs)]
-        for old_record, new_record in replaced:
-            await asyncio.to_thread(core.store.supersede, old_record, new_record)
-        if replaced:
-            await core.add_edges(attach_edges(message_id, scope, [r for _, r in replaced]))
-            await core.reconcile()  # embeds the new versions, drops the old ones from the index
+        if replaced:  # the new versions are indexed, the old ones leave the index
+            await core.supersede(replaced, attach_edges(message_id, scope, [r for _, r in replaced]))
         if added:
             await core.add(added, attach_edges(message_id, scope, added))
         stored.extend(batch)

@@ -31,14 +31,14 @@ class Line:
 
 def neighbourhood(centre: Record, edges: list[Edge], texts: dict[str, str]) -> tuple[list[Node], list[Line]]:
     """Nodes (the record and its neighbours, placed by a seeded spring layout) and lines (one per edge)."""
-    graph = nx.MultiDiGraph()
+    graph: nx.MultiDiGraph[str] = nx.MultiDiGraph()
     graph.add_node(centre.id)
     for edge in edges:
         graph.add_edge(edge.src, edge.dst, kind=str(edge.kind))
-    if len(graph) == 1:
-        positions = {centre.id: (0.0, 0.0)}
-    else:
-        positions = nx.spring_layout(nx.Graph(graph), seed=7, center=(0, 0))
+    positions: dict[str, tuple[float, float]] = {centre.id: (0.0, 0.0)}
+    if len(graph) > 1:
+        layout = nx.spring_layout(nx.Graph(graph), seed=7, center=(0, 0))
+        positions = {node: (float(x), float(y)) for node, (x, y) in layout.items()}
     xs = [p[0] for p in positions.values()]
     ys = [p[1] for p in positions.values()]
     span_x = (max(xs) - min(xs)) or 1.0

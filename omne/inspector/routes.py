@@ -41,6 +41,13 @@ class _Page:
         self.request, self.core, self.key, self.scope = request, core, key, scope
 
     @property
+    def scoped(self) -> Scope:
+        """The page's scope (pages that show records need one; `_page` checked it)."""
+        if self.scope is None:
+            raise PermissionDeniedError("pick a scope first (a user, agent, session or team)")
+        return self.scope
+
+    @property
     def can_edit(self) -> bool:
         return self.key is not None
 
@@ -87,7 +94,7 @@ def inspector_router() -> APIRouter:  # noqa: C901 - one small handler per page
     async def records(request: Request, kind: str | None = None, before: datetime | None = None) -> Response:
         page = await _page(request)
         end = before - timedelta(microseconds=1) if before else None
-        rows = await page.core.list(scope=page.scope, kinds=[kind] if kind else None, end=end, limit=PAGE_SIZE + 1,
+        rows = await page.core.list(scope=page.scoped, kinds=[kind] if kind else None, end=end, limit=PAGE_SIZE + 1,
                                     newest_first=True)
         more = rows[PAGE_SIZE - 1].when.isoformat() if len(rows) > PAGE_SIZE else None
         return page.render("records.html", rows=rows[:PAGE_SIZE], kind=kind, next_before=more, before=before)
@@ -98,20 +105,20 @@ def inspector_router() -> APIRouter:  # noqa: C901 - one small handler per page
         page = await _page(request)
         hits = []
         if q.strip():
-            config = RetrievalConfig(mode="lexical") if mode == "text" else None
-            hits = await page.core.search(q, scope=page.scope, top_k=max(1, min(top_k, 100)),
+            config = RetrievalConfig.model_validate({"mode": "lexical"}) if mode == "text" else None
+            hits = await page.core.search(q, scope=page.scoped, top_k=max(1, min(top_k, 100)),
                                           kinds=[kind] if kind else None, config=config)
         return page.render("search.html", q=q, mode=mode, kind=kind, hits=hits)
 
     @r.get("/records/{record_id}", response_class=HTMLResponse)
     async def record(request: Request, record_id: str) -> Response:
         page = await _page(request)
-        versions = await page.core.history(record_id, scope=page.scope)
+        versions = await page.core.history(record_id, scope=page.scoped)
         current = versions[-1]
-        sources = await page.core.get_many(current.source_ids, scope=page.scope) if current.source_ids else []
-        edges = await page.core.edges(scope=page.scope, record_ids=[v.id for v in versions])
+        sources = await page.core.get_many(current.source_ids, scope=page.scoped) if current.source_ids else []
+        edges = await page.core.edges(scope=page.scoped, record_ids=[v.id for v in versions])
         ids = {e.src for e in edges} | {e.dst for e in edges}
-        texts = {r.id: r.text for r in await page.core.get_many(sorted(ids), scope=page.scope)} if ids else {}
+        texts = {r.id: r.text for r in await page.core.get_many(sorted(ids), scope=page.scoped)} if ids else {}
         texts.update({v.id: v.text for v in versions})
         nodes, lines = neighbourhood(current, edges, texts)
         return page.render("record.html", current=current, versions=versions, sources=sources, edges=edges,
@@ -120,15 +127,15 @@ def inspector_router() -> APIRouter:  # noqa: C901 - one small handler per page
     @r.get("/blocks", response_class=HTMLResponse)
     async def blocks(request: Request, label: str | None = None) -> Response:
         page = await _page(request)
-        shown = await page.core.blocks(scope=page.scope)
-        history = await page.core.block_history(label, scope=page.scope) if label else []
+        shown = await page.core.blocks(scope=page.scoped)
+        history = await page.core.block_history(label, scope=page.scoped) if label else []
         return page.render("blocks.html", blocks=shown, label=label, history=history)
 
     @r.get("/jobs", response_class=HTMLResponse)
     async def jobs(request: Request, status: str | None = None) -> Response:
         page = await _page(request)
-        shown = await page.core.jobs(scope=page.scope, statuses=[status] if status else None, limit=200)
-        counts = await page.core.job_counts(scope=page.scope)
+        shown = await page.core.jobs(scope=page.scoped, statuses=[status] if status else None, limit=200)
+        counts = await page.core.job_counts(scope=page.scoped)
         return page.render("jobs.html", jobs=shown, counts=counts, status=status)
 
     # -- edits: a key is required, and its scope must cover the page's -----------------------
@@ -142,19 +149,19 @@ def inspector_router() -> APIRouter:  # noqa: C901 - one small handler per page
     @r.post("/records/{record_id}/forget")
     async def forget(request: Request, record_id: str) -> Response:
         page = await _editor(request)
-        await page.core.forget(record_id, scope=page.scope)
+        await page.core.forget(record_id, scope=page.scoped)
         return RedirectResponse(f"/records/{record_id}?{page.query()}", status_code=303)
 
     @r.post("/records/{record_id}/update")
     async def update(request: Request, record_id: str, text: Annotated[str, Form()]) -> Response:
         page = await _editor(request)
-        updated = await page.core.update(record_id, scope=page.scope, text=text)
+        updated = await page.core.update(record_id, scope=page.scoped, text=text)
         return RedirectResponse(f"/records/{updated.id}?{page.query()}", status_code=303)
 
     @r.post("/jobs/retry")
     async def retry(request: Request) -> Response:
         page = await _editor(request)
-        await page.core.retry_failed_jobs(scope=page.scope)
+        await page.core.retry_failed_jobs(scope=page.scoped)
         return RedirectResponse(f"/jobs?{page.query()}", status_code=303)
 
     # -- key login (the key is kept in an HttpOnly cookie) -------------------------------------

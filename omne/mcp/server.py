@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeAlias, TypeVar
 
 from mcp.server.fastmcp import Context, FastMCP
 from mcp.server.fastmcp.exceptions import ToolError
@@ -50,7 +50,9 @@ class McpBinding:
         return MemoryHierarchy.on_scope(self.core, self.scope, editor=self.editor)
 
 
-Binder = Callable[[Context], Awaitable[McpBinding]]
+McpContext: TypeAlias = Context[Any, Any, Any]  # FastMCP's per-call context (session, lifespan and request types vary)
+Binder = Callable[[McpContext], Awaitable[McpBinding]]
+T = TypeVar("T")
 
 
 class MemoryHit(BaseModel):
@@ -85,7 +87,7 @@ def build_server(bind: Binder, *, name: str = "omne", **settings: Any) -> FastMC
     read_only = ToolAnnotations(readOnlyHint=True, destructiveHint=False, openWorldHint=False)
     writes = ToolAnnotations(readOnlyHint=False, destructiveHint=False, openWorldHint=False)
 
-    async def run(ctx: Context, work: Callable[[McpBinding], Awaitable[Any]]) -> Any:
+    async def run(ctx: McpContext, work: Callable[[McpBinding], Awaitable[T]]) -> T:
         try:
             return await work(await bind(ctx))
         except OmneError as exc:
@@ -93,7 +95,7 @@ def build_server(bind: Binder, *, name: str = "omne", **settings: Any) -> FastMC
 
     @server.tool(annotations=read_only)
     async def search_memory(
-        ctx: Context,
+        ctx: McpContext,
         query: Annotated[str, Field(description="What to look for: words or a question.", min_length=1,
                                     max_length=10_000)],
         kinds: Annotated[list[RecordKind] | None, Field(
@@ -120,7 +122,7 @@ def build_server(bind: Binder, *, name: str = "omne", **settings: Any) -> FastMC
 
     @server.tool(annotations=writes)
     async def add_memory(
-        ctx: Context,
+        ctx: McpContext,
         text: Annotated[Text, Field(description="The fact, note or passage, written to be understood on its own.",
                                     min_length=1)],
         kind: Annotated[Literal["fact", "insight", "document", "summary"],
@@ -137,13 +139,13 @@ def build_server(bind: Binder, *, name: str = "omne", **settings: Any) -> FastMC
         return await run(ctx, work)
 
     @server.tool(annotations=read_only)
-    async def get_memory(ctx: Context, id: RecordId) -> Record:
+    async def get_memory(ctx: McpContext, id: RecordId) -> Record:
         """One record by id, in its current version (with provenance, dates and version number)."""
         return await run(ctx, lambda b: b.core.get(id, scope=b.scope))
 
     @server.tool(annotations=writes)
     async def update_memory(
-        ctx: Context, id: RecordId,
+        ctx: McpContext, id: RecordId,
         text: Annotated[Text | None, Field(description="The new text; omit to keep it.")] = None,
         tags: Annotated[Tags, Field(description="The new tags (replacing the old ones); omit to keep them.")] = None,
     ) -> Record:
@@ -154,23 +156,23 @@ def build_server(bind: Binder, *, name: str = "omne", **settings: Any) -> FastMC
         return await run(ctx, lambda b: b.core.update(id, scope=b.scope, **changes))
 
     @server.tool(annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=True, openWorldHint=False))
-    async def forget_memory(ctx: Context, id: RecordId) -> Record:
+    async def forget_memory(ctx: McpContext, id: RecordId) -> Record:
         """Forget a record: it leaves search results, and its history keeps it marked as forgotten."""
         return await run(ctx, lambda b: b.core.forget(id, scope=b.scope))
 
     @server.tool(annotations=read_only)
-    async def memory_history(ctx: Context, id: RecordId) -> list[Record]:
+    async def memory_history(ctx: McpContext, id: RecordId) -> list[Record]:
         """Every version of a record, oldest first: superseded and forgotten ones with valid-from/valid-to."""
         return await run(ctx, lambda b: b.core.history(id, scope=b.scope))
 
     @server.tool(annotations=read_only)
-    async def list_core_blocks(ctx: Context) -> list[Block]:
+    async def list_core_blocks(ctx: McpContext) -> list[Block]:
         """The core memory blocks of this scope (label, value, character limit, read-only flag)."""
         return await run(ctx, lambda b: b.core.blocks(scope=b.scope))
 
     @server.tool(annotations=writes)
     async def edit_core_block(
-        ctx: Context,
+        ctx: McpContext,
         label: Annotated[str, Field(description="Label of the block, from list_core_blocks.", max_length=200)],
         operation: Annotated[Literal["append", "replace", "rethink"], Field(description=(
             "append: add content on a new line at the end; replace: swap the one exact occurrence of "
@@ -201,7 +203,7 @@ def build_server(bind: Binder, *, name: str = "omne", **settings: Any) -> FastMC
 
     @server.tool(annotations=read_only)
     async def conversation_search(
-        ctx: Context,
+        ctx: McpContext,
         query: Annotated[str, Field(description="Words or a question to look for in past messages; empty lists "
                                                 "the newest.", max_length=10_000)],
         roles: Annotated[list[Literal["user", "assistant", "tool", "system"]] | None,
@@ -229,4 +231,4 @@ def build_server(bind: Binder, *, name: str = "omne", **settings: Any) -> FastMC
     return server
 
 
-__all__ = ["Binder", "McpBinding", "MemoryHit", "build_server"]
+__all__ = ["Binder", "McpBinding", "McpContext", "MemoryHit", "build_server"]

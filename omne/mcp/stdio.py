@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from mcp.server.fastmcp import Context
-
 from omne.core import MemoryCore
-from omne.mcp.server import McpBinding, build_server
+from omne.mcp.server import McpBinding, McpContext, build_server
 from omne.types import Scope
 
 
@@ -14,7 +12,7 @@ async def serve_stdio(core: MemoryCore, scope: Scope, *, editor: str = "mcp") ->
     MemoryCore or a RemoteMemoryCore). The caller owns and closes `core`."""
     binding = McpBinding(core=core, scope=scope, editor=editor)
 
-    async def bind(_ctx: Context) -> McpBinding:
+    async def bind(_ctx: McpContext) -> McpBinding:
         return binding
 
     await build_server(bind).run_stdio_async()

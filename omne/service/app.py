@@ -121,7 +121,8 @@ def create_app(open_core: OpenCore, *, keys_required: bool, request_timeout_s: f
                   responses={code: {"model": ErrorResponse} for code in (401, 403, 404, 413, 422, 504)})
     app.state.keys_required = keys_required
     mcp = McpEndpoint(app, keys_required=keys_required)
-    app.router.add_route(MCP_PATH, mcp, include_in_schema=False)
+    # Starlette routes to an ASGI app as well as to a request handler; its signature names only the latter.
+    app.router.add_route(MCP_PATH, mcp, include_in_schema=False)  # type: ignore[arg-type]
 
     @app.exception_handler(OmneError)
     async def _omne_error(request: Request, exc: OmneError) -> Response:
@@ -168,7 +169,8 @@ def _router(timeout_s: float) -> APIRouter:  # noqa: C901 - one small handler pe
     r = APIRouter(dependencies=[Depends(_authenticate)])
 
     def core_of(request: Request) -> MemoryCore:
-        return request.app.state.core
+        core: MemoryCore = request.app.state.core
+        return core
 
     def allowed(request: Request, scope: Scope | None) -> Scope:
         """The scope, after checking the request's key may use it (the core rejects a missing scope)."""
@@ -185,8 +187,8 @@ def _router(timeout_s: float) -> APIRouter:  # noqa: C901 - one small handler pe
     # -- write path ----------------------------------------------------------------------
     @r.post("/records", response_model=list[Record])
     async def add(request: Request, body: AddRequest) -> list[Record]:
-        for item in [*body.records, *body.edges]:
-            auth.allow_scope(request.state.key, item.scope)
+        for scope in [*(r.scope for r in body.records), *(e.scope for e in body.edges)]:
+            auth.allow_scope(request.state.key, scope)
         return await core_of(request).add(body.records, body.edges)
 
     @r.post("/remember", response_model=Record)

@@ -7,6 +7,8 @@ errors with the library's message, and the client raises the same error class.
 
 from __future__ import annotations
 
+import builtins
+
 import json
 import os
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -32,30 +34,33 @@ from omne.validation import require_query, require_scope
 
 if TYPE_CHECKING:  # imported when first used: a CLI call through a server stays light
     from omne.agents.blocks import Block
-    from omne.construction.jobs import Job, JobStatus
+    from omne.storage.job_models import Job, JobStatus
 
 _RECORDS = TypeAdapter(list[Record])
 _HITS = TypeAdapter(list[SearchHit])
 _EDGES = TypeAdapter(list[Edge])
+_OBJECT = TypeAdapter(dict[str, Any])
+_MAYBE_OBJECT = TypeAdapter(dict[str, Any] | None)
+_COUNTS = TypeAdapter(dict[str, int])
 
 
 @cache
-def _blocks() -> TypeAdapter:
+def _blocks() -> TypeAdapter[list[Block]]:
     from omne.agents.blocks import Block
 
     return TypeAdapter(list[Block])
 
 
 @cache
-def _block() -> TypeAdapter:
+def _block() -> TypeAdapter[Block]:
     from omne.agents.blocks import Block
 
     return TypeAdapter(Block)
 
 
 @cache
-def _jobs() -> TypeAdapter:
-    from omne.construction.jobs import Job
+def _jobs() -> TypeAdapter[list[Job]]:
+    from omne.storage.job_models import Job
 
     return TypeAdapter(list[Job])
 
@@ -151,7 +156,7 @@ class RemoteMemoryCore:
         await self.close()
 
     # -- write path ---------------------------------------------------------------------------
-    async def add(self, records: Record | Iterable[Record], edges: Sequence[Edge] = ()) -> list[Record]:
+    async def add(self, records: Record | Iterable[Record], edges: Sequence[Edge] = ()) -> builtins.list[Record]:
         batch = [records] if isinstance(records, Record) else list(records)
         if not batch:
             return []
@@ -213,7 +218,7 @@ class RemoteMemoryCore:
         response = await self._call("GET", f"/records/{_seg(record_id)}", params=self._scoped(scope))
         return Record.model_validate_json(response.content)
 
-    async def get_many(self, record_ids: Sequence[str], *, scope: Scope) -> list[Record]:
+    async def get_many(self, record_ids: Sequence[str], *, scope: Scope) -> builtins.list[Record]:
         params = self._scoped(scope)
         response = await self._call("POST", "/records/lookup", params=params,
                                     **_body(IdsRequest(ids=list(record_ids))))
@@ -222,7 +227,7 @@ class RemoteMemoryCore:
     async def search(self, query: str, *, scope: Scope, top_k: int = 10, kinds: Sequence[RecordKind | str] | None = None,
                      tags: Sequence[str] | None = None, roles: Sequence[str] | None = None,
                      start: datetime | None = None, end: datetime | None = None,
-                     config: RetrievalConfig | None = None) -> list[SearchHit]:
+                     config: RetrievalConfig | None = None) -> builtins.list[SearchHit]:
         params = self._scoped(scope)
         require_query(query)
         body = SearchRequest.model_construct(query=query, top_k=top_k, kinds=_values(kinds), tags=_values(tags),
@@ -234,7 +239,7 @@ class RemoteMemoryCore:
                    roles: Sequence[str] | None = None, tags: Sequence[str] | None = None,
                    start: datetime | None = None, end: datetime | None = None, text_contains: str | None = None,
                    limit: int | None = None, newest_first: bool = False, include_history: bool = False,
-                   ) -> list[Record]:
+                   ) -> builtins.list[Record]:
         params: dict[str, Any] = self._scoped(scope) | {
             "kinds": _values(kinds), "roles": _values(roles), "tags": _values(tags),
             "start": start.isoformat() if start else None, "end": end.isoformat() if end else None,
@@ -243,11 +248,11 @@ class RemoteMemoryCore:
         response = await self._call("GET", "/records", params={k: v for k, v in params.items() if v is not None})
         return _RECORDS.validate_json(response.content)
 
-    async def history(self, record_id: str, *, scope: Scope) -> list[Record]:
+    async def history(self, record_id: str, *, scope: Scope) -> builtins.list[Record]:
         response = await self._call("GET", f"/records/{_seg(record_id)}/history", params=self._scoped(scope))
         return _RECORDS.validate_json(response.content)
 
-    async def edges(self, *, scope: Scope, record_ids: Sequence[str] | None = None) -> list[Edge]:
+    async def edges(self, *, scope: Scope, record_ids: Sequence[str] | None = None) -> builtins.list[Edge]:
         params: dict[str, Any] = self._scoped(scope)
         if record_ids is not None:
             if not record_ids:
@@ -257,7 +262,7 @@ class RemoteMemoryCore:
 
     async def stats(self, scope: Scope | None = None) -> dict[str, Any]:
         params = {} if scope is None else self._scoped(scope)
-        return (await self._call("GET", "/stats", params=params)).json()
+        return _OBJECT.validate_json((await self._call("GET", "/stats", params=params)).content)
 
     # -- export / import ----------------------------------------------------------------------------
     async def export_lines(self, *, scope: Scope) -> AsyncIterator[str]:
@@ -296,26 +301,26 @@ class RemoteMemoryCore:
     # -- agent context state, construction jobs, core blocks -----------------------------------------
     async def context_state(self, context_id: str, *, scope: Scope) -> dict[str, Any] | None:
         response = await self._call("GET", f"/context-state/{_seg(context_id)}", params=self._scoped(scope))
-        return response.json()
+        return _MAYBE_OBJECT.validate_json(response.content)
 
     async def save_context_state(self, context_id: str, state: dict[str, Any], *, scope: Scope) -> None:
         await self._call("PUT", f"/context-state/{_seg(context_id)}", params=self._scoped(scope), **_body(state))
 
     async def jobs(self, *, scope: Scope | None = None, statuses: Sequence[JobStatus | str] | None = None,
-                   limit: int | None = None) -> list[Job]:
+                   limit: int | None = None) -> builtins.list[Job]:
         params: dict[str, Any] = {} if scope is None else self._scoped(scope)
         params |= {k: v for k, v in (("status", _values(statuses)), ("limit", limit)) if v is not None}
         return _jobs().validate_json((await self._call("GET", "/jobs", params=params)).content)
 
     async def job_counts(self, *, scope: Scope | None = None) -> dict[str, int]:
         params = {} if scope is None else self._scoped(scope)
-        return (await self._call("GET", "/jobs/counts", params=params)).json()
+        return _COUNTS.validate_json((await self._call("GET", "/jobs/counts", params=params)).content)
 
     async def retry_failed_jobs(self, *, scope: Scope | None = None) -> int:
         params = {} if scope is None else self._scoped(scope)
         return int((await self._call("POST", "/jobs/retry", params=params)).json()["retried"])
 
-    async def blocks(self, *, scope: Scope) -> list[Block]:
+    async def blocks(self, *, scope: Scope) -> builtins.list[Block]:
         return _blocks().validate_json((await self._call("GET", "/blocks", params=self._scoped(scope))).content)
 
     async def block(self, label: str, *, scope: Scope) -> Block:
@@ -327,7 +332,7 @@ class RemoteMemoryCore:
                                     **_body(BlockEdit(value=value, editor=editor)))
         return _block().validate_json(response.content)
 
-    async def block_history(self, label: str, *, scope: Scope) -> list[Block]:
+    async def block_history(self, label: str, *, scope: Scope) -> builtins.list[Block]:
         response = await self._call("GET", f"/blocks/{_seg(label)}/history", params=self._scoped(scope))
         return _blocks().validate_json(response.content)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import FastAPI
-from mcp.server.fastmcp import Context
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import Request
@@ -15,7 +14,7 @@ from starlette.types import Receive, Send
 from starlette.types import Scope as AsgiScope
 
 from omne.errors import InvalidInputError, OmneError
-from omne.mcp.server import McpBinding, build_server
+from omne.mcp.server import McpBinding, McpContext, build_server
 from omne.service import auth
 from omne.service.wire import ErrorResponse, public_type, status_of
 
@@ -68,10 +67,10 @@ class McpEndpoint:
         return McpBinding(core=core, scope=scope, editor=editor)
 
     @staticmethod
-    async def _bind(ctx: Context) -> McpBinding:
+    async def _bind(ctx: McpContext) -> McpBinding:
         request = ctx.request_context.request
         binding = getattr(getattr(request, "state", None), "omne_mcp", None)
-        if binding is None:  # pragma: no cover - every request passes __call__ first
+        if not isinstance(binding, McpBinding):  # pragma: no cover - every request passes __call__ first
             raise InvalidInputError("this MCP request was not authorised")
         return binding
 

@@ -18,7 +18,7 @@ from omne.types import Scope
 
 def edge_filter(scope: Scope, flt: RecordFilter | None) -> q.Filter:
     """The scope partition (always) plus the optional record filter, as a Qdrant Edge filter."""
-    must: list = [q.FieldCondition(f"s_{key}", match=q.MatchValue(value)) for key, value in scope.fields().items()]
+    must: list[q.ConditionType] = [q.FieldCondition(f"s_{key}", match=q.MatchValue(value)) for key, value in scope.fields().items()]
     if flt is not None:
         if flt.kinds:
             must.append(q.FieldCondition("kind", match=q.MatchAny([k.value for k in flt.kinds])))
@@ -71,7 +71,7 @@ class EdgeVectorIndex:
         points = []
         for item in items:
             indices, values = self._lexical.document(index_text(item.record))
-            vectors: dict = {DENSE: item.vector.astype(np.float32).tolist()}
+            vectors: dict[str, q.NamedVector] = {DENSE: item.vector.astype(np.float32).tolist()}
             if indices:
                 vectors[LEXICAL] = q.SparseVector(indices, values)
             points.append(q.Point(item.record.id, vectors, index_payload(item.record)))

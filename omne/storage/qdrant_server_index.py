@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from qdrant_client import QdrantClient, models
 
 from omne.config import VectorConfig
 from omne.errors import BackendUnavailableError
@@ -17,12 +18,9 @@ class ServerVectorIndex:
     """`qdrant-client` against `config.url`; several processes may share it."""
 
     def __init__(self, config: VectorConfig, dim: int) -> None:
-        from qdrant_client import QdrantClient, models
-
         if not config.url:
             raise BackendUnavailableError("vectors.backend is 'server' but no url is set: set vectors.url "
                                           "or OMNE_QDRANT_URL, e.g. http://localhost:6333")
-        self._m = models
         self._collection = config.collection
         self._lexical = LexicalEncoder()
         self._client = QdrantClient(url=config.url, api_key=config.api_key, timeout=int(config.timeout_s),
@@ -47,52 +45,50 @@ class ServerVectorIndex:
                 self._client.create_payload_index(self._collection, key, models.PayloadSchemaType.KEYWORD)
             self._client.create_payload_index(self._collection, "t", models.PayloadSchemaType.FLOAT)
 
-    def _filter(self, scope: Scope, flt: RecordFilter | None):  # noqa: ANN202
-        m = self._m
-        must: list = [m.FieldCondition(key=f"s_{k}", match=m.MatchValue(value=v)) for k, v in scope.fields().items()]
+    def _filter(self, scope: Scope, flt: RecordFilter | None) -> models.Filter:
+        must: list[models.Condition] = [models.FieldCondition(key=f"s_{k}", match=models.MatchValue(value=v))
+                                        for k, v in scope.fields().items()]
         if flt is not None:
             if flt.kinds:
-                must.append(m.FieldCondition(key="kind", match=m.MatchAny(any=[k.value for k in flt.kinds])))
+                must.append(models.FieldCondition(key="kind", match=models.MatchAny(any=[k.value for k in flt.kinds])))
             if flt.roles:
-                must.append(m.FieldCondition(key="role", match=m.MatchAny(any=list(flt.roles))))
+                must.append(models.FieldCondition(key="role", match=models.MatchAny(any=list(flt.roles))))
             if flt.tags:
-                must.append(m.FieldCondition(key="tags", match=m.MatchAny(any=list(flt.tags))))
+                must.append(models.FieldCondition(key="tags", match=models.MatchAny(any=list(flt.tags))))
             if flt.start or flt.end:
-                must.append(m.FieldCondition(key="t", range=m.Range(
+                must.append(models.FieldCondition(key="t", range=models.Range(
                     gte=flt.start.timestamp() if flt.start else None, lte=flt.end.timestamp() if flt.end else None)))
-        return m.Filter(must=must)
+        return models.Filter(must=must)
 
     def upsert(self, items: Sequence[IndexItem]) -> None:
-        m = self._m
         points = []
         for item in items:
             indices, values = self._lexical.document(index_text(item.record))
-            vector: dict = {DENSE: item.vector.astype(np.float32).tolist()}
+            vector: dict[str, list[float] | models.SparseVector] = {DENSE: item.vector.astype(np.float32).tolist()}
             if indices:
-                vector[LEXICAL] = m.SparseVector(indices=indices, values=values)
-            points.append(m.PointStruct(id=item.record.id, vector=vector, payload=index_payload(item.record)))
+                vector[LEXICAL] = models.SparseVector(indices=indices, values=values)
+            points.append(models.PointStruct(id=item.record.id, vector=vector, payload=index_payload(item.record)))
         if points:
             self._client.upsert(self._collection, points=points, wait=True)
 
     def delete(self, ids: Sequence[str]) -> None:
         if ids:
-            self._client.delete(self._collection, points_selector=self._m.PointIdsList(points=list(ids)), wait=True)
+            self._client.delete(self._collection, points_selector=models.PointIdsList(points=list(ids)), wait=True)
 
     def search(self, scope: Scope, flt: RecordFilter | None, *, dense: np.ndarray | None,
                lexical: str | None, limit: int) -> dict[str, list[IndexHit]]:
-        m = self._m
         condition = self._filter(scope, flt)
         stages: list[str] = []
         requests = []
         if dense is not None:
             stages.append("dense")
-            requests.append(m.QueryRequest(query=dense.astype(np.float32).tolist(), using=DENSE,
+            requests.append(models.QueryRequest(query=dense.astype(np.float32).tolist(), using=DENSE,
                                            filter=condition, limit=limit))
         if lexical:
             indices, values = self._lexical.query(lexical)
             if indices:
                 stages.append("lexical")
-                requests.append(m.QueryRequest(query=m.SparseVector(indices=indices, values=values),
+                requests.append(models.QueryRequest(query=models.SparseVector(indices=indices, values=values),
                                                using=LEXICAL, filter=condition, limit=limit))
         if not requests:
             return {}

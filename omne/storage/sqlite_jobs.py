@@ -3,6 +3,8 @@ connection (every change is one IMMEDIATE transaction, so a job is claimed once 
 
 from __future__ import annotations
 
+import builtins
+
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -57,9 +59,9 @@ class SQLiteJobStore:
         self._db = db
 
     # -- enqueue ----------------------------------------------------------------------------
-    def enqueue(self, specs: Sequence[JobSpec], *, now: datetime, max_attempts: int) -> list[Job]:
+    def enqueue(self, specs: Sequence[JobSpec], *, now: datetime, max_attempts: int) -> builtins.list[Job]:
         """Add jobs; an existing key is left alone (idempotent) unless `rearm` re-opens it."""
-        def run(conn: sqlite3.Connection) -> list[Job]:
+        def run(conn: sqlite3.Connection) -> builtins.list[Job]:
             jobs = []
             for spec in specs:
                 after = ts(now + timedelta(seconds=spec.delay_s))
@@ -172,7 +174,7 @@ class SQLiteJobStore:
         return _row_job(rows[0]) if rows else None
 
     def list(self, *, scope: Scope | None = None, statuses: Sequence[JobStatus] | None = None,
-             limit: int | None = None) -> list[Job]:
+             limit: int | None = None) -> builtins.list[Job]:
         """Jobs in queue order; `scope` restricts to jobs whose scope falls inside it."""
         where, params = scope_where(scope)
         if statuses:
@@ -214,9 +216,9 @@ class SQLiteJobStore:
             "INSERT INTO job_cursors (name, seq) SELECT ?, COALESCE(MAX(seq), 0) FROM records WHERE 1 "
             "ON CONFLICT(name) DO NOTHING", (name,)), what=_WHAT)
 
-    def records_after(self, seq: int, limit: int = 500) -> list[LogEntry]:
+    def records_after(self, seq: int, limit: int = 500) -> builtins.list[LogEntry]:
         """Records logged after position `seq`, in log order."""
-        params: list[SQLParam] = [seq, limit]
+        params: builtins.list[SQLParam] = [seq, limit]
         rows = self._db.query("SELECT seq, id, s_user, s_agent, s_session, s_team FROM records WHERE seq > ? "
                               "ORDER BY seq LIMIT ?", params)
         return [LogEntry(seq=r["seq"], id=r["id"], scope=row_scope(r)) for r in rows]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 import json
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
@@ -243,10 +245,10 @@ class SQLiteRecordStore:
         return self._transaction(lambda conn: conn.execute("UPDATE records SET index_dirty = 1").rowcount)
 
     # -- reads ----------------------------------------------------------------------------
-    def _query(self, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]:
+    def _query(self, sql: str, params: Sequence[Any]) -> builtins.list[sqlite3.Row]:
         return self._db.query(sql, params)
 
-    def get_many(self, ids: Sequence[str], scope: Scope) -> list[Record]:
+    def get_many(self, ids: Sequence[str], scope: Scope) -> builtins.list[Record]:
         """Records by id, in the order asked, restricted to the scope."""
         if not ids:
             return []
@@ -259,13 +261,13 @@ class SQLiteRecordStore:
             found.update((row["id"], _row_record(row)) for row in rows)
         return [found[i] for i in ids if i in found]
 
-    def live_facts(self, ids: Sequence[str], scope: Scope) -> list[RecordFacts]:
+    def live_facts(self, ids: Sequence[str], scope: Scope) -> builtins.list[RecordFacts]:
         """The immutable fields of the live records among `ids` in the scope: what read-path stages need,
         without decoding text, data and metadata (several times cheaper than `get_many`)."""
         if not ids:
             return []
         where, params = scope_where(scope, "+")
-        facts: list[RecordFacts] = []
+        facts: builtins.list[RecordFacts] = []
         for start in range(0, len(ids), 500):
             chunk = list(ids[start:start + 500])
             rows = self._query(
@@ -279,7 +281,7 @@ class SQLiteRecordStore:
                                          when=datetime.fromisoformat(row["t"])))
         return facts
 
-    def history(self, record_id: str, scope: Scope) -> list[Record]:
+    def history(self, record_id: str, scope: Scope) -> builtins.list[Record]:
         """Every version linked to `record_id` by supersession, oldest first."""
         where, params = scope_where(scope, "+")
         seen: dict[str, Record] = {}
@@ -301,7 +303,7 @@ class SQLiteRecordStore:
 
     def list(self, scope: Scope, flt: RecordFilter | None = None, *, live_only: bool = True,
              limit: int | None = None, newest_first: bool = False, text_contains: str | None = None,
-             ) -> list[Record]:
+             ) -> builtins.list[Record]:
         where, params = scope_where(scope)
         fsql, fparams = _filter_sql(flt)
         sql = f"SELECT {_RECORD_COLUMNS} FROM records WHERE {where}{fsql}"
@@ -331,34 +333,34 @@ class SQLiteRecordStore:
             last = rows[-1]["seq"]
 
     def count(self, scope: Scope | None = None, *, live_only: bool = True) -> int:
-        where, params = ("1=1", []) if scope is None else scope_where(scope)
+        where, params = scope_where(scope)
         if live_only:
             where += " AND superseded_by IS NULL AND deleted_at IS NULL"
-        return self._query(f"SELECT COUNT(*) FROM records WHERE {where}", params)[0][0]
+        return int(self._query(f"SELECT COUNT(*) FROM records WHERE {where}", params)[0][0])
 
     def count_by_kind(self, scope: Scope | None = None) -> dict[str, int]:
-        where, params = ("1=1", []) if scope is None else scope_where(scope)
+        where, params = scope_where(scope)
         rows = self._query(f"SELECT kind, COUNT(*) FROM records WHERE {where} AND superseded_by IS NULL "
                            "AND deleted_at IS NULL GROUP BY kind", params)
-        return {row[0]: row[1] for row in rows}
+        return {str(row[0]): int(row[1]) for row in rows}
 
     def count_dirty(self, scope: Scope | None = None) -> int:
         """How many records (of one scope when given) await indexing."""
-        where, params = ("1=1", []) if scope is None else scope_where(scope)
-        return self._query(f"SELECT COUNT(*) FROM records WHERE {where} AND index_dirty = 1", params)[0][0]
+        where, params = scope_where(scope)
+        return int(self._query(f"SELECT COUNT(*) FROM records WHERE {where} AND index_dirty = 1", params)[0][0])
 
-    def dirty(self, limit: int) -> list[Record]:
+    def dirty(self, limit: int) -> builtins.list[Record]:
         """Records whose index entries may lag the log (written before a crash, superseded, forgotten)."""
         rows = self._query(f"SELECT {_RECORD_COLUMNS} FROM records WHERE index_dirty = 1 ORDER BY seq LIMIT ?", [limit])
         return [_row_record(row) for row in rows]
 
     def edges(self, scope: Scope, *, kinds: Sequence[EdgeKind] | None = None,
-              record_ids: Sequence[str] | None = None) -> list[Edge]:
+              record_ids: Sequence[str] | None = None) -> builtins.list[Edge]:
         if record_ids is not None and not record_ids:
             return []
         return [_row_edge(row) for row in self._query(*_edges_sql("*", scope, kinds, record_ids))]
 
-    def links(self, scope: Scope, kind: EdgeKind, record_ids: Sequence[str]) -> list[tuple[str, str]]:
+    def links(self, scope: Scope, kind: EdgeKind, record_ids: Sequence[str]) -> builtins.list[tuple[str, str]]:
         """(src, dst) of the `kind` edges touching `record_ids`, in write order: `edges` without building
         Edge objects, for read-path stages that need only the ends."""
         if not record_ids:
