@@ -335,11 +335,11 @@ class MemoryCore:
         """Bring the vector index in line with the log; returns how many records were re-indexed.
 
         On a PostgreSQL database with a local index (several servers, one memory), the index catches up with
-        the changes every server made since its position in the log; `open` also starts a task that does this
-        every FOLLOW_INTERVAL_S seconds until `close`."""
+        the changes every server made since its position in the log, embedding any record that has no stored
+        vector; `open` also starts a task that catches up every FOLLOW_INTERVAL_S seconds until `close`, which
+        leaves a record without a vector to its writer for a grace period (omne.storage.log_follower)."""
         if self._follower is not None:
-            async with self._write_lock:
-                return await asyncio.to_thread(self._follower.catch_up)
+            return await self._catch_up(wait_for_writers=False)
         async with self._write_lock:
             live = await asyncio.to_thread(self._store.count)
             vectors = await asyncio.to_thread(self._index.count)
@@ -352,6 +352,11 @@ class MemoryCore:
                 done += len(batch)
             return done
 
+    async def _catch_up(self, *, wait_for_writers: bool) -> int:
+        assert self._follower is not None
+        async with self._write_lock:
+            return await asyncio.to_thread(self._follower.catch_up, wait_for_writers=wait_for_writers)
+
     async def _follow_log(self) -> None:
         """Catch up with the shared log until `close` (a failure is logged and retried, backing off)."""
         delay = FOLLOW_INTERVAL_S
@@ -362,7 +367,7 @@ class MemoryCore:
             except TimeoutError:
                 pass
             try:
-                await self.reconcile()
+                await self._catch_up(wait_for_writers=True)  # a record's writer stores its vector: no embedding twice
                 delay = FOLLOW_INTERVAL_S
             except Exception as exc:  # noqa: BLE001 - e.g. the database is unreachable for a while: try again
                 delay = min(delay * 2, _FOLLOW_BACKOFF_MAX_S)

@@ -152,6 +152,11 @@ def test_a_record_whose_writer_died_before_storing_its_vector_is_embedded_after_
         assert embedder.texts == ["written here", "written by a server that died"]
         assert follower.position == 2 and follower.pending() == 0
         assert follower.catch_up() == 0  # applied once only
+        late = Record(kind="fact", text="another orphan", scope=U)
+        storage.records.insert([late])
+        assert follower.catch_up() == 0 and follower.position == 2  # left to its writer ...
+        assert follower.catch_up(wait_for_writers=False) == 1 and index.count() == 3  # ... unless asked not to
+        assert follower.position == 3
     finally:
         index.close()
         storage.close()

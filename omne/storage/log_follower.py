@@ -107,14 +107,16 @@ class LogFollower:
         self.catch_up()
         return {item.record.id: item.vector for item in items}
 
-    def catch_up(self) -> int:
-        """Apply every change after the position; returns how many records were applied."""
+    def catch_up(self, *, wait_for_writers: bool = True) -> int:
+        """Apply every change after the position; returns how many records were applied. `wait_for_writers`:
+        leave a record without a vector to its writer for the grace period (the background catch-up), or embed
+        it at once (opening, an explicit reconcile: afterwards the index holds everything)."""
         scan = self._state.position
         first_waiting: int | None = None
         done = 0
         while changes := self._log.changes_after(scan, self._embedder.name, self._batch):
             todo = [c for c in changes if self._applied.get(c.record.id) != c.position]
-            waiting = self._apply(todo)
+            waiting = self._apply(todo, wait_for_writers)
             done += len(todo) - len(waiting)
             if waiting and first_waiting is None:
                 first_waiting = waiting[0]
@@ -127,13 +129,16 @@ class LogFollower:
             self._loaded = self._save(self._state.model_copy(update={"position": safe}))
         return done
 
-    def _apply(self, changes: Sequence[IndexChange]) -> list[int]:
+    def _apply(self, changes: Sequence[IndexChange], wait_for_writers: bool) -> list[int]:
         """Index `changes`; returns the positions of those left waiting for their writer's vector."""
         now = self._clock()
         ready = [IndexItem(record=c.record, vector=c.vector) for c in changes if c.record.live and c.vector is not None]
-        missing = [c for c in changes if c.record.live and c.vector is None]
-        due = [c for c in missing if now - self._waiting.setdefault(c.record.id, now) >= self._grace_s]
-        waiting = [c for c in missing if now - self._waiting[c.record.id] < self._grace_s]
+        due: list[IndexChange] = []
+        waiting: list[IndexChange] = []
+        for c in changes:
+            if c.record.live and c.vector is None:
+                seen = self._waiting.setdefault(c.record.id, now)
+                (waiting if wait_for_writers and now - seen < self._grace_s else due).append(c)
         embedded = self._embed([c.record for c in due])
         self._log.save_vectors(self._embedder.name, embedded)
         self._index.upsert([*ready, *embedded])
