@@ -190,3 +190,22 @@ async def test_an_emptied_index_is_rebuilt_from_the_log(database, tmp_path):
         assert (await again.stats(U))["vectors"] == 1
     finally:
         await again.close()
+
+
+class OtherModel(CountingEmbedder):
+    name = "another-model"
+
+
+async def test_an_index_built_with_another_embedding_model_is_rebuilt_with_this_one(database, tmp_path):
+    a = await _open(tmp_path / "a")
+    try:
+        added = await a.remember("the boat is called Mango", scope=U)
+    finally:
+        await a.close()
+    other = OtherModel()
+    again = await _open(tmp_path / "a", other)
+    try:
+        assert other.texts == ["the boat is called Mango"]  # no stored vector of this model: embedded here
+        assert (await again.stats(U))["vectors"] == 1 and (await _ids(again, "boat Mango"))[0] == added.id
+    finally:
+        await again.close()

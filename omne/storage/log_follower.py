@@ -7,6 +7,10 @@ superseded or forgotten ones leave the index. A record without a stored vector i
 server that wrote it, so it is left for `grace_s` seconds (its writer stores the vector within milliseconds)
 and embedded here after that (its writer died, or never embedded it); the position then stops just before it,
 and what was applied beyond it is remembered so that it is not applied twice.
+
+Replaying from position 0 rewrites every point (each record is in the log once, at its latest position: live
+ones are upserted, the others deleted), which is how an emptied index, or one built with another embedding
+model, is rebuilt without a manual step.
 """
 
 from __future__ import annotations
@@ -80,10 +84,10 @@ class LogFollower:
             raise StorageError(f"the vector index in {where} was derived from another database's store: give "
                                "this server a store directory of its own (--store), or delete that directory's "
                                "'vectors' folder and its index-position.json to rebuild the index from this one")
-        if saved.model != fresh.model:
-            raise StorageError(f"the vector index in {where} holds {saved.model} vectors, not {fresh.model}: "
-                               "give this server a store directory of its own (--store), or delete that "
-                               "directory's 'vectors' folder and its index-position.json to rebuild the index")
+        if saved.model != fresh.model:  # every point is rewritten with the new model's vectors on the way
+            log.warning("the vector index in %s holds %s vectors: rebuilding it from the log with %s", where,
+                        saved.model, fresh.model)
+            return self._save(fresh)
         if saved.position and self._index.count() == 0:
             log.warning("the vector index in %s is empty: rebuilding it from the log", where)
             return self._save(fresh)
