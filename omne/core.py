@@ -136,7 +136,9 @@ class MemoryCore:
         any number of tasks and threads may share one `MemoryCore`: SQLite writes are serialised
         transactions and index writes are idempotent by record id. Several processes on one store need one
         owner process that serves the others, or a Qdrant server (`OMNE_QDRANT_URL`), where every process
-        opens the shared SQLite log (WAL, 30 s busy timeout) and the server index.
+        opens the shared SQLite log (WAL, 30 s busy timeout) and the server index. On PostgreSQL
+        (`OMNE_DATABASE_URL`) any number of processes, e.g. several `omne serve`, share one memory, each with a
+        store directory of its own, whose index follows the shared log (see `reconcile`).
         """
         config = config or OmneConfig.from_env(store_dir)
         if store_dir is not None and config.store_dir != Path(store_dir).expanduser():
