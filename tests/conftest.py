@@ -38,7 +38,8 @@ BACKEND_MODULES = {
     "test_core_search", "test_construction_facts", "test_construction_jobs", "test_construction_reflection_sft",
     "test_construction_structured", "test_construction_summaries", "test_construction_worker",
     "test_concurrency", "test_crash_safety", "test_hostile_cli", "test_isolation_surfaces", "test_model_faults",
-    "test_reliability_isolation", "test_regressions_log", "test_storage_protocols",
+    "test_reliability_isolation", "test_regressions_log", "test_storage_protocols", "test_default_read_path",
+    "test_graph",
 }
 
 

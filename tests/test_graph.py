@@ -89,9 +89,10 @@ async def test_builder_writes_next_mentions_and_similar_edges(graph_core):
                for e in kinds[EdgeKind.SIMILAR])
 
 
-async def test_same_input_gives_same_graph(tmp_path, embedder):
+async def test_same_input_gives_same_graph(tmp_path, embedder, separate_database):
     shapes = []
     for run in range(2):
+        separate_database()  # two separate stores
         async with await MemoryCore.open(tmp_path / f"d{run}", embedder=embedder,
                                          write_hooks=[GraphBuilder()]) as core:
             records = await core.add(chat("u1"))

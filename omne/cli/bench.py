@@ -32,8 +32,13 @@ def locomo_command(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on stderr."),
     cv: bool = typer.Option(False, "--cv", help="Also report a leave-one-conversation-out cross-validated "
                                                 "estimate beside the in-sample figure."),
+    peers: str | None = typer.Option(None, "--peers", help="Also run peers on the same turns, scopes, model and "
+                                     "k, in their own environment, and show one table: mem0, autogen-chroma."),
+    peers_venv: Path = typer.Option(Path(".omne/peers-venv"), "--peers-venv",
+                                    help="The peers' own virtual environment (created on first use)."),
 ) -> None:
     """LoCoMo retrieval: recall@5/10/25/50 overall and per category, token budgets, latency, ablations."""
     from benchmarks.locomo.cli import locomo  # the harness lives above omne/, imported only when run
 
-    locomo(data=data, json_out=json_out, ablations=ablations, progress=progress, cv=cv)
+    locomo(data=data, json_out=json_out, ablations=ablations, progress=progress, cv=cv, peers=peers,
+           peers_venv=peers_venv)

@@ -110,7 +110,7 @@ class PostgresDatabase:
         """Rows of one read."""
         try:
             with self.pool.connection() as conn:
-                return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
+                return conn.execute(sql, params).fetchall()
         except UnicodeEncodeError:
             raise InvalidInputError("a lookup argument is not valid UTF-8 (it holds undecodable bytes)") from None
         except psycopg.DataError as exc:

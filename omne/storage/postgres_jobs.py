@@ -8,6 +8,7 @@ a job locks its row first (`FOR UPDATE`), so a worker whose lease was taken over
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -37,7 +38,7 @@ def _errors_json(errors: Sequence[JobError]) -> str:
 
 
 def _one(conn: Conn, sql: str, params: Sequence[Any]) -> Job:
-    row = conn.execute(sql, params).fetchone()  # type: ignore[arg-type]
+    row = conn.execute(sql, params).fetchone()
     assert row is not None  # the statement targets a row this transaction holds
     return _row_job(row)
 
@@ -63,10 +64,10 @@ class PostgresJobStore:
         self._db = db
 
     # -- enqueue ----------------------------------------------------------------------------
-    def enqueue(self, specs: Sequence[JobSpec], *, now: datetime, max_attempts: int) -> list[Job]:
+    def enqueue(self, specs: Sequence[JobSpec], *, now: datetime, max_attempts: int) -> builtins.list[Job]:
         """Add jobs; an existing key is left alone (idempotent) unless `rearm` re-opens it. Concurrent enqueues
         of one key from several processes add it once (ON CONFLICT)."""
-        def run(conn: Conn) -> list[Job]:
+        def run(conn: Conn) -> builtins.list[Job]:
             jobs = []
             for spec in specs:
                 after = now + timedelta(seconds=spec.delay_s)
@@ -179,7 +180,7 @@ class PostgresJobStore:
         return _row_job(rows[0]) if rows else None
 
     def list(self, *, scope: Scope | None = None, statuses: Sequence[JobStatus] | None = None,
-             limit: int | None = None) -> list[Job]:
+             limit: int | None = None) -> builtins.list[Job]:
         """Jobs in queue order; `scope` restricts to jobs whose scope falls inside it."""
         where, params = scope_where(scope)
         if statuses:
@@ -221,7 +222,7 @@ class PostgresJobStore:
             "INSERT INTO job_cursors (name, seq) SELECT %s, COALESCE(MAX(seq), 0) FROM records "
             "ON CONFLICT (name) DO NOTHING", (name,)), what=_WHAT)
 
-    def records_after(self, seq: int, limit: int = 500) -> list[LogEntry]:
+    def records_after(self, seq: int, limit: int = 500) -> builtins.list[LogEntry]:
         """Records logged after position `seq`, in log order (positions follow commit order: the record store
         serialises the transactions that add records)."""
         rows = self._db.query("SELECT seq, id, s_user, s_agent, s_session, s_team FROM records WHERE seq > %s "

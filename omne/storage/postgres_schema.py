@@ -9,6 +9,8 @@ on its `search_path`), so several stores can share one database in schemas of th
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg
 
 # Each entry migrates from version i to i + 1. Append only; never edit a shipped migration.
@@ -132,7 +134,7 @@ MIGRATIONS: list[str] = [
 ]
 
 
-def migrate(conn: psycopg.Connection) -> int:
+def migrate(conn: psycopg.Connection[dict[str, Any]]) -> int:
     """Bring the connection's schema to the newest version (one transaction); returns the version reached."""
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.omne_schema'))")
@@ -143,7 +145,7 @@ def migrate(conn: psycopg.Connection) -> int:
             raise RuntimeError(f"this database was written by a newer Omne (schema {version}, this one knows "
                                f"{len(MIGRATIONS)}): upgrade Omne to open it")
         for index in range(version, len(MIGRATIONS)):
-            conn.execute(MIGRATIONS[index])  # type: ignore[arg-type]  # trusted DDL, several statements
+            conn.execute(MIGRATIONS[index].encode())  # trusted DDL, several statements (no parameters)
         if row is None:
             conn.execute("INSERT INTO omne_schema (version) VALUES (%s)", (len(MIGRATIONS),))
         else:

@@ -57,7 +57,7 @@ def _apt_install() -> None:
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])
 
 
 class PostgresCluster:
@@ -119,7 +119,7 @@ class PostgresCluster:
         import psycopg
 
         with psycopg.connect(self.url, autocommit=True) as conn:
-            conn.execute(sql)  # type: ignore[arg-type]
+            conn.execute(sql.encode())
 
     def create_schema(self, schema: str) -> str:
         """Create `schema` and return the URL of a store that lives in it."""
