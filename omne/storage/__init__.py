@@ -13,7 +13,7 @@ from omne._lazy import lazy_exports
 _EXPORTS = {
     "EdgeStamp": "protocols", "IndexHit": "protocols", "IndexItem": "protocols", "JobStore": "protocols",
     "KeyStore": "protocols", "RecordFacts": "protocols", "RecordFilter": "protocols", "RecordStore": "protocols",
-    "Storage": "protocols", "VectorIndex": "protocols",
+    "Storage": "protocols", "VectorIndex": "protocols", "VectorLog": "protocols", "IndexChange": "protocols",
     "Backoff": "job_models", "Job": "job_models", "JobError": "job_models", "JobSpec": "job_models",
     "JobStatus": "job_models", "LogEntry": "job_models",
     "open_storage": "backends", "storage_exists": "backends",

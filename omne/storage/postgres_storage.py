@@ -7,6 +7,7 @@ from omne.storage.postgres_db import PostgresDatabase, redact
 from omne.storage.postgres_jobs import PostgresJobStore
 from omne.storage.postgres_keys import PostgresKeyStore
 from omne.storage.postgres_store import PostgresRecordStore
+from omne.storage.postgres_vectors import PostgresVectorLog
 
 
 class PostgresStorage:
@@ -19,6 +20,7 @@ class PostgresStorage:
         self._records = PostgresRecordStore(self._db)
         self._jobs = PostgresJobStore(self._db)
         self._keys = PostgresKeyStore(self._db)
+        self._vectors = PostgresVectorLog(self._db)
 
     @property
     def records(self) -> PostgresRecordStore:
@@ -31,6 +33,11 @@ class PostgresStorage:
     @property
     def keys(self) -> PostgresKeyStore:
         return self._keys
+
+    @property
+    def vectors(self) -> PostgresVectorLog:
+        """The change log and stored vectors from which each server derives its own vector index."""
+        return self._vectors
 
     @property
     def location(self) -> str:
