@@ -8,9 +8,12 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from tokenizers import Encoding
 
 
 class Embedder(Protocol):
@@ -96,9 +99,10 @@ class MiniLMEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         """One search query: one run of the same model on the caller's thread (no padding, no hop)."""
-        return self._run([self._tokenizer.encode(text)])[0]
+        vector: np.ndarray = self._run([self._tokenizer.encode(text)])[0]
+        return vector
 
-    def _run(self, encodings: list) -> np.ndarray:
+    def _run(self, encodings: list[Encoding]) -> np.ndarray:
         """One ONNX Runtime run over `encodings` padded to the longest: mean pooling, then L2 norm."""
         ids = np.zeros((len(encodings), max(len(e.ids) for e in encodings)), dtype=np.int64)
         mask = np.zeros_like(ids)
@@ -109,7 +113,8 @@ class MiniLMEmbedder:
         weights = mask[..., None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
-        return (pooled / norms).astype(np.float32)
+        vectors: np.ndarray = (pooled / norms).astype(np.float32)
+        return vectors
 
     def _executor(self) -> ThreadPoolExecutor:
         with self._pool_lock:
@@ -138,5 +143,5 @@ class LazyMiniLM:
     def embed_query(self, text: str) -> np.ndarray:
         return MiniLMEmbedder.shared().embed_query(text)
 
-    def __getattr__(self, name: str):  # noqa: ANN204 - e.g. `tokenizer`, forwarded to the loaded model
+    def __getattr__(self, name: str) -> Any:  # e.g. `tokenizer`, forwarded to the loaded model
         return getattr(MiniLMEmbedder.shared(), name)
