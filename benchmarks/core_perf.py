@@ -8,7 +8,9 @@ Measures, with progress on stderr:
   * ingest without embedding (vectors precomputed, so only validation + SQLite log + BM25 + Qdrant Edge
     upsert are timed) while growing a store to each size, in one scope and spread over N scopes;
   * search latency through MemoryCore.search at each size (the query is embedded by the real model on
-    every call), before and after MemoryCore.optimize() builds the HNSW graph.
+    every call), before and after MemoryCore.optimize() builds the HNSW graph (--no-optimize: only the
+    graph the index builds by itself), the slowest add (one that built a graph), automatic builds, RSS;
+  * with --reopen, a fresh process that opens the largest store: open time, first search, p50 / p95, RSS.
 Results go to a JSON file and a markdown table on stdout.
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import random
 import shutil
@@ -100,29 +103,81 @@ async def bench_embedder(real: MiniLMEmbedder, texts: list[str], batch: int, wor
             "ingest_records_per_s": round(ingest_rate, 1), "ratio": round(ingest_rate / embed_rate, 3)}
 
 
+REOPEN = """
+import asyncio, json, random, resource, sys, time
+from omne import MemoryCore, Scope
+
+async def main(path, scopes, queries):
+    start = time.perf_counter()
+    core = await MemoryCore.open(path)
+    opened = time.perf_counter()
+    rng = random.Random(5)
+    await core.search(queries[0], scope=Scope(user=rng.choice(scopes)), top_k=10)
+    first = time.perf_counter()
+    latencies = []
+    for query in queries:
+        t = time.perf_counter()
+        await core.search(query, scope=Scope(user=rng.choice(scopes)), top_k=10)
+        latencies.append((time.perf_counter() - t) * 1000)
+    await core.close()
+    latencies.sort()
+    print(json.dumps({"open_s": round(opened - start, 2), "first_search_s": round(first - opened, 2),
+                      "search_p50_ms": round(latencies[len(latencies) // 2], 2),
+                      "search_p95_ms": round(latencies[int(len(latencies) * 0.95)], 2),
+                      # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the forked parent
+                      "peak_rss_mib": round(int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024)}))
+
+asyncio.run(main(sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])))
+"""
+
+
+def reopen(path: Path, scopes: list[Scope], queries: list[str]) -> dict:
+    """A fresh process opens the store (the query embedder loads on its first search) and searches it."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, "-c", REOPEN, str(path), json.dumps([s.user for s in scopes]),
+                           json.dumps(queries)], env=env, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def peak_rss_mib() -> int:
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
 async def bench_layout(real: MiniLMEmbedder, texts: list[str], vectors: np.ndarray, sizes: list[int],
-                       n_scopes: int, queries: list[str], batch: int, optimize: bool, workdir: Path) -> list[dict]:
+                       n_scopes: int, queries: list[str], batch: int, optimize: bool, workdir: Path,
+                       reopen_after: bool = False) -> list[dict]:
     scopes = [Scope(user=f"user{i:03d}") for i in range(n_scopes)]
     # Precomputed vectors time the store + index path alone; a message's contextual text (the previous message
     # + its own, omne.storage.context) is not among them, so the second embedding is off here (the contextual
     # vector is then the dense one; searches still run the default read path's contextual query). What the
     # second embedding costs at ingest is in bench_embedder's ratio, which runs the default write path.
-    core = await MemoryCore.open(workdir / f"layout-{n_scopes}", embedder=PrecomputedEmbedder(texts, vectors, real),
-                                 contextual=False)
+    path = workdir / f"layout-{n_scopes}"
+    core = await MemoryCore.open(path, embedder=PrecomputedEmbedder(texts, vectors, real), contextual=False)
     rows: list[dict] = []
     done = 0
     try:
         for size in sizes:
             start = time.perf_counter()
+            slowest = 0.0
             for i in range(done, size, batch):
+                began = time.perf_counter()
                 await core.add(records_for(texts, i, min(i + batch, size), scopes))
+                slowest = max(slowest, time.perf_counter() - began)
                 if (i // batch) % 20 == 0:
                     progress(f"  {n_scopes} scope(s): ingested {min(i + batch, size):,}/{size:,}")
             rate = (size - done) / (time.perf_counter() - start)
             done = size
             stats = await core.stats()
             assert stats["records"] == stats["vectors"] == size
-            row = {"records": size, "scopes": n_scopes, "ingest_no_embedding_records_per_s": round(rate, 1)}
+            row = {"records": size, "scopes": n_scopes, "ingest_no_embedding_records_per_s": round(rate, 1),
+                   "slowest_add_s": round(slowest, 1),  # an add that built the HNSW graph blocks this long
+                   "auto_optimizations": getattr(core.index, "auto_optimizations", None),
+                   "peak_rss_mib": peak_rss_mib(), "load_avg": os.getloadavg()}
             progress(f"{size:,} records / {n_scopes} scope(s): ingest {rate:,.0f}/s; searching")
             row["search"] = await time_searches(core, queries, scopes, seed=size)
             progress(f"  search {row['search']}")
@@ -136,6 +191,10 @@ async def bench_layout(real: MiniLMEmbedder, texts: list[str], vectors: np.ndarr
             rows.append(row)
     finally:
         await core.close()
+    if reopen_after:
+        progress("reopening the store in a fresh process")
+        rows[-1]["reopen"] = reopen(path, scopes, queries)
+        progress(f"  {rows[-1]['reopen']}")
     return rows
 
 
@@ -144,12 +203,10 @@ def machine() -> dict:
                 if line.startswith("model name")), platform.processor())
     mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
                   if line.startswith("MemTotal"))
-    import os
-
-    import torch
+    from importlib import metadata
 
     return {"nproc": os.cpu_count(), "cpu": cpu, "ram_gib": round(mem_kb / 2**20, 1),
-            "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
+            "onnxruntime": metadata.version("onnxruntime"), "python": platform.python_version(),
             "load_avg_at_start": os.getloadavg()}
 
 
@@ -169,6 +226,13 @@ def markdown(result: dict) -> str:
         lines.append(f"| {row['records']:,} | {row['scopes']} | {row['ingest_no_embedding_records_per_s']:,.0f} | "
                      f"{fmt(s)} | {row.get('optimize_s', '-')} | "
                      f"{fmt(o)} |")
+    lines += ["", "| records | scopes | automatic builds | slowest add (s) | peak RSS (MiB) | reopen: open (s) | "
+              "first search (s) | search p50 / p95 (ms) | peak RSS (MiB) |", "|---|---|---|---|---|---|---|---|---|"]
+    for row in result["layouts"]:
+        r = row.get("reopen") or {}
+        lines.append(f"| {row['records']:,} | {row['scopes']} | {row['auto_optimizations']} | {row['slowest_add_s']} | "
+                     f"{row['peak_rss_mib']:,} | {r.get('open_s', '-')} | {r.get('first_search_s', '-')} | "
+                     f"{r.get('search_p50_ms', '-')} / {r.get('search_p95_ms', '-')} | {r.get('peak_rss_mib', '-')} |")
     return "\n".join(lines)
 
 
@@ -189,7 +253,7 @@ async def run(args: argparse.Namespace) -> dict:
                   "layouts": []}
         for n_scopes in [] if args.ingest_only else layouts:
             result["layouts"] += await bench_layout(real, texts, vectors, sizes, n_scopes, queries, args.batch,
-                                                    not args.no_optimize, workdir)
+                                                    not args.no_optimize, workdir, args.reopen)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return result
@@ -207,6 +271,8 @@ def main() -> None:
     parser.add_argument("--workdir", default=None, help="parent directory of the temporary stores")
     parser.add_argument("--no-optimize", action="store_true", help="skip MemoryCore.optimize()")
     parser.add_argument("--ingest-only", action="store_true", help="measure only the ingest ratio")
+    parser.add_argument("--reopen", action="store_true",
+                        help="after the largest size, reopen the store in a fresh process: open time, search, RSS")
     parser.add_argument("--out", default=None, help="write the JSON result here")
     args = parser.parse_args()
     result = asyncio.run(run(args))

@@ -61,6 +61,9 @@ class VectorConfig(BaseModel):
     api_key: str | None = None
     collection: str = "omne"
     timeout_s: float = 5.0
+    # edge: once this many points are not yet in an HNSW graph, the next write builds theirs (one bounded
+    # build per batch of new points, see EdgeVectorIndex); None = only `MemoryCore.optimize()` builds
+    auto_optimize_after: int | None = Field(default=25_000, ge=1)
 
 
 class LimitsConfig(BaseModel):

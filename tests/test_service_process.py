@@ -8,8 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
-import time
 
 import httpx
 import pytest
@@ -20,31 +18,7 @@ from omne import MemoryCore, Scope
 from omne.sync import SyncMemoryCore
 from tests.conftest import ROOT
 from omne.testing import HashEmbedder
-from tests.support.server_proc import running_server, start_server, stop_server
-
-
-class WriteLoop:
-    """A client thread adding records one by one until the server stops answering; `acked`: what it confirmed."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.acked: list[str] = []
-        self.failed: list[str] = []
-        self.thread = threading.Thread(target=self._run)
-        self.thread.start()
-
-    def _run(self) -> None:
-        with SyncMemoryCore.connect(self.url) as client:
-            for n in range(100_000):
-                try:
-                    self.acked.append(client.remember(f"note {n}", scope=Scope(user="u")).id)
-                except Exception as exc:  # noqa: BLE001 - the server stopped mid-request: not acknowledged
-                    self.failed.append(type(exc).__name__)
-                    return
-
-    def wait_for(self, count: int) -> None:
-        while len(self.acked) < count and self.thread.is_alive():
-            time.sleep(0.01)
+from tests.support.server_proc import WriteLoop, running_server, start_server, stop_server
 
 
 def signal_mid_write_loop(store, sig: int, after: int):

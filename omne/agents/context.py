@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import Self
 
 from omne.errors import InvalidInputError
-from omne.types import Edge, EdgeKind, Record, RecordKind, utcnow
+from omne.types import Edge, EdgeKind, Record, RecordKind, Scope, utcnow
 
 from omne.agents import rendering
 from omne.agents.handle import MemoryHandle
@@ -167,7 +167,7 @@ class OmneContext(ChatCompletionContext, Component[OmneContextConfig]):
 
     # -- state ----------------------------------------------------------------------------
     @property
-    def _scope(self):  # noqa: ANN202
+    def _scope(self) -> Scope:
         return self.memory.session_scope
 
     async def _open(self) -> ContextStateStore:

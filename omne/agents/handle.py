@@ -46,11 +46,11 @@ class MemoryHandle:
         """The memory, opened from the spec on first use (a given memory is returned as it is)."""
         if self._memory is None:
             memory = await acquire_memory(self.spec)
-            if self._memory is None:
-                self._memory = memory
-            else:  # another task opened it while this one waited
+            if self.is_open:  # another task opened it while this one waited
                 await release_memory(memory)
-        return self._memory
+            else:
+                self._memory = memory
+        return self.memory
 
     async def release(self) -> None:
         """Give back a memory opened here (the last user of the shared core closes it); a given one stays open."""

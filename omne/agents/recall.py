@@ -119,8 +119,9 @@ class RecallMemory:
         pictures = {rec.id: (msg, imgs) for msg, rec, imgs in zip(messages, private, images)}
         pictures |= {copy.id: pictures[rec.id] for rec, copy in self._pairs(private, copies)}
         for record in stored:
-            message, found = pictures.get(record.id, (None, []))
-            if found:
+            picture = pictures.get(record.id)
+            if picture is not None and picture[1]:
+                message, found = picture
                 said = " ".join(p for p in message.content if isinstance(p, str)).strip() or None
                 await attach_images(self.core, found, record.scope, message_id=record.id, said=said)
         return stored

@@ -6,7 +6,8 @@ The fallback is the MiniLM WordPiece tokenizer of `omne.tokenizer` (no character
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from autogen_core.models import (
     AssistantMessage,
@@ -52,7 +53,7 @@ def tool_text(tool: Tool | ToolSchema) -> str:
     """
     schema = tool.schema if isinstance(tool, Tool) else tool
     lines = [f"{schema.get('name', '')}: {schema.get('description', '')}"]
-    params = schema.get("parameters") or {}
+    params: Mapping[str, Any] = schema.get("parameters") or {}
     required = set(params.get("required", []))
     for name, spec in (params.get("properties") or {}).items():
         kinds = [spec.get("type")] if spec.get("type") else [a.get("type") for a in spec.get("anyOf", [])]

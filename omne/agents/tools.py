@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timezone
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from autogen_core import CancellationToken, Component
 from autogen_core.tools import BaseTool
@@ -77,6 +77,9 @@ def _error(exc: Exception) -> str:
 # -- arguments (their field descriptions are the schema the model reads) ---------------------------------
 class _Args(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+_A = TypeVar("_A", bound=_Args)
 
 
 class AppendArgs(_Args):
@@ -219,15 +222,16 @@ async def archival_memory_search(memory: MemoryHierarchy, args: ArchivalSearchAr
 
 
 @dataclass(frozen=True)
-class _Kind:
-    args: type[_Args]
-    run: Callable[[MemoryHierarchy, _Args], Awaitable[str]]
+class _Kind(Generic[_A]):
+    args: type[_A]
+    run: Callable[[MemoryHierarchy, _A], Awaitable[str]]
 
 
-_KINDS: dict[str, _Kind] = {fn.__name__: _Kind(args, fn) for fn, args in (  # type: ignore[misc]
-    (core_memory_append, AppendArgs), (core_memory_replace, ReplaceArgs), (memory_insert, InsertArgs),
-    (memory_rethink, RethinkArgs), (memory_finish_edits, NoArgs), (conversation_search, ConversationSearchArgs),
-    (archival_memory_insert, ArchivalInsertArgs), (archival_memory_search, ArchivalSearchArgs))}
+_KINDS: dict[str, _Kind[Any]] = {kind.run.__name__: kind for kind in (
+    _Kind(AppendArgs, core_memory_append), _Kind(ReplaceArgs, core_memory_replace), _Kind(InsertArgs, memory_insert),
+    _Kind(RethinkArgs, memory_rethink), _Kind(NoArgs, memory_finish_edits),
+    _Kind(ConversationSearchArgs, conversation_search), _Kind(ArchivalInsertArgs, archival_memory_insert),
+    _Kind(ArchivalSearchArgs, archival_memory_search))}
 
 
 def tool_args(name: str) -> type[BaseModel]:
@@ -261,7 +265,7 @@ async def run_memory_tool(name: str, memory: MemoryHierarchy, args: BaseModel | 
         return _error(exc)
 
 
-def _kind(name: str) -> _Kind:
+def _kind(name: str) -> _Kind[Any]:
     if name not in _KINDS:
         raise OmneError(f"unknown memory tool {name}; known: {', '.join(MEMORY_TOOL_NAMES)}")
     return _KINDS[name]
@@ -276,7 +280,8 @@ class MemoryToolConfig(BaseModel):
     spec: AgentSpec
 
 
-class MemoryTool(BaseTool[BaseModel, str], Component[MemoryToolConfig]):
+# AutoGen bounds a tool's return type to BaseModel, yet its own tools return str (FunctionTool passes an Any)
+class MemoryTool(BaseTool[BaseModel, str], Component[MemoryToolConfig]):  # type: ignore[type-var]
     """One memory tool (see MEMORY_TOOL_NAMES) bound to one agent's memory. Build them with
     `agent_memory.tools()` / `memory_tools(...)`; a tool loaded from its config opens the agent's memory for
     each call (the process's shared one: a loaded context of the same agent keeps it open)."""
@@ -286,7 +291,7 @@ class MemoryTool(BaseTool[BaseModel, str], Component[MemoryToolConfig]):
     component_provider_override = "omne.agents.MemoryTool"
 
     def __init__(self, name: str, memory: MemoryHierarchy | MemoryHandle) -> None:
-        super().__init__(tool_args(name), str, name, tool_description(name))  # type: ignore[arg-type]
+        super().__init__(tool_args(name), str, name, tool_description(name))
         self._handle = memory if isinstance(memory, MemoryHandle) else MemoryHandle(memory, owner=f"tool {name}")
 
     @property

@@ -10,18 +10,39 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import TypeAdapter
+from typing_extensions import TypedDict  # pydantic validates typing's TypedDict only from Python 3.12
 
 from omne.config import OmneConfig
 from omne.sync import SyncMemoryCore
 from omne.types import Record, RecordKind, Scope
 
 
-def load_sample() -> dict:
+class SampleSession(TypedDict):
+    id: str
+    date: str  # ISO 8601
+    turns: list[tuple[str, str, str]]  # role, name, text
+
+
+class SampleQuestion(TypedDict):
+    question: str
+    answer_turns: list[str]  # 'session:turn'
+
+
+class Sample(TypedDict):
+    title: str
+    user: str
+    sessions: list[SampleSession]
+    questions: list[SampleQuestion]
+
+
+def load_sample() -> Sample:
     """The bundled sample conversation (omne/data/sample_conversation.json)."""
-    return json.loads(resources.files("omne.data").joinpath("sample_conversation.json").read_text("utf-8"))
+    text = resources.files("omne.data").joinpath("sample_conversation.json").read_text("utf-8")
+    return TypeAdapter(Sample).validate_json(text)
 
 
-def sample_records(sample: dict) -> dict[str, Record]:
+def sample_records(sample: Sample) -> dict[str, Record]:
     """One message record per turn, keyed 'session:turn' (as the questions' `answer_turns` name them), with
     its session and time (a minute apart within a session)."""
     records = {}

@@ -6,7 +6,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -47,7 +47,7 @@ def _read_text(text: str | None) -> str:
         raise InvalidInputError("stdin is not valid UTF-8 text") from None
 
 
-def _json_object(data: str | None) -> dict | None:
+def _json_object(data: str | None) -> dict[str, Any] | None:
     try:
         payload = None if data is None else json.loads(data)
     except json.JSONDecodeError as exc:
@@ -258,7 +258,7 @@ def import_(
 def _optimize(core: SyncMemoryCore) -> bool:
     typer.echo("optimising the vector index (about 45 s per 100k new records on 2 cores)...", err=True)
     start = time.perf_counter()
-    built = core.optimize()
+    built: bool = core.optimize()
     typer.echo(f"optimised in {time.perf_counter() - start:.1f} s" if built else "the index was already optimised",
                err=True)
     return built

@@ -35,6 +35,22 @@ class ExtractedFactBase(BaseModel):
     reason: str | None = Field(default=None, description="Why, for update or contradicts.")
 
 
+class ExtractedItem(ExtractedFactBase):
+    """One fact of an extraction reply: `extraction_model` narrows `type` to a schema name and `data` to
+    that schema, one variant per schema."""
+
+    type: str
+    data: BaseModel
+
+
+class ExtractionReply(BaseModel):
+    """An extraction reply: `extraction_model` narrows `facts` to the registry's variants."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    facts: list[ExtractedItem] = Field(default_factory=list)
+
+
 class ExtractedFact(BaseModel):
     """A validated extracted fact, independent of the dynamic response model."""
 
@@ -47,13 +63,17 @@ class ExtractedFact(BaseModel):
     reason: str | None
 
 
-def extraction_model(registry: SchemaRegistry) -> type[BaseModel]:
+def extraction_model(registry: SchemaRegistry) -> type[ExtractionReply]:
     """The pydantic response model for the extraction prompt, one variant per registered schema."""
-    variants = [create_model(f"Extracted_{name}", __base__=ExtractedFactBase, type=(Literal[name], ...),
+    variants = [create_model(f"Extracted_{name}", __base__=ExtractedItem, type=(_literal(name), ...),
                              data=(registry.get(name), ...)) for name in registry.names()]
     item: Any = variants[0] if len(variants) == 1 else Annotated[Union[tuple(variants)], Field(discriminator="type")]
-    return create_model("ExtractionResponse", __config__=ConfigDict(extra="forbid"),
-                        facts=(list[item], Field(default_factory=list)))
+    return create_model("ExtractionResponse", __base__=ExtractionReply, facts=(list[item], Field(default_factory=list)))
+
+
+def _literal(value: str) -> Any:
+    """`Literal[value]` for a value known only at run time (a type no checker can see)."""
+    return Literal[value]
 
 
 def describe_schemas(registry: SchemaRegistry) -> str:

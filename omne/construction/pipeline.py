@@ -20,7 +20,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from autogen_core.models import ChatCompletionClient
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing_extensions import Self
 
 from omne.construction.consolidate import Consolidator
 from omne.construction.facts import FactExtractor
@@ -60,6 +61,21 @@ class ConstructionConfig(BaseModel):
     lease_s: float | None = Field(default=None, gt=0)  # default: long enough for every model attempt
     call: StructuredCallConfig = Field(default_factory=StructuredCallConfig)
     backfill: bool = True  # plan jobs for records written before construction was first attached
+
+    @model_validator(mode="after")
+    def _lease_known(self) -> Self:
+        _ = self.job_lease_s  # raises when no lease can be derived
+        return self
+
+    @property
+    def job_lease_s(self) -> float:
+        """How long a worker holds a job: `lease_s`, else long enough for every model attempt."""
+        if self.lease_s is not None:
+            return self.lease_s
+        if self.call.timeout_s is None:
+            raise InvalidInputError("call.timeout_s=None puts no time limit on a model call, so no job lease is "
+                                    "long enough by default: set lease_s (the seconds a worker holds a job)")
+        return max(300.0, 2 * self.call.attempts * self.call.timeout_s + 60)
 
 
 class JobOutcome(BaseModel):
@@ -122,10 +138,8 @@ class Construction:
         `processors` add job kinds of other layers (e.g. graph building) next to the built-in ones.
         """
         config = config or ConstructionConfig()
-        call = config.call
-        lease = config.lease_s or max(300.0, 2 * call.attempts * call.timeout_s + 60)
-        queue = JobQueue(core.job_store, max_attempts=config.max_attempts, backoff=config.backoff, lease_s=lease,
-                         clock=clock)
+        queue = JobQueue(core.job_store, max_attempts=config.max_attempts, backoff=config.backoff,
+                         lease_s=config.job_lease_s, clock=clock)
         construction = cls(core, queue, client, config, summariser)
         for processor in processors:
             construction.register(processor)

@@ -54,7 +54,7 @@ def dialogue_examples(scope: Scope, messages: list[Record]) -> list[dict[str, An
             if merged and merged[-1][0] == turn.role:
                 merged[-1] = (turn.role, merged[-1][1] + "\n" + turn.text)
             else:
-                merged.append((turn.role, turn.text))
+                merged.append((turn.role or "", turn.text))  # every turn has a role in _ROLES
         examples.append(_example(scope, merged))
     return examples
 
@@ -62,8 +62,9 @@ def dialogue_examples(scope: Scope, messages: list[Record]) -> list[dict[str, An
 def _subject(record: Record, identity: tuple[str, ...]) -> str | None:
     data = record.data or {}
     for field in identity:
-        if isinstance(data.get(field), str) and data[field].strip():
-            return data[field].strip()
+        value = data.get(field)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
     return record.name
 
 

@@ -66,9 +66,11 @@ class SummaryBuilder:
         outcome = SummaryOutcome()
         if not sources:
             return outcome
-        existing = {r.metadata.get("summary_key"): r
-                    for r in await self.core.list(scope=scope, kinds=[RecordKind.SUMMARY])
-                    if r.scope == scope and r.metadata.get("summary_key")}
+        existing: dict[str, Record] = {}  # this scope's summary nodes, by summary key
+        for r in await self.core.list(scope=scope, kinds=[RecordKind.SUMMARY]):
+            summary_key = r.metadata.get("summary_key")
+            if r.scope == scope and isinstance(summary_key, str) and summary_key:
+                existing[summary_key] = r
         nodes = list(sources)
         size, level = first_chunk, 1
         while True:

@@ -27,7 +27,7 @@ class GraphView:
 
     def __init__(self, scope: Scope, edges: Iterable[Edge]) -> None:
         self.scope = scope
-        self.graph = nx.MultiGraph()
+        self.graph: nx.MultiGraph[str] = nx.MultiGraph()
         self.mentioned_by: dict[str, list[str]] = {}  # entity id -> records mentioning it
         self.entity_by_key: dict[str, set[str]] = {}  # entity_key(surface) -> entity ids
         for edge in edges:
@@ -122,7 +122,7 @@ class GraphView:
         transposed, dangling = self._matrix(kind_weights or DEFAULT_KIND_WEIGHTS)
         rank = start.copy()
         for _ in range(iterations):
-            new = alpha * (transposed @ rank) + (alpha * rank[dangling].sum() + (1 - alpha)) * start
+            new: np.ndarray = alpha * (transposed @ rank) + (alpha * rank[dangling].sum() + (1 - alpha)) * start
             if np.abs(new - rank).sum() < tol:
                 return new
             rank = new

@@ -81,7 +81,8 @@ class StageTools:
 
                 self._graph_cache = GraphCache()
             ctx.memo["graph_view"] = await asyncio.to_thread(self._graph_cache.get, self._store, ctx.scope)
-        return ctx.memo["graph_view"]
+        view: GraphView = ctx.memo["graph_view"]
+        return view
 
     async def dense_search(self, ctx: SearchContext, flt: RecordFilter, limit: int) -> list[IndexHit]:
         """Nearest records to the query's vector in its scope, under `flt` (e.g. entity nodes)."""

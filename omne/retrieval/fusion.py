@@ -13,7 +13,7 @@ _STAGE_ORDER = FIRST_STAGES
 _FLOOR = 0.001
 
 
-def _order(candidate: Candidate) -> tuple:
+def _order(candidate: Candidate) -> tuple[float, int, tuple[int, ...], str]:
     """Best score first; ties by best single rank, then by the ranks in a fixed stage order (so two hits
     that swap ranks between dense and lexical tie-break the same way every run), then by id."""
     ranks = tuple(candidate.stages.get(stage, 1 << 30) for stage in _STAGE_ORDER)

@@ -31,7 +31,8 @@ class Retriever:
         fast = getattr(self.embedder, "embed_query", None)
         if fast is not None:
             return await asyncio.to_thread(fast, text)
-        return (await asyncio.to_thread(self.embedder.embed, [text]))[0]
+        vector: np.ndarray = (await asyncio.to_thread(self.embedder.embed, [text]))[0]  # numpy: an Any row
+        return vector
 
     async def candidates(self, ctx: SearchContext) -> None:
         """First stage: dense, lexical and contextual candidates, fused (reciprocal rank or normalised scores)."""

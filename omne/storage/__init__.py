@@ -14,8 +14,8 @@ from omne._lazy import lazy_exports
 _EXPORTS = {
     "EdgeStamp": "protocols", "IndexHit": "protocols", "IndexItem": "protocols", "JobStore": "protocols",
     "KeyStore": "protocols", "RecordFacts": "protocols", "RecordFilter": "protocols", "RecordStore": "protocols",
-    "Storage": "protocols", "StoreDump": "protocols", "VectorIndex": "protocols",
-    "migrate_storage": "migration", "MigrationReport": "migration",
+    "Storage": "protocols", "StoreDump": "protocols", "VectorIndex": "protocols", "VectorLog": "protocols",
+    "IndexChange": "protocols", "migrate_storage": "migration", "MigrationReport": "migration",
     "Backoff": "job_models", "Job": "job_models", "JobError": "job_models", "JobSpec": "job_models",
     "JobStatus": "job_models", "LogEntry": "job_models",
     "open_storage": "backends", "storage_exists": "backends",

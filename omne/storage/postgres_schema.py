@@ -102,6 +102,35 @@ MIGRATIONS: list[str] = [
         revoked_at TIMESTAMPTZ
     );
     """,
+    # 2: what several servers need to derive their own vector indexes from the shared log (omne/storage/
+    # postgres_vectors.py): the store's identity; `change_seq`, a record's position in the change log (taken
+    # anew, by a trigger, whenever a change reaches the index: insert, import, supersede, forget; not
+    # annotate, whose importance and metadata no index holds), always under the log lock that every such write
+    # takes first, so positions follow commit order; and each record's vector per embedding model, written by
+    # whichever server embedded it (`text_hash`: of the text embedded, so an import that changes a record's
+    # text makes its old vector unusable).
+    """
+    CREATE TABLE omne_store (id TEXT NOT NULL);
+    INSERT INTO omne_store (id) VALUES (gen_random_uuid()::text);
+    CREATE SEQUENCE record_changes;
+    ALTER TABLE records ADD COLUMN change_seq BIGINT NOT NULL DEFAULT nextval('record_changes');
+    CREATE UNIQUE INDEX records_change_seq ON records(change_seq);
+    CREATE FUNCTION omne_record_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        NEW.change_seq := nextval('record_changes');
+        RETURN NEW;
+    END $$;
+    CREATE TRIGGER records_changed BEFORE UPDATE OF id, kind, s_user, s_agent, s_session, s_team, text, role,
+        name, tags, event_time, t, superseded_by, deleted_at ON records
+        FOR EACH ROW EXECUTE FUNCTION omne_record_changed();
+    CREATE TABLE record_vectors (
+        record_id TEXT NOT NULL,
+        model TEXT NOT NULL,
+        text_hash BYTEA NOT NULL,
+        vector BYTEA NOT NULL,
+        PRIMARY KEY (record_id, model)
+    );
+    """,
 ]
 
 

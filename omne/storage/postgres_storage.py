@@ -8,6 +8,7 @@ from omne.storage.postgres_dump import PostgresDump
 from omne.storage.postgres_jobs import PostgresJobStore
 from omne.storage.postgres_keys import PostgresKeyStore
 from omne.storage.postgres_store import PostgresRecordStore
+from omne.storage.postgres_vectors import PostgresVectorLog
 
 
 class PostgresStorage:
@@ -21,6 +22,7 @@ class PostgresStorage:
         self._jobs = PostgresJobStore(self._db)
         self._keys = PostgresKeyStore(self._db)
         self._dump = PostgresDump(self._db)
+        self._vectors = PostgresVectorLog(self._db)
 
     @property
     def records(self) -> PostgresRecordStore:
@@ -37,6 +39,11 @@ class PostgresStorage:
     @property
     def dump(self) -> PostgresDump:
         return self._dump
+
+    @property
+    def vectors(self) -> PostgresVectorLog:
+        """The change log and stored vectors from which each server derives its own vector index."""
+        return self._vectors
 
     @property
     def location(self) -> str:

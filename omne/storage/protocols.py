@@ -176,9 +176,42 @@ class StoreDump(Protocol):
     def load_api_keys(self, rows: Sequence[StoredApiKey]) -> None: ...
 
 
+class IndexChange(BaseModel):
+    """A record as it stands at its latest position in the change log, with the vector stored for it (None
+    when no server has embedded its current text with the model asked for)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    position: int
+    record: Record
+    vector: np.ndarray | None
+
+
+class VectorLog(Protocol):
+    """The change log and stored vectors of a database that several servers share, each deriving a vector
+    index of its own from it (omne.storage.log_follower). A record's position moves to the end of the log
+    whenever a change reaches the index (added, imported, superseded, forgotten), and positions follow commit
+    order, so a reader that has applied everything up to a position has missed nothing before it."""
+
+    def store_id(self) -> str:
+        """An identity of the database's store that never changes (indexes derived from it record it)."""
+        ...
+    def changes_after(self, position: int, model: str, limit: int) -> builtins.list[IndexChange]:
+        """Records whose latest change lies after `position`, in log order, with their vectors for `model`."""
+        ...
+    def save_vectors(self, model: str, items: Sequence[IndexItem]) -> None:
+        """Store the vectors a server embedded (idempotent by record id and model; the latest write wins)."""
+        ...
+    def pending(self, position: int, scope: Scope | None = None) -> int:
+        """How many records (of one scope when given) changed after `position`."""
+        ...
+
+
 class Storage(Protocol):
-    """One store's database, opened once (schema migrated): its record log, job queue and API keys, and the
-    raw rows of all of them (`dump`) for moving the store."""
+    """One store's database, opened once (schema migrated): its record log, job queue and API keys; the raw rows
+    of all of them (`dump`) for moving the store; and where several servers share it, its change log with stored
+    vectors (`vectors`; None for an embedded store, whose one owner process keeps the index in step through the
+    record store's dirty flags)."""
 
     @property
     def records(self) -> RecordStore: ...
@@ -188,6 +221,8 @@ class Storage(Protocol):
     def keys(self) -> KeyStore: ...
     @property
     def dump(self) -> StoreDump: ...
+    @property
+    def vectors(self) -> VectorLog | None: ...
     @property
     def location(self) -> str: ...  # where it lives, for messages and stats (never a password)
     def close(self) -> None: ...

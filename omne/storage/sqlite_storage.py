@@ -45,6 +45,11 @@ class SQLiteStorage:
         return self._dump
 
     @property
+    def vectors(self) -> None:
+        """None: an embedded store has one owner process, which keeps its index in step by dirty flags."""
+        return None
+
+    @property
     def location(self) -> str:
         return str(self.path)
 

@@ -17,13 +17,16 @@ from autogen_core import FunctionCall
 from autogen_core.models import ChatCompletionClient, CreateResult, LLMMessage, ModelInfo, RequestUsage
 from autogen_core.tools import Tool, ToolSchema
 from autogen_ext.models.replay import ReplayChatCompletionClient
+from pydantic import TypeAdapter
 
 Reply = str | list[FunctionCall]
 Script = Callable[[list[LLMMessage], list[Any]], Reply]
 
 # What the scripted clients claim to support (tools and JSON mode; no vision, no native schemas).
-MODEL_INFO = {"vision": False, "function_calling": True, "json_output": True, "family": "unknown",
-              "structured_output": False}
+MODEL_INFO: ModelInfo = {"vision": False, "function_calling": True, "json_output": True, "family": "unknown",
+                         "structured_output": False}
+_MODEL_INFO = TypeAdapter(ModelInfo)
+_MODEL_INFO_KEYS = ModelInfo.__required_keys__ | ModelInfo.__optional_keys__
 
 
 class FunctionModel(ChatCompletionClient):
@@ -36,7 +39,11 @@ class FunctionModel(ChatCompletionClient):
     def __init__(self, script: Script, **model_info: Any) -> None:
         self.script = script
         self.calls: list[dict[str, Any]] = []
-        self._info = ModelInfo(**{**MODEL_INFO, "multiple_system_messages": False, **model_info})
+        unknown = sorted(model_info.keys() - _MODEL_INFO_KEYS)
+        if unknown:
+            raise TypeError(f"FunctionModel: unknown model_info key(s) {', '.join(unknown)}; known: "
+                            f"{', '.join(sorted(_MODEL_INFO_KEYS))}")
+        self._info = _MODEL_INFO.validate_python({**MODEL_INFO, "multiple_system_messages": False, **model_info})
 
     @property
     def prompts(self) -> list[list[LLMMessage]]:

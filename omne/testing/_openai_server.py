@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+_HOST = "127.0.0.1"  # loopback only
 
 @dataclass
 class ToolCall:
@@ -54,14 +55,13 @@ class ScriptedOpenAIServer:
         self.requests: list[dict[str, Any]] = []
         self.authorizations: list[str | None] = []  # each chat request's Authorization header
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._httpd = ThreadingHTTPServer((_HOST, 0), self._handler())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     @property
     def base_url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"http://{_HOST}:{self._httpd.server_port}/v1"
 
     def push(self, *replies: Reply) -> None:
         with self._lock:
@@ -147,7 +147,8 @@ class ScriptedOpenAIServer:
                 base = {"id": f"chatcmpl-{uuid.uuid4().hex[:12]}", "object": "chat.completion.chunk",
                         "created": int(time.time()), "model": body.get("model", "scripted")}
 
-                def send(delta: dict[str, Any], finish: str | None = None, usage: dict | None = None) -> None:
+                def send(delta: dict[str, Any] | None, finish: str | None = None,
+                         usage: dict[str, int] | None = None) -> None:
                     chunk = dict(base, choices=[{"index": 0, "delta": delta, "finish_reason": finish}] if delta
                                  is not None else [])
                     if usage is not None:
@@ -164,7 +165,7 @@ class ScriptedOpenAIServer:
                                           "function": {"name": call.name, "arguments": json.dumps(call.arguments)}}]})
                 send({}, finish="tool_calls" if reply.tool_calls else "stop")
                 if (body.get("stream_options") or {}).get("include_usage"):
-                    send(None, usage=self._usage(body, reply))  # type: ignore[arg-type]
+                    send(None, usage=self._usage(body, reply))
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
 

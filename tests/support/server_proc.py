@@ -1,4 +1,5 @@
-"""Start an `omne serve` process on 127.0.0.1 and a free port for a test, and stop it afterwards."""
+"""Start an `omne serve` process on 127.0.0.1 and a free port for a test, and stop it afterwards; a client write loop
+against one."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -13,6 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from omne import Scope
+from omne.sync import SyncMemoryCore
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -78,3 +83,27 @@ def running_server(store: Path, **kwargs: object) -> Iterator[Server]:
         yield server
     finally:
         stop_server(server)
+
+
+class WriteLoop:
+    """A client thread adding records one by one until the server stops answering; `acked`: what it confirmed."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.acked: list[str] = []
+        self.failed: list[str] = []
+        self.thread = threading.Thread(target=self._run)
+        self.thread.start()
+
+    def _run(self) -> None:
+        with SyncMemoryCore.connect(self.url) as client:
+            for n in range(100_000):
+                try:
+                    self.acked.append(client.remember(f"note {n}", scope=Scope(user="u")).id)
+                except Exception as exc:  # noqa: BLE001 - the server stopped mid-request: not acknowledged
+                    self.failed.append(type(exc).__name__)
+                    return
+
+    def wait_for(self, count: int) -> None:
+        while len(self.acked) < count and self.thread.is_alive():
+            time.sleep(0.01)

@@ -1,0 +1,99 @@
+"""The ONNX Runtime MiniLM: built from the packaged weights, it gives sentence-transformers' vectors, and a
+process that opens a store and searches imports neither torch nor sentence-transformers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from omne.embedding import MiniLMEmbedder
+from omne.errors import OmneError
+from omne.minilm_onnx import model_dir, onnx_path
+from tests.conftest import ROOT
+
+TEXTS = ["What did Maya name her bike?", "a", "", "héllo wörld 日本語 🙂", "word " * 400,  # 400: truncated
+         'Caroline: "I went to a LGBTQ support group yesterday and it was so powerful."',
+         "when is the firmware release", "Melanie painted a sunrise over the lake last summer."]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """An encoder built from scratch into an empty cache directory (torch is used for this build only)."""
+    directory = tmp_path_factory.mktemp("onnx-cache")
+    return MiniLMEmbedder(cache_dir=directory), directory
+
+
+def test_a_fresh_build_matches_sentence_transformers(built):
+    from sentence_transformers import SentenceTransformer
+
+    embedder, _ = built
+    reference = SentenceTransformer(str(model_dir()), device="cpu").encode(
+        TEXTS * 5, batch_size=7, convert_to_numpy=True, normalize_embeddings=True)
+    vectors = embedder.embed(TEXTS * 5)  # 40 texts: length-sorted chunks run side by side, order kept
+    assert vectors.dtype == np.float32 and vectors.shape == (40, 384)
+    cosines = (vectors * reference).sum(axis=1)
+    assert cosines.min() >= 0.999, cosines
+    assert np.abs(vectors - reference).max() < 1e-4
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    queries = np.stack([embedder.embed_query(text) for text in TEXTS])  # the query path is the same model
+    assert np.abs(queries - reference[:len(TEXTS)]).max() < 1e-4
+    assert embedder.embed([]).shape == (0, 384)
+
+
+def test_the_encoder_is_built_once_and_then_loaded_from_the_cache(built):
+    _, directory = built
+    (path,) = directory.glob("*.onnx")
+    before = path.stat().st_mtime_ns
+    assert onnx_path(directory) == path and path.stat().st_mtime_ns == before
+    assert [p.name for p in directory.iterdir()] == [path.name]  # no build leftovers
+
+
+def test_an_unwritable_cache_directory_names_the_fix(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(OmneError, match="OMNE_CACHE_DIR"):
+        onnx_path(blocker / "cache")
+
+
+def test_the_shared_embedder_truncates_like_the_model(embedder):
+    assert len(embedder.tokenizer.encode("word " * 400).ids) == 402  # counting never truncates
+    assert np.abs(embedder.embed(["word " * 400]) - embedder.embed(["word " * 300])).max() < 1e-6
+
+
+SEARCHING_PROCESS = """
+import asyncio, json, sys
+from omne import MemoryCore, Scope
+
+async def main(path):
+    core = await MemoryCore.open(path)
+    try:
+        if sys.argv[2] == "write":
+            await core.remember("Maya named her bike Thunder.", scope=Scope(user="u"))
+        hits = await core.search("what is the bike called?", scope=Scope(user="u"))
+    finally:
+        await core.close()
+    heavy = [m for m in ("torch", "sentence_transformers", "transformers") if m in sys.modules]
+    print(json.dumps({"hits": [h.record.text for h in hits], "heavy": heavy}))
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+@pytest.mark.parametrize("mode", ["write", "search"])
+def test_a_process_that_writes_or_searches_imports_neither_torch_nor_sentence_transformers(embedder, tmp_path,
+                                                                                           mode):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    store = tmp_path / "store"
+    if mode == "search":
+        subprocess.run([sys.executable, "-c", SEARCHING_PROCESS, str(store), "write"], env=env, check=True,
+                       capture_output=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", SEARCHING_PROCESS, str(store), mode], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result == {"hits": ["Maya named her bike Thunder."], "heavy": []}

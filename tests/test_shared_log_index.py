@@ -1,0 +1,211 @@
+"""Several cores on one PostgreSQL database, each with its own local vector index derived from the shared log
+(omne.storage.log_follower): what one writes, the others find, without embedding it again; forgets and updates
+reach every index; a record whose writer died before storing its vector is embedded by a follower after a grace
+period. Real throwaway PostgreSQL cluster, real Qdrant Edge indexes; the hashing test embedder, counted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from omne import MemoryCore, Record, Scope
+from omne.errors import StorageError
+from omne.storage.postgres_storage import PostgresStorage
+from omne.storage.qdrant_edge_index import EdgeVectorIndex
+from omne.testing import HashEmbedder
+
+U = Scope(user="u")
+
+
+class CountingEmbedder(HashEmbedder):
+    """The hashing embedder, remembering every text it embedded for a record (queries apart)."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def embed(self, texts):
+        self.texts.extend(texts)
+        return super().embed(texts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return super().embed([text])[0]
+
+
+@pytest.fixture
+def database(postgres_url, monkeypatch) -> str:
+    monkeypatch.setenv("OMNE_DATABASE_URL", postgres_url)
+    return postgres_url
+
+
+async def _open(path, embedder=None) -> MemoryCore:
+    return await MemoryCore.open(path, embedder=embedder or CountingEmbedder())
+
+
+async def _ids(core: MemoryCore, query: str) -> list[str]:
+    return [hit.record.id for hit in await core.search(query, scope=U, top_k=5)]
+
+
+async def test_a_record_added_through_one_core_is_found_by_another_without_embedding_it_again(database, tmp_path):
+    a_embedder, b_embedder = CountingEmbedder(), CountingEmbedder()
+    a, b = await _open(tmp_path / "a", a_embedder), await _open(tmp_path / "b", b_embedder)
+    try:
+        added = await a.remember("the ferry to Skye leaves at nine", scope=U)
+        assert await b.reconcile() == 1  # B's own index catches up with the shared log
+        assert (await _ids(b, "ferry Skye"))[0] == added.id
+        assert "the ferry to Skye leaves at nine" in a_embedder.texts
+        assert "the ferry to Skye leaves at nine" not in b_embedder.texts  # B used the vector A stored
+        assert (await b.stats(U))["vectors"] == (await b.stats(U))["records"] == 1
+        assert (await b.stats(U))["pending_index"] == 0
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_forget_and_update_through_one_core_leave_no_stale_hit_in_another(database, tmp_path):
+    a, b = await _open(tmp_path / "a"), await _open(tmp_path / "b")
+    try:
+        gone = await a.remember("the locker code is 4711", scope=U)
+        old = await a.remember("the meeting room is Birch", scope=U)
+        await b.reconcile()
+        assert gone.id in await _ids(b, "locker code") and old.id in await _ids(b, "meeting room")
+        await a.forget(gone.id, scope=U)
+        new = await a.update(old.id, scope=U, text="the meeting room is Cedar")
+        # before B catches up, the record store's liveness check already hides both from B's search
+        assert gone.id not in await _ids(b, "locker code") and old.id not in await _ids(b, "meeting room")
+        await b.reconcile()
+        assert (await _ids(b, "meeting room Cedar"))[0] == new.id
+        stats = await b.stats(U)
+        assert stats["vectors"] == stats["records"] == 1  # the forgotten and superseded points left B's index
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_the_background_catch_up_finds_another_cores_write_within_a_second(database, tmp_path):
+    import asyncio
+    import time
+
+    a, b = await _open(tmp_path / "a"), await _open(tmp_path / "b")
+    try:
+        added = await a.remember("the lighthouse keeper is called Morag", scope=U)
+        start = time.monotonic()
+        while added.id not in await _ids(b, "lighthouse keeper"):  # no reconcile call: B's task catches up
+            assert time.monotonic() - start < 1.0
+            await asyncio.sleep(0.02)
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_a_core_opened_later_builds_its_index_from_stored_vectors_alone(database, tmp_path):
+    a = await _open(tmp_path / "a")
+    try:
+        texts = [f"harbour note number {n}" for n in range(300)]
+        await a.add([Record(kind="fact", text=t, scope=U) for t in texts])
+        await a.forget((await a.list(scope=U, limit=1))[0].id, scope=U)
+    finally:
+        await a.close()
+    late_embedder = CountingEmbedder()
+    late = await _open(tmp_path / "late", late_embedder)
+    try:
+        assert late_embedder.texts == []  # opening caught up from the log with A's vectors
+        stats = await late.stats(U)
+        assert stats["vectors"] == stats["records"] == 299 and stats["pending_index"] == 0
+        assert (await late.search("harbour note number 123", scope=U, top_k=1))[0].record.text == texts[123]
+    finally:
+        await late.close()
+    reopened = await _open(tmp_path / "late", late_embedder)  # its position was saved: nothing to re-apply
+    try:
+        assert await reopened.reconcile() == 0
+    finally:
+        await reopened.close()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_record_whose_writer_died_before_storing_its_vector_is_embedded_after_the_grace_period(database, tmp_path):
+    """The writer committed records but never stored their vectors (killed in between): the follower leaves
+    them to it for the grace period, indexing what comes after them meanwhile, then embeds them itself."""
+    from omne.storage.log_follower import POSITION_FILE, LogFollower
+
+    storage = PostgresStorage(database)
+    index = EdgeVectorIndex(tmp_path / "vectors", HashEmbedder.dim)
+    embedder = CountingEmbedder()
+    clock = Clock()
+    follower = LogFollower(storage.vectors, index, embedder, tmp_path / POSITION_FILE, grace_s=2.0, clock=clock)
+    try:
+        orphan = Record(kind="fact", text="written by a server that died", scope=U)
+        storage.records.insert([orphan])  # no vector stored
+        own = Record(kind="fact", text="written here", scope=U)
+        storage.records.insert([own])
+        follower.index_new([own])
+        assert embedder.texts == ["written here"] and index.count() == 1  # the orphan waits for its writer
+        assert follower.position == 0  # ... and the position stops before it
+        clock.now = 2.5
+        assert follower.catch_up() == 1 and index.count() == 2
+        assert embedder.texts == ["written here", "written by a server that died"]
+        assert follower.position == 2 and follower.pending() == 0
+        assert follower.catch_up() == 0  # applied once only
+        late = Record(kind="fact", text="another orphan", scope=U)
+        storage.records.insert([late])
+        assert follower.catch_up() == 0 and follower.position == 2  # left to its writer ...
+        assert follower.catch_up(wait_for_writers=False) == 1 and index.count() == 3  # ... unless asked not to
+        assert follower.position == 3
+    finally:
+        index.close()
+        storage.close()
+
+
+async def test_an_index_derived_from_another_database_is_refused_with_the_fix(postgres_cluster, tmp_path,
+                                                                            monkeypatch):
+    monkeypatch.setenv("OMNE_DATABASE_URL", postgres_cluster.create_schema("derived_one"))
+    await (await _open(tmp_path / "a")).close()
+    monkeypatch.setenv("OMNE_DATABASE_URL", postgres_cluster.create_schema("derived_two"))
+    try:
+        with pytest.raises(StorageError, match="derived from another database's store: give this server a store "
+                                               "directory of its own"):
+            await _open(tmp_path / "a")
+    finally:
+        postgres_cluster.drop_schema("derived_one")
+        postgres_cluster.drop_schema("derived_two")
+
+
+async def test_an_emptied_index_is_rebuilt_from_the_log(database, tmp_path):
+    import shutil
+
+    a = await _open(tmp_path / "a")
+    try:
+        await a.remember("a fact worth keeping", scope=U)
+    finally:
+        await a.close()
+    shutil.rmtree(tmp_path / "a" / "vectors")  # the index went; its position file stayed
+    again = await _open(tmp_path / "a")
+    try:
+        assert (await again.stats(U))["vectors"] == 1
+    finally:
+        await again.close()
+
+
+class OtherModel(CountingEmbedder):
+    name = "another-model"
+
+
+async def test_an_index_built_with_another_embedding_model_is_rebuilt_with_this_one(database, tmp_path):
+    a = await _open(tmp_path / "a")
+    try:
+        added = await a.remember("the boat is called Mango", scope=U)
+    finally:
+        await a.close()
+    other = OtherModel()
+    again = await _open(tmp_path / "a", other)
+    try:
+        assert other.texts == ["the boat is called Mango"]  # no stored vector of this model: embedded here
+        assert (await again.stats(U))["vectors"] == 1 and (await _ids(again, "boat Mango"))[0] == added.id
+    finally:
+        await again.close()
