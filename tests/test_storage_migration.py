@@ -179,7 +179,8 @@ class _Stop(Exception):
 
 
 @pytest.mark.parametrize("pages_before_failure", [1, 4, 9])
-async def test_an_interrupted_migration_resumes_to_the_same_result(tmp_path, postgres_url, pages_before_failure) -> None:
+async def test_an_interrupted_migration_resumes_to_the_same_result(tmp_path, postgres_url,
+                                                                  pages_before_failure) -> None:
     source = tmp_path / "source"
     await _fill(source)
     tables = _read_tables(source)

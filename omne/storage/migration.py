@@ -161,7 +161,7 @@ def migrate_storage(source: Storage, target: Storage, *, page: int = DEFAULT_PAG
     keys = [k for k in s.dump_api_keys() if k.key.id not in held_keys]
     t.load_api_keys(keys)
     report(Table.API_KEYS, totals[Table.API_KEYS].rows, totals[Table.API_KEYS].rows)
-    copied[Table.CONTEXT_STATE], copied[Table.JOB_CURSORS], copied[Table.API_KEYS] = len(states), len(cursors), len(keys)
+    copied.update({Table.CONTEXT_STATE: len(states), Table.JOB_CURSORS: len(cursors), Table.API_KEYS: len(keys)})
     _verify(source, target)
     final = target.dump.table_stats()
     return MigrationReport(source=source.location, target=target.location, copied=copied,

@@ -99,7 +99,8 @@ class PostgresDump:
             self._db.transaction(body)
 
     def dump_cursors(self) -> dict[str, int]:
-        return {row["name"]: int(row["seq"]) for row in self._db.query("SELECT name, seq FROM job_cursors ORDER BY name")}
+        rows = self._db.query("SELECT name, seq FROM job_cursors ORDER BY name")
+        return {row["name"]: int(row["seq"]) for row in rows}
 
     def load_cursors(self, cursors: dict[str, int]) -> None:
         def body(conn: Conn) -> None:
@@ -116,6 +117,7 @@ class PostgresDump:
     def load_api_keys(self, rows: Sequence[StoredApiKey]) -> None:
         def body(conn: Conn) -> None:
             with conn.cursor() as cur:
-                cur.executemany(f"{INSERT_KEY} ON CONFLICT (id) DO NOTHING", [_key_row(r.key, r.key_hash) for r in rows])
+                cur.executemany(f"{INSERT_KEY} ON CONFLICT (id) DO NOTHING",
+                                [_key_row(r.key, r.key_hash) for r in rows])
         if rows:
             self._db.transaction(body)

@@ -60,7 +60,8 @@ class SQLiteDump:
                 rows))
 
     def dump_records(self, after: int, limit: int) -> builtins.list[Logged[Record]]:
-        return [Logged(row["seq"], _row_record(row)) for row in self._page(Table.RECORDS, _RECORD_COLUMNS, after, limit)]
+        rows = self._page(Table.RECORDS, _RECORD_COLUMNS, after, limit)
+        return [Logged(row["seq"], _row_record(row)) for row in rows]
 
     def load_records(self, rows: Sequence[Logged[Record]]) -> None:
         self._load(Table.RECORDS, _RECORD_COLUMNS, [(r.seq, *_record_row(r.item)) for r in rows])
@@ -95,7 +96,8 @@ class SQLiteDump:
             self._db.transaction(body)
 
     def dump_cursors(self) -> dict[str, int]:
-        return {row["name"]: int(row["seq"]) for row in self._db.query("SELECT name, seq FROM job_cursors ORDER BY name")}
+        rows = self._db.query("SELECT name, seq FROM job_cursors ORDER BY name")
+        return {row["name"]: int(row["seq"]) for row in rows}
 
     def load_cursors(self, cursors: dict[str, int]) -> None:
         if cursors:
