@@ -13,7 +13,6 @@ comparing row counts, newest positions and live records of both, and fails namin
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
 
@@ -34,7 +33,7 @@ class _HasId(Protocol):
 
 
 I = TypeVar("I", bound=_HasId)
-Dump = Callable[[int, int], builtins.list[Logged[I]]]
+Dump = Callable[[int, int], list[Logged[I]]]
 
 
 def _check_log(table: Table, last: int, mine: Dump[I], theirs: Dump[I], fail: Callable[[str], Exception]) -> None:
@@ -71,8 +70,8 @@ def _context_key(row: ContextStateRow) -> tuple[str, Scope]:
     return row.context_id, row.scope
 
 
-def _all_context_states(dump: StoreDump, page: int) -> builtins.list[ContextStateRow]:
-    rows: builtins.list[ContextStateRow] = []
+def _all_context_states(dump: StoreDump, page: int) -> list[ContextStateRow]:
+    rows: list[ContextStateRow] = []
     while batch := dump.dump_context_states(len(rows), page):
         rows += batch
     return rows
