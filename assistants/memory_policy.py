@@ -16,7 +16,7 @@ from autogen_agentchat.messages import BaseChatMessage
 
 from assistants.settings import MemorySettings
 from omne.agents import MemoryHierarchy, Recollection
-from omne.types import Edge, Record
+from omne.types import Edge, Record, RecordKind
 
 __all__ = ["CoreMemoryPolicy", "MemoryPolicy", "NullMemoryPolicy", "Recollection"]
 
@@ -60,8 +60,15 @@ class CoreMemoryPolicy:
 
     async def retrieve(self, query: str) -> list[Recollection]:
         """Top hits from the private and the team scope, merged by score, each memory once; this session's
-        messages are skipped (they are already in the model context)."""
-        return await self.memory.recollect(query, top_k=self.settings.top_k, min_score=self.settings.min_score)
+        messages are skipped (they are already in the model context). The best `experience_k` insights follow
+        when the top hits lack them: an earlier task's raw turns and ledgers often outrank its lesson."""
+        top = await self.memory.recollect(query, top_k=self.settings.top_k, min_score=self.settings.min_score)
+        if self.settings.top_k == 0 or self.settings.experience_k == 0:
+            return top
+        lessons = await self.memory.recollect(query, top_k=self.settings.experience_k, kinds=[RecordKind.INSIGHT],
+                                              min_score=self.settings.min_score)
+        have = {r.record.id for r in top}
+        return top + [r for r in lessons if r.record.id not in have]
 
     async def record_turn(self, incoming: Sequence[BaseChatMessage], reply: BaseChatMessage) -> list[Record]:
         """Write the turn as MESSAGE records: privately, and once into the team scope (ids derived from the

@@ -47,6 +47,9 @@ class MemorySettings(BaseModel):
 
     top_k: int = Field(default=6, ge=0, le=100)  # 0 switches retrieval off
     min_score: float = Field(default=0.0, ge=0.0)
+    # insights (lessons a reflection drew from earlier tasks) recalled beside the top hits even when raw turns
+    # and ledgers of those tasks outrank them; 0 switches this off
+    experience_k: int = Field(default=2, ge=0, le=20)
     record_turns: bool = True  # write each turn as MESSAGE records (private and team scope)
     record_experience: bool = True  # reactive: write ledgers, trajectory and a reflection
     history_messages: int = Field(default=40, ge=2)  # chat turns kept in the model context
