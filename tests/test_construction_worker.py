@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from datetime import datetime, timedelta, timezone
@@ -191,6 +192,10 @@ async def test_worker_takes_the_project_model_config_and_a_model_less_worker_lea
     failing = omne_cli("worker", "--once", "--model-config", str(down), store=store, env=no_model)
     assert failing.returncode == 0, failing.stderr
     assert "retrying extract_facts:" in failing.stdout and "attempt 1 of 3" in failing.stdout
+    retry = [j for j in json.loads(omne_cli("memory", "jobs", "--json", store=store).stdout)["jobs"]
+             if j["kind"] == "extract_facts"][0]
+    due = datetime.fromisoformat(retry["run_after"]) - datetime.now(timezone.utc)
+    time.sleep(max(0.0, due.total_seconds()) + 0.2)  # the retry's backoff (2 s): `--once` runs only due jobs
 
     facts = {"facts": [{"type": "preference", "data": {"holder": "Maya", "item": "green tea", "sentiment": "likes"},
                         "statement": "Maya likes green tea."}]}
