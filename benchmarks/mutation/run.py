@@ -71,8 +71,11 @@ MODULES: dict[str, Module] = {
     "rendering": Module(mutate=("omne/agents/rendering.py",), tests=(
         "tests/test_rendering_format.py", "tests/test_prompt_injection.py", "tests/test_regressions_prompt_and_model.py",
         "tests/test_agents_blocks.py", "tests/test_agents_context.py", "tests/test_agents_tools.py", "-k", _NOT_SUBPROCESS)),
+    # the context's rules first (fast); the served variants of test_agents_context run the same context code
+    # against a remote core, twice the time for nothing this module can break
     "context": Module(mutate=("omne/agents/context.py",), tests=(
-        "tests/test_agents_context.py", "tests/test_prompt_injection.py", "-k", _NOT_SUBPROCESS)),
+        "tests/test_context_rules.py", "tests/test_agents_context.py", "tests/test_prompt_injection.py",
+        "-k", _NOT_SUBPROCESS + " and not served")),
     # the service's key checks, through the in-process API tests (the process and browser tests are left out)
     "auth": Module(mutate=("omne/service/auth.py",), tests=(
         "tests/test_service_api.py", "tests/test_service_components.py", "tests/test_mcp.py", "tests/test_inspector.py",

@@ -1,0 +1,340 @@
+"""The exact rules of OmneContext that the long conversation tests (tests/test_agents_context.py) only touch:
+the memory-pressure warning (its wording, its record, once per eviction), clipping when the newest messages
+alone overflow the window (what is clipped, to how much, and never the header or the log), a tool result
+never evicted apart from its call, the saved state and the component config round trips, and `close()`.
+
+Written for the mutation run of omne/agents/context.py (benchmarks/RESULTS-mutation.md); each test says which
+mutants it pins. Fast: the hashing embedder's store, embedded only, a handful of messages each."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from autogen_core import FunctionCall
+from autogen_core.models import (
+    AssistantMessage,
+    FunctionExecutionResult,
+    FunctionExecutionResultMessage,
+    LLMMessage,
+    UserMessage,
+)
+from autogen_core.tools import FunctionTool
+from autogen_ext.models.replay import ReplayChatCompletionClient
+
+from omne.agents import AgentMemory, AgentSpec, OmneContext, TokenCounter
+from omne.agents.shared import acquire_core, release_core
+from omne.errors import InvalidInputError
+from omne.testing import HashEmbedder, open_fast_core
+from omne.types import RecordKind
+
+WINDOW = 1000
+SUFFIX = " … [clipped to fit the context window; full text in recall]"
+COUNTER = TokenCounter()  # the context's own counter (no model client): the MiniLM WordPiece tokenizer
+
+
+@pytest.fixture
+async def memory(tmp_path):
+    core = await open_fast_core(tmp_path / "store")
+    try:
+        yield await AgentMemory.open(core, agent="helper", user="ada", session="s1")
+    finally:
+        await core.close()
+
+
+def _context(memory: AgentMemory, **options) -> OmneContext:
+    return memory.context(**{"window_tokens": WINDOW, "tool_schema": [], "system_prompt": "Be terse.", **options})
+
+
+def _words(word: str, n: int) -> str:
+    return " ".join(f"{word}{i}" for i in range(n))
+
+
+def _events(context: OmneContext) -> list[tuple[str, int, int, int]]:
+    return [(e.kind, e.prompt_tokens, e.window_tokens, e.evicted) for e in context.events]
+
+
+# -- the memory-pressure warning (mutants of _warn; `warned` reset in _evict) ------------------------------------
+
+async def test_the_pressure_warning_says_how_full_the_window_is_and_fires_once_until_an_eviction(memory, caplog):
+    context = _context(memory, context_id="chat")
+    said: list[UserMessage] = []
+    with caplog.at_level(logging.INFO, logger="omne.agents"):
+        for _ in range(40):  # fill the window a few tokens at a time until the warning band (75-90%)
+            said.append(UserMessage(content=f"Note {len(said)}: " + _words("item", 20), source="ada"))
+            await context.add_message(said[-1])
+            prompt = await context.get_messages()
+            if context.events:
+                break
+    kind, tokens, window, _ = _events(context)[0]
+    assert (kind, window) == ("warning", WINDOW) and 0.75 * WINDOW < tokens <= 0.9 * WINDOW
+    alert = prompt[-2]  # just before the turn being answered: the user's message stays the last word
+    assert prompt[-1] == said[-1] and isinstance(alert, UserMessage) and alert.source == "omne_memory"
+    assert alert.content == (
+        f"[memory pressure] Your context window is {round(100 * tokens / WINDOW)}% full ({tokens}/{WINDOW} tokens). "
+        "At 90% the oldest messages will be evicted into a summary; they stay searchable with conversation_search, "
+        "but their details leave your context. Save what matters now: core_memory_append or memory_rethink for "
+        "lasting facts, archival_memory_insert for details.")
+    assert [r.getMessage() for r in caplog.records if r.name == "omne.agents"] == [
+        f"context chat: memory pressure at {tokens}/{WINDOW} tokens"]
+    # the warning is in the log like any message: a system message, tagged, naming its context
+    records = await memory.core.list(scope=memory.session_scope, kinds=[RecordKind.MESSAGE], tags=["memory_pressure"])
+    assert [(r.role, r.tags, r.metadata, r.text) for r in records] == [
+        ("system", ["memory_pressure"], {"context": "chat"}, alert.content)]
+    assert context.window_record_ids[-2] == records[0].id
+
+    await context.add_message(UserMessage(content="One more.", source="ada"))
+    await context.get_messages()
+    assert context.last_prompt_tokens <= 0.9 * WINDOW and len(context.events) == 1  # still in the band: no repeat
+
+    for _ in range(40):  # past 90%: an eviction; the next time the window fills up, a new warning
+        await context.add_message(UserMessage(content=_words("more", 20), source="ada"))
+        await context.get_messages()
+        if [e.kind for e in context.events][-2:] == ["eviction", "warning"]:
+            break
+    assert [e.kind for e in context.events] == ["warning", "eviction", "warning"]
+
+
+# -- clipping: the last resort when the newest messages alone overflow (_clip, _text_of, _with_text) ----------
+
+async def test_a_message_longer_than_the_window_is_clipped_in_the_prompt_only(memory):
+    """Clipped by the overflow plus 32 tokens of slack, at a token boundary, with a marker; the log and the window
+    keep the full text (mutants of the excess, the keep arithmetic, the marker, the loop's exit)."""
+    context = _context(memory)
+    long = UserMessage(content="Here is everything: " + _words("fact", 1500), source="ada")
+    await context.add_message(long)
+    prompt = await context.get_messages()
+    header = prompt[0]
+    before = COUNTER.count([header, long])
+    keep = COUNTER.text_tokens(long.content) - (before - WINDOW + 32)
+    assert prompt == [header, UserMessage(content=COUNTER.clip(long.content, keep) + SUFFIX, source="ada")]
+    tokens = COUNTER.count(prompt)
+    assert WINDOW - 32 < tokens <= WINDOW and context.last_prompt_tokens == tokens
+    assert _events(context) == [("clip", tokens, WINDOW, 0)]
+    assert await context.window_messages() == [long]  # the prompt only: the window and the log keep it whole
+    assert (await memory.core.get_many(context.window_record_ids, scope=memory.session_scope))[0].text == long.content
+
+
+async def test_the_longest_texts_are_clipped_first_a_text_keeps_at_least_16_tokens(memory):
+    """A turn's tool results and reply (never evicted: they follow the user's message) overflow the window: the
+    longest text is clipped first, down to 16 tokens at least, then the next longest by what is still over;
+    in a tool result message only its longest result is clipped, name, call id and error flag kept."""
+    context = _context(memory)
+    asked = UserMessage(content="Look both words up and explain.", source="ada")
+    call = AssistantMessage(content=[FunctionCall(id="c1", name="lookup", arguments='{"word": "x"}'),
+                                     FunctionCall(id="c2", name="lookup", arguments='{"word": "y"}'),
+                                     FunctionCall(id="c3", name="lookup", arguments='{"word": "z"}')], source="helper")
+    results = [FunctionExecutionResult(content="no entry", name="lookup", call_id="c1", is_error=True),
+               FunctionExecutionResult(content=_words("entry", 1500), name="lookup", call_id="c2", is_error=False),
+               FunctionExecutionResult(content="short entry", name="lookup", call_id="c3", is_error=False)]
+    result = FunctionExecutionResultMessage(content=results)
+    reply = AssistantMessage(content=_words("because", 600), source="helper")
+    for message in (asked, call, result, reply):
+        await context.add_message(message)
+    prompt = await context.get_messages()
+    header = prompt[0]
+
+    first = FunctionExecutionResultMessage(content=[
+        results[0], results[1].model_copy(update={"content": COUNTER.clip(results[1].content, 16) + SUFFIX}),
+        results[2]])  # the 1,500-word result alone exceeds the overflow: it keeps its floor of 16 tokens
+    between = COUNTER.count([header, asked, call, first, reply])
+    assert between > WINDOW  # still over: the next longest text, the reply, pays the rest
+    keep = COUNTER.text_tokens(reply.content) - (between - WINDOW + 32)
+    second = AssistantMessage(content=COUNTER.clip(reply.content, keep) + SUFFIX, source="helper")
+    assert [m.model_dump() for m in prompt] == [m.model_dump() for m in [header, asked, call, first, second]]
+    assert COUNTER.count(prompt) <= WINDOW and _events(context) == [("clip", COUNTER.count(prompt), WINDOW, 0)]
+    assert await context.window_messages() == [asked, call, result, reply]
+
+
+async def test_the_header_is_never_clipped_even_when_it_is_the_longest_text(memory):
+    prompt_text = "Be kind. " * 150  # more characters than the message, fewer tokens than the window
+    context = _context(memory, system_prompt=prompt_text)
+    message = UserMessage(content="a " * 600, source="ada")
+    await context.add_message(message)
+    prompt = await context.get_messages()
+    assert len(prompt[0].content) > len(message.content) and prompt[0].content.startswith(prompt_text.strip())
+    assert prompt[1].content.endswith(SUFFIX) and COUNTER.count(prompt) <= WINDOW
+    alone = await _context(memory, system_prompt=prompt_text, context_id="probe").get_messages()
+    assert prompt[0] == alone[0]  # the header as it is with no message at all
+
+
+async def test_a_prompt_with_no_text_to_clip_is_returned_whole(memory):
+    """Only plain text is clipped: a multimodal user message, tool calls and an empty result list are left as
+    they are, and the overflowing prompt goes out (the model's own limit then answers) rather than looping."""
+    context = _context(memory)
+    window: list[LLMMessage] = [
+        UserMessage(content=["Read this: " + _words("page", 1200)], source="ada"),
+        AssistantMessage(content=[FunctionCall(id="c1", name="lookup", arguments='{"word": "x"}')], source="helper"),
+        FunctionExecutionResultMessage(content=[])]
+    for message in window:
+        await context.add_message(message)
+    prompt = await context.get_messages()
+    assert prompt[1:] == window
+    tokens = COUNTER.count(prompt)
+    assert tokens > WINDOW and context.last_prompt_tokens == tokens
+    assert _events(context) == [("clip", tokens, WINDOW, 0)]
+
+
+async def test_a_short_text_is_not_clipped_when_clipping_would_not_shrink_the_prompt(memory):
+    """The only clippable text is shorter than the 16-token floor plus the marker: clipping would grow the prompt,
+    so it stops (instead of looping) and sends the prompt as it is, with its true size. (Before the fix the grown
+    text went out marked as clipped, and last_prompt_tokens understated the prompt.)"""
+    context = _context(memory)
+    calls = [AssistantMessage(content=[FunctionCall(id=f"c{i}", name="lookup", arguments=json.dumps(
+        {"words": _words("w", 40)}))], source="helper") for i in range(40)]
+    window = [UserMessage(content="Go.", source="ada"), *calls]
+    for message in window:
+        await context.add_message(message)
+    prompt = await context.get_messages()
+    assert prompt[1:] == window and COUNTER.count(prompt) > WINDOW
+    assert context.last_prompt_tokens == COUNTER.count(prompt)
+    assert _events(context) == [("clip", COUNTER.count(prompt), WINDOW, 0)]
+
+
+async def test_retrieved_memories_go_last_in_the_header_and_a_header_that_alone_overflows_is_refused(memory):
+    context = _context(memory)
+    await context.add_message(UserMessage(content="Hello.", source="ada"))
+    context.set_retrieved("<retrieved_memories>\n> Ada likes tea.\n</retrieved_memories>")
+    assert (await context.get_messages())[0].content.endswith("\n\n<retrieved_memories>\n> Ada likes tea.\n"
+                                                              "</retrieved_memories>")
+    context.set_retrieved(None)
+    assert "retrieved_memories" not in (await context.get_messages())[0].content
+
+    flood = "<retrieved_memories>\n" + _words("> memory", 1200) + "\n</retrieved_memories>"
+    context.set_retrieved(flood)
+    probe = _context(memory, context_id="probe", window_tokens=100_000)  # the same header, in a roomy window
+    probe.set_retrieved(flood)
+    header_only = COUNTER.count((await probe.get_messages())[:1])
+    with pytest.raises(InvalidInputError) as refused:
+        await context.get_messages()
+    assert str(refused.value) == (
+        f"the system prompt, core memory blocks and summary alone take {header_only} of {WINDOW} tokens; lower the "
+        "block limits or summary_tokens, or raise window_tokens")
+
+
+# -- eviction keeps a tool call with its result (_units) ---------------------------------------------------------
+
+async def test_an_eviction_that_ends_at_a_tool_call_takes_its_result_with_it(memory):
+    """The call's arguments are large and its result small, so the tokens to free end inside the call: the
+    eviction must take the call and its result together (a unit), never leave the result first in the window."""
+    context = _context(memory)
+    old = UserMessage(content="Please look this up.", source="ada")
+    call = AssistantMessage(content=[FunctionCall(id="c1", name="lookup", arguments=json.dumps(
+        {"query": _words("term", 700)}))], source="helper")
+    result = FunctionExecutionResultMessage(content=[
+        FunctionExecutionResult(content="found it", name="lookup", call_id="c1", is_error=False)])
+    answer = AssistantMessage(content="It is there.", source="helper")
+    now = UserMessage(content="Thanks. What next?", source="ada")
+    for message in (old, call, result, answer, now):
+        await context.add_message(message)
+    await context.get_messages()
+    assert [(e.kind, e.evicted) for e in context.events] == [("eviction", 3)]
+    assert await context.window_messages() == [answer, now]
+
+
+# -- state: AutoGen's save_state / load_state, clear, close ------------------------------------------------------
+
+async def test_saved_state_is_json_names_its_context_and_restores_into_a_new_context(memory):
+    context = _context(memory, context_id="chat")
+    said = [UserMessage(content="The boat is in Porto.", source="ada"), AssistantMessage(content="Noted.",
+                                                                                          source="helper")]
+    for message in said:
+        await context.add_message(message)
+    saved = await context.save_state()
+    assert json.loads(json.dumps(saved)) == saved  # AutoGen persists team states as JSON
+    assert saved["omne"]["context_id"] == "chat"
+    assert saved["omne"]["state"] == {"summary_id": None, "window_ids": context.window_record_ids, "warned": False,
+                                      "evictions": 0, "evicted_messages": 0}
+
+    fresh = _context(memory, context_id="elsewhere")
+    await fresh.load_state(saved)
+    assert await fresh.window_messages() == said and fresh.window_record_ids == context.window_record_ids
+
+    await fresh.load_state({})  # an empty AutoGen state: an empty window
+    assert await fresh.window_messages() == [] and fresh.summary is None
+
+
+async def test_clear_drops_the_summary_and_the_window_for_good(memory):
+    context = _context(memory, context_id="chat")
+    for _ in range(40):
+        await context.add_message(UserMessage(content=_words("story", 60), source="ada"))
+        await context.get_messages()
+        if context.summary_record is not None:
+            break
+    assert context.summary
+    await context.clear()
+    assert context.summary is None and context.summary_record is None and context.window_record_ids == []
+    header = (await context.get_messages())[0].content
+    assert "<conversation_summary>" not in header and "No message of this conversation has left the window" in header
+    reopened = _context(memory, context_id="chat")
+    assert await reopened.window_messages() == [] and reopened.summary_record is None
+
+
+async def test_close_gives_back_a_store_the_context_opened_and_a_reuse_reads_the_saved_state(tmp_path):
+    """Built from a spec, the context opens the store itself and gives it back in close(); used again, it reads
+    its state from the log (another context may have moved it on), not a stale copy in memory."""
+    store = tmp_path / "store"
+    holder = await acquire_core(store, embedder=HashEmbedder())  # the contexts below share this fast core
+    try:
+        spec = AgentSpec(agent="helper", user="ada", store_dir=str(store))
+        first = OmneContext(spec=spec, window_tokens=WINDOW, tool_schema=[], system_prompt="Be terse.")
+        one = UserMessage(content="First note.", source="ada")
+        await first.add_message(one)
+        await first.close()
+        with pytest.raises(InvalidInputError, match="has not opened its store"):
+            first.memory  # noqa: B018 - given back
+
+        second = OmneContext(spec=spec, window_tokens=WINDOW, tool_schema=[], system_prompt="Be terse.")
+        two = UserMessage(content="Second note.", source="ada")
+        await second.add_message(two)
+        await second.close()
+
+        assert await first.window_messages() == [one, two]
+        await first.close()
+    finally:
+        await release_core(holder)
+
+
+async def test_close_leaves_a_given_memory_open(memory):
+    context = _context(memory)
+    await context.add_message(UserMessage(content="Hello.", source="ada"))
+    await context.close()
+    assert context.memory is memory and len(await context.window_messages()) == 1
+    assert await memory.core.list(scope=memory.session_scope)  # the store is still open
+
+
+# -- component config (_to_config, _from_config) ---------------------------------------------------------------
+
+def _lookup(word: str) -> str:
+    """Look a word up."""
+    return word
+
+
+async def test_the_component_config_carries_every_option_and_loads_back_the_same(tmp_path):
+    spec = AgentSpec(agent="helper", user="ada", session="s1", store_dir=str(tmp_path / "store"))
+    tool = FunctionTool(_lookup, description="Look a word up.")
+    schema = {"name": "ping", "description": "Ping.", "parameters": {"type": "object", "properties": {}}}
+    client = ReplayChatCompletionClient(["Noted."])
+    context = OmneContext(spec=spec, model_client=client, summarize_with_model=False, system_prompt="Be terse.",
+                          tool_schema=[tool, schema], window_tokens=3000, warn_at=0.6, evict_at=0.8, evict_to=0.4,
+                          summary_tokens=77, context_id="chat")
+    config = context.dump_component()
+    assert config.provider == "omne.agents.OmneContext"
+    assert config.config == {
+        "spec": spec.model_dump(exclude_none=True), "model_client": client.dump_component().model_dump(),
+        "summarize_with_model": False, "system_prompt": "Be terse.", "tool_schema": [dict(tool.schema), schema],
+        "window_tokens": 3000, "warn_at": 0.6, "evict_at": 0.8, "evict_to": 0.4, "summary_tokens": 77,
+        "context_id": "chat"}
+    loaded = OmneContext.load_component(config)
+    assert isinstance(loaded.model_client, ReplayChatCompletionClient)
+    assert loaded.dump_component() == config  # every option survives the round trip
+    assert (loaded.summarize_with_model, loaded.window_tokens, loaded.warn_at, loaded.evict_at, loaded.evict_to,
+            loaded.summary_tokens, loaded.context_id, loaded.system_prompt) == (
+        False, 3000, 0.6, 0.8, 0.4, 77, "chat", "Be terse.")
+
+    plain = OmneContext(spec=spec, window_tokens=3000).dump_component()  # default tools and no model: not saved
+    assert "tool_schema" not in plain.config and "model_client" not in plain.config  # None: left out
+    assert plain.config["summarize_with_model"] is True and plain.config["summary_tokens"] == 300
+    assert OmneContext.load_component(plain).dump_component() == plain
