@@ -79,7 +79,8 @@ MODULES: dict[str, Module] = {
     # the service's key checks: their unit tests first, then through the in-process API tests (the process and
     # browser tests are left out)
     "auth": Module(mutate=("omne/service/auth.py",), tests=(
-        "tests/test_service_auth.py", "tests/test_service_api.py", "tests/test_service_components.py", "tests/test_mcp.py", "tests/test_inspector.py",
+        "tests/test_service_auth.py", "tests/test_service_api.py", "tests/test_service_components.py",
+        "tests/test_mcp.py", "tests/test_inspector.py",
         "-k", _NOT_SUBPROCESS)),
 }
 
