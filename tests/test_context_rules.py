@@ -3,8 +3,9 @@ the memory-pressure warning (its wording, its record, once per eviction), clippi
 alone overflow the window (what is clipped, to how much, and never the header or the log), a tool result
 never evicted apart from its call, the saved state and the component config round trips, and `close()`.
 
-Written for the mutation run of omne/agents/context.py (benchmarks/RESULTS-mutation.md); each test says which
-mutants it pins. Fast: the hashing embedder's store, embedded only, a handful of messages each."""
+Written for the mutation run of omne/agents/context.py (benchmarks/RESULTS-mutation.md). Fast: the hashing
+embedder's store, embedded only, a handful of messages each. (The mutation run selects tests with
+`-k "not cli ..."`, a substring match: no test name here may contain "cli", hence "trimmed" for clipped.)"""
 
 from __future__ import annotations
 
@@ -24,11 +25,12 @@ from autogen_core.models import (
 from autogen_core.tools import FunctionTool
 from autogen_ext.models.replay import ReplayChatCompletionClient
 
-from omne.agents import AgentMemory, AgentSpec, OmneContext, TokenCounter
+from omne.agents import EXTRACTIVE, AgentMemory, AgentSpec, BlockSpec, OmneContext, TokenCounter
+from omne.agents import rendering
 from omne.agents.shared import acquire_core, release_core
 from omne.errors import InvalidInputError
-from omne.testing import HashEmbedder, open_fast_core
-from omne.types import RecordKind
+from omne.testing import FunctionModel, HashEmbedder, open_fast_core
+from omne.types import EdgeKind, RecordKind
 
 WINDOW = 1000
 SUFFIX = " … [clipped to fit the context window; full text in recall]"
@@ -50,6 +52,24 @@ def _context(memory: AgentMemory, **options) -> OmneContext:
 
 def _words(word: str, n: int) -> str:
     return " ".join(f"{word}{i}" for i in range(n))
+
+
+class Marks(FunctionModel):
+    """A model client whose tokenizer counts only "§" marks (and 10 per tool schema): the thresholds can be hit
+    exactly. The context counts whole prompts with a client's counter; single texts with WordPiece, where
+    "§ " * n is n tokens too."""
+
+    def __init__(self, context_window: int | None = None) -> None:
+        super().__init__(lambda messages, tools: "ok")
+        if context_window:
+            self.context_window = context_window
+
+    def count_tokens(self, messages, *, tools=()):  # noqa: ANN001, ANN201
+        return sum(str(m.content).count("§") for m in messages) + 10 * len(tools)
+
+
+def _marks(n: int) -> UserMessage:
+    return UserMessage(content="§ " * n, source="ada")
 
 
 def _events(context: OmneContext) -> list[tuple[str, int, int, int]]:
@@ -99,7 +119,7 @@ async def test_the_pressure_warning_says_how_full_the_window_is_and_fires_once_u
 
 # -- clipping: the last resort when the newest messages alone overflow (_clip, _text_of, _with_text) ----------
 
-async def test_a_message_longer_than_the_window_is_clipped_in_the_prompt_only(memory):
+async def test_a_message_longer_than_the_window_is_trimmed_in_the_prompt_only(memory):
     """Clipped by the overflow plus 32 tokens of slack, at a token boundary, with a marker; the log and the window
     keep the full text (mutants of the excess, the keep arithmetic, the marker, the loop's exit)."""
     context = _context(memory)
@@ -117,7 +137,7 @@ async def test_a_message_longer_than_the_window_is_clipped_in_the_prompt_only(me
     assert (await memory.core.get_many(context.window_record_ids, scope=memory.session_scope))[0].text == long.content
 
 
-async def test_the_longest_texts_are_clipped_first_a_text_keeps_at_least_16_tokens(memory):
+async def test_the_longest_texts_are_trimmed_first_a_text_keeps_at_least_16_tokens(memory):
     """A turn's tool results and reply (never evicted: they follow the user's message) overflow the window: the
     longest text is clipped first, down to 16 tokens at least, then the next longest by what is still over;
     in a tool result message only its longest result is clipped, name, call id and error flag kept."""
@@ -148,7 +168,7 @@ async def test_the_longest_texts_are_clipped_first_a_text_keeps_at_least_16_toke
     assert await context.window_messages() == [asked, call, result, reply]
 
 
-async def test_the_header_is_never_clipped_even_when_it_is_the_longest_text(memory):
+async def test_the_header_is_never_trimmed_even_when_it_is_the_longest_text(memory):
     prompt_text = "Be kind. " * 150  # more characters than the message, fewer tokens than the window
     context = _context(memory, system_prompt=prompt_text)
     message = UserMessage(content="a " * 600, source="ada")
@@ -160,7 +180,7 @@ async def test_the_header_is_never_clipped_even_when_it_is_the_longest_text(memo
     assert prompt[0] == alone[0]  # the header as it is with no message at all
 
 
-async def test_a_prompt_with_no_text_to_clip_is_returned_whole(memory):
+async def test_a_prompt_with_no_text_to_trim_is_returned_whole(memory):
     """Only plain text is clipped: a multimodal user message, tool calls and an empty result list are left as
     they are, and the overflowing prompt goes out (the model's own limit then answers) rather than looping."""
     context = _context(memory)
@@ -177,7 +197,7 @@ async def test_a_prompt_with_no_text_to_clip_is_returned_whole(memory):
     assert _events(context) == [("clip", tokens, WINDOW, 0)]
 
 
-async def test_a_short_text_is_not_clipped_when_clipping_would_not_shrink_the_prompt(memory):
+async def test_a_short_text_is_not_trimmed_when_that_would_not_shrink_the_prompt(memory):
     """The only clippable text is shorter than the 16-token floor plus the marker: clipping would grow the prompt,
     so it stops (instead of looping) and sends the prompt as it is, with its true size. (Before the fix the grown
     text went out marked as clipped, and last_prompt_tokens understated the prompt.)"""
@@ -338,3 +358,152 @@ async def test_the_component_config_carries_every_option_and_loads_back_the_same
     assert "tool_schema" not in plain.config and "model_client" not in plain.config  # None: left out
     assert plain.config["summarize_with_model"] is True and plain.config["summary_tokens"] == 300
     assert OmneContext.load_component(plain).dump_component() == plain
+
+
+# -- thresholds, exactly (get_messages, _check_fixed_part, the header check of _clip) ----------------------------
+
+async def test_warning_eviction_and_trimming_start_just_past_their_thresholds(memory):
+    context = _context(memory, model_client=Marks(), summarize_with_model=False, context_id="a")
+    for n, kinds in ((750, []), (1, ["warning"]), (149, ["warning"]), (1, ["warning", "eviction"])):
+        await context.add_message(_marks(n))  # 750 = 75%: no warning; 751 warns; 900 = 90%: kept; 901 evicts
+        await context.get_messages()
+        assert [e.kind for e in context.events] == kinds, n
+    assert [e.prompt_tokens for e in context.events] == [751, 901]
+
+    full = _context(memory, model_client=Marks(), context_id="b")
+    await full.add_message(_marks(1000))  # exactly the window: sent whole (nothing older to evict)
+    assert (await full.get_messages())[1] == _marks(1000) and full.events == [] and full.last_prompt_tokens == 1000
+    over = _context(memory, model_client=Marks(), context_id="c")
+    await over.add_message(_marks(1001))  # one over: trimmed by the overflow plus 32
+    assert (await over.get_messages())[1].content == "§ " * 967 + "§" + SUFFIX
+    assert _events(over) == [("clip", 968, WINDOW, 0)] and over.last_prompt_tokens == 968
+
+    header = _context(memory, model_client=Marks(), context_id="d")
+    await header.add_message(_marks(101))
+    header.set_retrieved("§ " * 900)  # the header alone at 90% of the window is still allowed ...
+    assert (await header.get_messages())[1].content == "§ " * 67 + "§" + SUFFIX
+    header.set_retrieved("§ " * 901)  # ... one more is refused
+    with pytest.raises(InvalidInputError, match="alone take 901 of 1000 tokens"):
+        await header.get_messages()
+
+
+async def test_the_fixed_part_of_the_prompt_may_fill_the_window_up_to_the_eviction_point(memory):
+    """system prompt + blocks + tool schemas + the summary's budget may reach evict_at of the window, not more; the
+    refusal names each part and the smallest window that leaves room for a turn."""
+    with_block = await AgentMemory.open(memory.core, agent="other", user="ada",
+                                        blocks=[BlockSpec(label="human", value="Ada likes tea.")])
+    blocks = COUNTER.text_tokens(await with_block.blocks.render())
+    tool = {"name": "ping", "description": "Ping.", "parameters": {"type": "object", "properties": {}}}
+    system = 900 - 100 - 10 - blocks  # the summary takes up to 100 (a tenth of the window), the tool 10
+
+    fits = with_block.context(Marks(), window_tokens=WINDOW, tool_schema=[tool], system_prompt="§ " * system)
+    await fits.add_message(UserMessage(content="Hello.", source="ada"))
+    refused = with_block.context(Marks(), window_tokens=WINDOW, tool_schema=[tool],
+                                 system_prompt="§ " * (system + 1), context_id="tight")
+    with pytest.raises(InvalidInputError) as error:
+        await refused.add_message(UserMessage(content="Hello.", source="ada"))
+    assert str(error.value) == (
+        f"window_tokens=1000 is too small: the fixed part of every prompt takes 801 tokens (system prompt "
+        f"{system + 1}, core memory blocks {blocks}, 1 tool schemas 10) and the summary up to 100; use "
+        "window_tokens=1286 or more, or shorten the system prompt, the blocks or the tools")  # (801+100+256)/0.9
+    roomy = with_block.context(Marks(), window_tokens=1286, tool_schema=[tool], system_prompt="§ " * (system + 1),
+                               summary_tokens=100, context_id="roomy")
+    await roomy.add_message(UserMessage(content="Hello.", source="ada"))
+
+
+# -- construction (__init__) --------------------------------------------------------------------------------------
+
+async def test_thresholds_windows_and_defaults_are_checked_when_built(memory, caplog):
+    for evict_to, warn_at, evict_at in ((0.0, 0.75, 0.9), (0.75, 0.75, 0.9), (0.5, 0.9, 0.9), (0.5, 0.75, 1.01)):
+        with pytest.raises(InvalidInputError) as refused:
+            memory.context(window_tokens=WINDOW, evict_to=evict_to, warn_at=warn_at, evict_at=evict_at)
+        assert str(refused.value) == ("context thresholds need 0 < evict_to < warn_at < evict_at <= 1 (got "
+                                      f"evict_to={evict_to}, warn_at={warn_at}, evict_at={evict_at})")
+    edge = memory.context(window_tokens=WINDOW, evict_to=0.01, warn_at=0.99, evict_at=1.0)
+    assert (edge.evict_to, edge.warn_at, edge.evict_at) == (0.01, 0.99, 1.0)
+
+    with pytest.raises(InvalidInputError) as small:
+        memory.context(window_tokens=255)
+    assert str(small.value) == "window_tokens=255 is too small for a prompt; use at least 256"
+    assert memory.context(window_tokens=256).summary_tokens == 64  # a tenth of the window, at least 64
+    assert memory.context(window_tokens=WINDOW).summary_tokens == 100
+    assert memory.context(window_tokens=WINDOW, summary_tokens=7).summary_tokens == 7
+    assert memory.context(Marks(context_window=5000)).window_tokens == 5000  # the model's own window
+    with caplog.at_level(logging.WARNING, logger="omne.agents"):
+        unknown = memory.context()
+    assert unknown.window_tokens == 8192 and [r.getMessage() for r in caplog.records] == [
+        "the model's context window is unknown; budgeting for 8192 tokens (pass window_tokens=...)"]
+
+    counter = TokenCounter()
+    given = memory.context(window_tokens=WINDOW, counter=counter)
+    assert given.counter is counter and given.summarizer.counter is counter
+    model = Marks()
+    assert memory.context(model, window_tokens=WINDOW).summarizer.model_client is model
+    assert memory.context(model, window_tokens=WINDOW, summarize_with_model=False).summarizer.model_client is None
+    fresh = memory.context(model, window_tokens=WINDOW)
+    assert (fresh.events, fresh.last_prompt_tokens, fresh.summary, fresh.window_record_ids) == ([], 0, None, [])
+    assert fresh.model_client is model and fresh.context_id == "main"
+
+
+# -- the header and the eviction record (_header, _evict) ---------------------------------------------------------
+
+STATUS = ("Every past message, from all sessions, is searchable with conversation_search; archival memory with "
+          "archival_memory_search.\n</memory_status>")
+
+
+async def test_the_header_and_what_an_eviction_writes(memory, caplog):
+    """The header: system prompt (stripped), blocks, the status line, the summary. An eviction takes the oldest
+    messages until it frees what brings the prompt down to evict_to plus room for the summary, folds them into a
+    summary record (provenance: the evicted ids and the previous summary, DERIVED_FROM it) and says so."""
+    agent = await AgentMemory.open(memory.core, agent="scribe", user="ada", session="s1",
+                                   blocks=[BlockSpec(label="human", value="Ada likes tea.")])
+    blocks = await agent.blocks.render()
+    context = agent.context(Marks(), window_tokens=WINDOW, tool_schema=[], system_prompt="  Be terse.\n",
+                            summarize_with_model=False, context_id="chat", warn_at=0.85)  # 810 tokens: no warning
+    said = []
+    for _ in range(9):
+        said.append(_marks(90))
+        await context.add_message(said[-1])
+    header = (await context.get_messages())[0].content
+    assert header == ("Be terse.\n\n" + blocks + "\n\n<memory_status>\nNo message of this conversation has left "
+                      "the window yet. " + STATUS)
+    with caplog.at_level(logging.INFO, logger="omne.agents"):
+        said += [_marks(90), _marks(90)]
+        await context.add_message(said[-2])
+        await context.add_message(said[-1])
+        prompt = await context.get_messages()  # 11 * 90 = 990 > 900: evict
+
+    # to free: 990 - 0.55 * 1000 + 100 (the summary's budget) = 540; each message frees 4 + 1 ("ada") + 90
+    assert COUNTER.message_tokens(said[0]) == 95 and _events(context) == [("eviction", 990, WINDOW, 6)]
+    summary = context.summary_record
+    assert context.events[0].summary_id == summary.id and prompt[1:] == said[6:]
+    ids = [r.id for r in await agent.core.list(scope=agent.session_scope, kinds=[RecordKind.MESSAGE])]
+    assert (summary.kind, summary.scope, summary.tags, summary.name, summary.source_ids) == (
+        RecordKind.SUMMARY, agent.session_scope, ["context_summary"], "scribe", ids[:6])
+    assert summary.metadata == {"context": "chat", "method": EXTRACTIVE, "evicted": 6, "covers_messages": 6,
+                                "previous_summary": None, "written_by": "context:scribe"}
+    assert await agent.core.edges(scope=agent.session_scope, record_ids=[summary.id]) == []
+    assert [r.getMessage() for r in caplog.records if r.name == "omne.agents"] == [
+        f"context chat: evicted 6 messages into summary {summary.id} ({EXTRACTIVE})"]
+    assert prompt[0].content == (
+        "Be terse.\n\n" + blocks + "\n\n<memory_status>\n6 earlier message(s) of this conversation were moved "
+        "out of the window (summarised below). " + STATUS + "\n\n" + rendering.wrap(
+            "conversation_summary", f"The running summary of the evicted messages; {rendering.QUOTED_DATA}.",
+            [rendering.render_record(summary)]))
+
+    for _ in range(40):  # the next eviction folds the first summary in
+        await context.add_message(_marks(90))
+        await context.get_messages()
+        if len(context.events) == 2:
+            break
+    second = context.summary_record
+    assert second.source_ids[0] == summary.id and second.metadata["previous_summary"] == summary.id
+    assert second.metadata["covers_messages"] == 6 + second.metadata["evicted"] == 6 + context.events[1].evicted
+    links = await agent.core.edges(scope=agent.session_scope, record_ids=[second.id])
+    assert [(e.src, e.dst, e.kind) for e in links] == [(second.id, summary.id, EdgeKind.DERIVED_FROM)]
+    state = (await context.save_state())["omne"]["state"]
+    assert (state["summary_id"], state["evictions"], state["evicted_messages"], state["warned"]) == (
+        second.id, 2, second.metadata["covers_messages"], False)
+
+    empty = agent.context(window_tokens=WINDOW, tool_schema=[], system_prompt="   ", context_id="bare")
+    assert (await empty.get_messages())[0].content.startswith(blocks)  # a blank system prompt is left out

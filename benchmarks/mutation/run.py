@@ -49,6 +49,8 @@ class Module:
 # mutated function, so a slow test there costs its run time for each survivor. Tests that start subprocesses
 # (the CLI, crash and lock trials) and the MiniLM-heavy search and graph suites are left out; the regression
 # tests below were written to cover what they would have caught.
+# (-k matches substrings of test, file and class names: a test named "..._client_..." or "..._clipped_..." is left
+# out too; the tests written for a module's mutants avoid those words)
 _NOT_SUBPROCESS = "not cli and not second_process and not sigkill and not read_only"
 _STORE_TESTS = (
     "tests/test_core_records.py", "tests/test_core_isolation.py", "tests/test_default_read_path.py",
