@@ -212,6 +212,12 @@ async def test_a_short_text_is_not_trimmed_when_that_would_not_shrink_the_prompt
     assert context.last_prompt_tokens == COUNTER.count(prompt)
     assert _events(context) == [("clip", COUNTER.count(prompt), WINDOW, 0)]
 
+    floor = COUNTER.clip(_words("step", 40), 16) + SUFFIX  # a text that trimming leaves as it is: no endless loop
+    again = _context(memory, context_id="again")
+    for message in (UserMessage(content=floor, source="ada"), *calls):
+        await again.add_message(message)
+    assert (await again.get_messages())[1].content == floor
+
 
 async def test_retrieved_memories_go_last_in_the_header_and_a_header_that_alone_overflows_is_refused(memory):
     context = _context(memory)
@@ -377,6 +383,11 @@ async def test_warning_eviction_and_trimming_start_just_past_their_thresholds(me
     await over.add_message(_marks(1001))  # one over: trimmed by the overflow plus 32
     assert (await over.get_messages())[1].content == "§ " * 967 + "§" + SUFFIX
     assert _events(over) == [("clip", 968, WINDOW, 0)] and over.last_prompt_tokens == 968
+
+    exact = _context(memory, model_client=Marks(), context_id="e")
+    await exact.add_message(UserMessage(content="§ " * 1010 + "a " * 32, source="ada"))
+    prompt = await exact.get_messages()  # the cut (10 over + 32) takes the 32 "a"s and 10 marks: exactly 1000
+    assert prompt[1].content == "§ " * 999 + "§" + SUFFIX and exact.last_prompt_tokens == 1000  # fits: stop there
 
     header = _context(memory, model_client=Marks(), context_id="d")
     await header.add_message(_marks(101))
