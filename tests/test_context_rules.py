@@ -518,3 +518,55 @@ async def test_the_header_and_what_an_eviction_writes(memory, caplog):
 
     empty = agent.context(window_tokens=WINDOW, tool_schema=[], system_prompt="   ", context_id="bare")
     assert (await empty.get_messages())[0].content.startswith(blocks)  # a blank system prompt is left out
+
+
+def _expected_eviction(window: list[LLMMessage], summary_text: str | None, tokens: int) -> int:
+    """The rule, written out: the oldest messages before the turn being answered (the newest one at least stays)
+    go until they free tokens - evict_to * window + what the summary may still grow by (to summary_tokens)."""
+    users = [i for i, m in enumerate(window) if isinstance(m, UserMessage) and m.source != "omne_memory"]
+    protected = min(users[-1] if users else len(window), len(window) - 1)
+    must_free = tokens - int(0.55 * WINDOW) + max(100 - COUNTER.text_tokens(summary_text or ""), 0)
+    freed, cut = 0, 0
+    while cut < protected and freed < must_free:
+        freed += COUNTER.message_tokens(window[cut])
+        cut += 1
+    return cut
+
+
+async def test_an_eviction_frees_down_to_evict_to_plus_room_for_the_summary(memory):
+    context = _context(memory, model_client=Marks(), summarize_with_model=False, warn_at=0.85)
+    said = [_marks(n) for n in (90, 90, 90, 90, 90, 90, 96, 96, 96, 96, 97)]
+    for message in said:
+        await context.add_message(message)
+    await context.get_messages()
+    # 1021 tokens: free 1021 - 550 + 100 = 571; six messages free 6 * 95 = 570, one short: the seventh goes too
+    assert _events(context) == [("eviction", 1021, WINDOW, 7)] and await context.window_messages() == said[7:]
+
+    first = context.summary_record
+    for _ in range(40):  # the next eviction counts the summary there is: it may only grow to summary_tokens
+        window = await context.window_messages()
+        await context.add_message(_marks(90))
+        await context.get_messages()
+        if len(context.events) > 1 and context.events[-1].kind == "eviction":
+            break
+    event = context.events[-1]
+    assert event.kind == "eviction" and COUNTER.text_tokens(first.text) > 0
+    assert event.evicted == _expected_eviction([*window, _marks(90)], first.text, event.prompt_tokens)
+
+
+async def test_an_eviction_keeps_the_newest_message_when_no_user_turn_is_in_the_window(memory):
+    """Only assistant messages (no user turn to protect): even a deep eviction keeps the newest one."""
+    context = _context(memory, model_client=Marks(), summarize_with_model=False, evict_to=0.01, warn_at=0.85)
+    said = [AssistantMessage(content="§ " * 100, source="helper") for _ in range(10)]
+    for message in said:
+        await context.add_message(message)
+    await context.get_messages()
+    assert _events(context) == [("eviction", 1000, WINDOW, 9)] and await context.window_messages() == said[9:]
+
+
+async def test_a_warning_with_nothing_in_the_window_yet_goes_first(memory):
+    context = _context(memory, model_client=Marks(), context_id="empty")
+    context.set_retrieved("§ " * 800)  # the header alone in the warning band, before any message
+    prompt = await context.get_messages()
+    assert _events(context) == [("warning", 800, WINDOW, 0)]
+    assert len(prompt) == 2 and prompt[1].source == "omne_memory" and await context.window_messages() == [prompt[1]]
