@@ -542,6 +542,13 @@ async def test_an_eviction_frees_down_to_evict_to_plus_room_for_the_summary(memo
     # 1021 tokens: free 1021 - 550 + 100 = 571; six messages free 6 * 95 = 570, one short: the seventh goes too
     assert _events(context) == [("eviction", 1021, WINDOW, 7)] and await context.window_messages() == said[7:]
 
+    exact = _context(memory, model_client=Marks(), summarize_with_model=False, warn_at=0.85, context_id="exact")
+    said = [_marks(n) for n in (90, 90, 90, 90, 90, 90, 96, 96, 96, 96, 96)]
+    for message in said:
+        await exact.add_message(message)
+    await exact.get_messages()  # 1020: free 570, which six messages free exactly: the seventh stays
+    assert _events(exact) == [("eviction", 1020, WINDOW, 6)]
+
     first = context.summary_record
     for _ in range(40):  # the next eviction counts the summary there is: it may only grow to summary_tokens
         window = await context.window_messages()
@@ -570,3 +577,18 @@ async def test_a_warning_with_nothing_in_the_window_yet_goes_first(memory):
     prompt = await context.get_messages()
     assert _events(context) == [("warning", 800, WINDOW, 0)]
     assert len(prompt) == 2 and prompt[1].source == "omne_memory" and await context.window_messages() == [prompt[1]]
+
+
+async def test_a_summary_over_its_budget_leaves_no_negative_room(memory):
+    """summary_tokens=10 is less than the extractive summary's own header: the summary overshoots, and the next
+    eviction frees exactly down to evict_to (no room for the summary to grow, and none taken back)."""
+    context = _context(memory, model_client=Marks(), summarize_with_model=False, warn_at=0.85, summary_tokens=10)
+    for _ in range(11):
+        await context.add_message(_marks(90))
+    await context.get_messages()  # 990: free 990 - 550 + 10 = 450, five messages (475)
+    assert _events(context) == [("eviction", 990, WINDOW, 5)] and COUNTER.text_tokens(context.summary) > 10
+    marks = (await context.get_messages()) and context.last_prompt_tokens  # the summary's marks and 6 messages
+    n = 4 * 95 + 550 - marks  # a new turn that makes the prompt need exactly four messages freed
+    await context.add_message(_marks(n))
+    await context.get_messages()
+    assert _events(context)[1:] == [("eviction", marks + n, WINDOW, 4)]
