@@ -375,6 +375,10 @@ async def test_warning_eviction_and_trimming_start_just_past_their_thresholds(me
         await context.get_messages()
         assert [e.kind for e in context.events] == kinds, n
     assert [e.prompt_tokens for e in context.events] == [751, 901]
+    at_evict = _context(memory, model_client=Marks(), context_id="f")
+    await at_evict.add_message(_marks(900))  # exactly 90%, not warned before: warned now (evicted only past it)
+    await at_evict.get_messages()
+    assert _events(at_evict) == [("warning", 900, WINDOW, 0)]
 
     full = _context(memory, model_client=Marks(), context_id="b")
     await full.add_message(_marks(1000))  # exactly the window: sent whole (nothing older to evict)
@@ -491,6 +495,7 @@ async def test_the_header_and_what_an_eviction_writes(memory, caplog):
     ids = [r.id for r in await agent.core.list(scope=agent.session_scope, kinds=[RecordKind.MESSAGE])]
     assert (summary.kind, summary.scope, summary.tags, summary.name, summary.source_ids) == (
         RecordKind.SUMMARY, agent.session_scope, ["context_summary"], "scribe", ids[:6])
+    assert summary.text.startswith(f"[{EXTRACTIVE}, not model-written: lead sentences of 6 earlier messages")
     assert summary.metadata == {"context": "chat", "method": EXTRACTIVE, "evicted": 6, "covers_messages": 6,
                                 "previous_summary": None, "written_by": "context:scribe"}
     assert await agent.core.edges(scope=agent.session_scope, record_ids=[summary.id]) == []
@@ -510,6 +515,7 @@ async def test_the_header_and_what_an_eviction_writes(memory, caplog):
     second = context.summary_record
     assert second.source_ids[0] == summary.id and second.metadata["previous_summary"] == summary.id
     assert second.metadata["covers_messages"] == 6 + second.metadata["evicted"] == 6 + context.events[1].evicted
+    assert f"lead sentences of {second.metadata['covers_messages']} earlier messages" in second.text
     links = await agent.core.edges(scope=agent.session_scope, record_ids=[second.id])
     assert [(e.src, e.dst, e.kind) for e in links] == [(second.id, summary.id, EdgeKind.DERIVED_FROM)]
     state = (await context.save_state())["omne"]["state"]
