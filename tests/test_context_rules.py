@@ -14,7 +14,7 @@ import logging
 
 import pytest
 
-from autogen_core import FunctionCall
+from autogen_core import CancellationToken, FunctionCall
 from autogen_core.models import (
     AssistantMessage,
     FunctionExecutionResult,
@@ -598,3 +598,54 @@ async def test_a_summary_over_its_budget_leaves_no_negative_room(memory):
     await context.add_message(_marks(n))
     await context.get_messages()
     assert _events(context)[1:] == [("eviction", marks + n, WINDOW, 4)]
+
+
+async def test_a_fixed_part_refusal_counts_an_empty_system_prompt_and_no_tools_as_nothing(memory):
+    context = _context(memory, window_tokens=256, system_prompt="", summary_tokens=304)
+    with pytest.raises(InvalidInputError) as refused:
+        await context.add_message(UserMessage(content="Hello.", source="ada"))
+    assert str(refused.value) == (  # (0 + 304 + 256) / 0.9 = 622.2, rounded up
+        "window_tokens=256 is too small: the fixed part of every prompt takes 0 tokens (system prompt 0, core "
+        "memory blocks 0, 0 tool schemas 0) and the summary up to 304; use window_tokens=623 or more, or shorten "
+        "the system prompt, the blocks or the tools")
+
+
+# -- resuming from the log (_ensure_loaded) ------------------------------------------------------------------------
+
+async def test_a_resumed_context_hides_its_window_from_search_and_links_new_notes_to_its_last_message(memory):
+    """A new process (a new AgentMemory on the store): the window comes back, conversation_search still skips
+    what the model sees, and an archival note cites the newest message in the window as its source."""
+    context = _context(memory, context_id="chat")
+    said = [UserMessage(content="The spare key is under the blue pot.", source="ada"),
+            AssistantMessage(content="Noted, under the blue pot.", source="helper")]
+    for message in said:
+        await context.add_message(message)
+    ids = context.window_record_ids
+
+    again = await AgentMemory.open(memory.core, agent="helper", user="ada", session="s1")
+    resumed = _context(again, context_id="chat")
+    assert await resumed.window_messages() == said
+    assert await again.recall.search("spare key blue pot") == []  # in the window: not a search result
+    insert = next(t for t in again.tools() if t.name == "archival_memory_insert")
+    await insert.run_json({"content": "Ada keeps a spare key outside."}, CancellationToken())
+    note = (await memory.core.list(scope=again.scope, kinds=[RecordKind.FACT],
+                                   text_contains="spare key outside"))
+    assert [r.source_ids for r in note] == [[ids[-1]]]
+
+
+async def test_a_resumed_context_skips_ids_the_log_does_not_hold(memory):
+    """A saved state that names records the log does not hold (written through the API by hand, or a store
+    restored without them): the resumed window, summary and state keep only what the log has."""
+    context = _context(memory, context_id="chat")
+    said = [UserMessage(content="First.", source="ada"), UserMessage(content="Second.", source="ada")]
+    for message in said:
+        await context.add_message(message)
+    kept = context.window_record_ids
+    await memory.core.save_context_state("chat", {"summary_id": "no-such-summary", "window_ids": [
+        kept[0], "no-such-message", kept[1]], "warned": False, "evictions": 1, "evicted_messages": 3},
+        scope=memory.session_scope)
+
+    resumed = _context(memory, context_id="chat")
+    assert await resumed.window_messages() == said and resumed.window_record_ids == kept
+    assert resumed.summary is None and "<conversation_summary>" not in (await resumed.get_messages())[0].content
+    assert (await resumed.save_state())["omne"]["state"]["window_ids"] == kept
