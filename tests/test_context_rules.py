@@ -268,6 +268,8 @@ async def test_saved_state_is_json_names_its_context_and_restores_into_a_new_con
                                                                                           source="helper")]
     for message in said:
         await context.add_message(message)
+    records = await memory.core.get_many(context.window_record_ids, scope=memory.session_scope)
+    assert [r.metadata for r in records] == [{"context": "chat"}] * 2  # each message names the context it was in
     saved = await context.save_state()
     assert json.loads(json.dumps(saved)) == saved  # AutoGen persists team states as JSON
     assert saved["omne"]["context_id"] == "chat"
@@ -309,8 +311,13 @@ async def test_close_gives_back_a_store_the_context_opened_and_a_reuse_reads_the
         one = UserMessage(content="First note.", source="ada")
         await first.add_message(one)
         await first.close()
-        with pytest.raises(InvalidInputError, match="has not opened its store"):
+        with pytest.raises(InvalidInputError) as closed:
             first.memory  # noqa: B018 - given back
+        assert str(closed.value) == ("OmneContext was built from a spec and has not opened its store yet: await its "
+                                     "agent_memory() first")
+        with pytest.raises(InvalidInputError) as neither:
+            OmneContext(window_tokens=WINDOW)
+        assert str(neither.value) == "OmneContext needs an AgentMemory or an AgentSpec"
 
         second = OmneContext(spec=spec, window_tokens=WINDOW, tool_schema=[], system_prompt="Be terse.")
         two = UserMessage(content="Second note.", source="ada")
