@@ -413,11 +413,11 @@ class OmneContext(ChatCompletionContext, Component[OmneContextConfig]):
             excess = tokens - self.window_tokens + 32
             keep = max(self.counter.text_tokens(text) - excess, 16)
             clipped = self.counter.clip(text, keep) + " … [clipped to fit the context window; full text in recall]"
-            out[index] = _with_text(out[index], clipped)
-            new_tokens = self._count(out)
-            if new_tokens >= tokens:
+            candidate = [*out[:index], _with_text(out[index], clipped), *out[index + 1:]]
+            new_tokens = self._count(candidate)
+            if new_tokens >= tokens:  # a text within the floor: the marker would only grow it
                 break
-            tokens = new_tokens
+            out, tokens = candidate, new_tokens
         self.events.append(ContextEvent(kind="clip", prompt_tokens=tokens, window_tokens=self.window_tokens))
         return out, tokens
 
