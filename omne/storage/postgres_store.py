@@ -25,6 +25,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from omne.storage.id_rules import first_foreign, first_taken, foreign_id_error, id_taken_error
+from omne.storage.versions import version_history
 from omne.storage.postgres_db import Conn, PostgresDatabase, Row, exact_scope_where, row_scope, scope_where
 
 _COLUMNS = ("id", "kind", "s_user", "s_agent", "s_session", "s_team", "text", "role", "name", "data", "schema_name",
@@ -289,20 +290,12 @@ class PostgresRecordStore:
     def history(self, record_id: str, scope: Scope) -> builtins.list[Record]:
         """Every version linked to `record_id` by supersession, oldest first."""
         where, params = scope_where(scope)
-        seen: dict[str, Record] = {}
-        frontier = [record_id]
-        while frontier:
-            rows = self._db.query(f"SELECT {_RECORD_COLUMNS} FROM records WHERE (id = ANY(%s) OR superseded_by = "
-                              f"ANY(%s)) AND {where}", [frontier, frontier, *params])
-            frontier = []
-            for row in rows:
-                rec = _row_record(row)
-                if rec.id not in seen:
-                    seen[rec.id] = rec
-                    frontier.append(rec.id)
-                    if rec.superseded_by and rec.superseded_by not in seen:
-                        frontier.append(rec.superseded_by)
-        return sorted(seen.values(), key=lambda r: (r.version, r.created_at))
+
+        def fetch(ids: Sequence[str]) -> builtins.list[Record]:
+            return [_row_record(row) for row in self._db.query(
+                f"SELECT {_RECORD_COLUMNS} FROM records WHERE (id = ANY(%s) OR superseded_by = ANY(%s)) AND {where}",
+                [list(ids), list(ids), *params])]
+        return version_history(record_id, fetch)
 
     def list(self, scope: Scope, flt: RecordFilter | None = None, *, live_only: bool = True,
              limit: int | None = None, newest_first: bool = False, text_contains: str | None = None,

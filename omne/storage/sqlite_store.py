@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from omne.errors import InvalidInputError
 from omne.storage.id_rules import first_foreign, first_taken, foreign_id_error, id_taken_error
+from omne.storage.versions import version_history
 from omne.storage.message_chain import message_links, unchain
 from omne.storage.protocols import EdgeStamp, RecordFacts, RecordFilter
 from omne.storage.sqlite_db import (
@@ -324,22 +325,13 @@ class SQLiteRecordStore:
     def history(self, record_id: str, scope: Scope) -> builtins.list[Record]:
         """Every version linked to `record_id` by supersession, oldest first."""
         where, params = scope_where(scope, "+")
-        seen: dict[str, Record] = {}
-        frontier = [record_id]
-        while frontier:
-            rows = self._query(
-                f"SELECT {_RECORD_COLUMNS} FROM records WHERE (id IN ({','.join('?' * len(frontier))}) "
-                f"OR superseded_by IN ({','.join('?' * len(frontier))})) AND {where}",
-                frontier + frontier + params)
-            frontier = []
-            for row in rows:
-                rec = _row_record(row)
-                if rec.id not in seen:
-                    seen[rec.id] = rec
-                    frontier.append(rec.id)
-                    if rec.superseded_by and rec.superseded_by not in seen:
-                        frontier.append(rec.superseded_by)
-        return sorted(seen.values(), key=lambda r: (r.version, r.created_at))
+
+        def fetch(ids: Sequence[str]) -> builtins.list[Record]:
+            marks = ",".join("?" * len(ids))
+            return [_row_record(row) for row in self._query(
+                f"SELECT {_RECORD_COLUMNS} FROM records WHERE (id IN ({marks}) OR superseded_by IN ({marks})) "
+                f"AND {where}", [*ids, *ids, *params])]
+        return version_history(record_id, fetch)
 
     def list(self, scope: Scope, flt: RecordFilter | None = None, *, live_only: bool = True,
              limit: int | None = None, newest_first: bool = False, text_contains: str | None = None,
