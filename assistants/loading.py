@@ -13,7 +13,7 @@ from assistants.reactive import ReactiveResponder
 from assistants.responder import Responder
 from assistants.settings import ResponderSettings
 from assistants.simple import SimpleResponder
-from omne.core import MemoryCore
+from omne.verbs import CoreVerbs
 from omne.errors import InvalidInputError
 
 BUILTIN: dict[str, type[Responder]] = {"simple": SimpleResponder, "reactive": ReactiveResponder}
@@ -37,7 +37,7 @@ def responder_class(spec: str) -> type[Responder]:
 
 def build_responder(spec: str, model_client: ChatCompletionClient, *, name: str = "assistant",
                     settings: ResponderSettings | None = None, tools: Sequence[BaseTool[Any, Any]] = (),
-                    memory: MemoryCore | None = None, user: str | None = None, team: str | None = None,
+                    memory: CoreVerbs | None = None, user: str | None = None, team: str | None = None,
                     **kwargs: Any) -> Responder:
     """A ready responder: the class from `spec`, one model client, settings, tools and memory."""
     cls = responder_class(spec)

@@ -47,7 +47,7 @@ from omne.agents import rendering
 from omne.agents import SEARCH_TOOL_NAMES, AgentSpec, MemoryHandle, MemoryHierarchy, memory_tools
 from omne.agents.shared import register
 from omne.agents.spec import location_of
-from omne.core import MemoryCore
+from omne.verbs import CoreVerbs
 from omne.errors import InvalidInputError
 from omne.types import new_id
 
@@ -101,7 +101,7 @@ class Responder(BaseChatAgent, Component[ResponderConfig]):
 
     def __init__(self, name: str, model_client: ChatCompletionClient, *,
                  description: str = "A responder with long-term memory.",
-                 tools: Sequence[BaseTool[Any, Any] | Any] = (), memory: MemoryCore | None = None,
+                 tools: Sequence[BaseTool[Any, Any] | Any] = (), memory: CoreVerbs | None = None,
                  store_dir: Path | str | None = None, server_url: str | None = None, user: str | None = None,
                  team: str | None = None, session: str | None = None, settings: ResponderSettings | None = None,
                  handoffs: Sequence[Handoff | str] = (), model_client_stream: bool = False,
@@ -200,7 +200,7 @@ class Responder(BaseChatAgent, Component[ResponderConfig]):
         return self.spec
 
     @property
-    def core(self) -> MemoryCore | None:
+    def core(self) -> CoreVerbs | None:
         """The store, once open (None without one)."""
         return self._handle.memory.core if self._handle is not None and self._handle.is_open else None
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from omne.schemas import SchemaRegistry
     from omne.sync import SyncMemoryCore
     from omne.types import Edge, EdgeKind, Record, RecordKind, Scope
+    from omne.verbs import CoreVerbs
 
 _EXPORTS = {
     "LimitsConfig": "config", "OmneConfig": "config", "VectorConfig": "config",
@@ -32,6 +33,7 @@ _EXPORTS = {
     "SchemaRegistry": "schemas",
     "SyncMemoryCore": "sync",
     "Edge": "types", "EdgeKind": "types", "Record": "types", "RecordKind": "types", "Scope": "types",
+    "CoreVerbs": "verbs",
 }
 __all__ = sorted(_EXPORTS)
 __version__ = "0.1.0"

@@ -34,7 +34,9 @@ from omne.validation import check_content, check_records, describe_validation_er
 if TYPE_CHECKING:
     from omne.agents.blocks import Block
     from omne.construction.pipeline import Construction, JobOutcome, ProcessReport
-    from omne.ingest.models import IngestResult
+    from omne.ingest.images import ImageContext
+    from omne.ingest.models import IngestOptions, IngestResult
+    from omne.ingest.writer import Progress
     from omne.service.client import RemoteMemoryCore
 
 log = logging.getLogger("omne")
@@ -245,12 +247,17 @@ class MemoryCore:
         return (await self.add(record))[0]
 
     async def ingest(self, source: Path | str | bytes, *, scope: Scope, name: str | None = None,
-                     **options: Any) -> IngestResult:
+                     options: IngestOptions | None = None, vision: Any = None, message_id: str | None = None,
+                     context: ImageContext | None = None, mime: str | None = None,
+                     metadata: dict[str, Any] | None = None, tags: Sequence[str] = (),
+                     progress: Progress | None = None) -> IngestResult:
         """Ingest a file (pdf, docx, xlsx, pptx, csv, html, md, txt, json, or an image) as document
         records with provenance; see `omne.ingest.ingest` for the options."""
         from omne.ingest.pipeline import ingest
 
-        return await ingest(self, source, scope=scope, name=name, **options)
+        return await ingest(self, source, scope=scope, name=name, options=options, vision=vision,
+                            message_id=message_id, context=context, mime=mime, metadata=metadata, tags=tags,
+                            progress=progress)
 
     async def add_edges(self, edges: Sequence[Edge]) -> None:
         """Persist typed edges (idempotent on (src, dst, kind))."""
@@ -482,6 +489,11 @@ class MemoryCore:
                 "store": str(self.config.store_dir),
             }
         return await asyncio.to_thread(_stats)
+
+    async def fact_schemas(self) -> dict[str, builtins.list[str]]:
+        """The fact schemas this store validates `data` against (`schemas`): name -> the fields that identify a
+        fact of that schema."""
+        return {name: builtins.list(self.schemas.identity_fields(name)) for name in self.schemas.names()}
 
     # -- export / import ------------------------------------------------------------------
     async def export_lines(self, *, scope: Scope) -> AsyncIterator[str]:

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported when a store is opened: a CLI call through a server never loads the core
-    from omne.core import MemoryCore
     from omne.service.client import RemoteMemoryCore
+    from omne.verbs import CoreVerbs
 
 
 class SyncMemoryCore:
@@ -34,10 +34,10 @@ class SyncMemoryCore:
         self._start(connect())
         return self
 
-    def _start(self, opening: Coroutine[Any, Any, MemoryCore | RemoteMemoryCore]) -> None:
+    def _start(self, opening: Coroutine[Any, Any, CoreVerbs]) -> None:
         self._runner = asyncio.Runner()
         try:
-            self._core: MemoryCore | RemoteMemoryCore = self._runner.run(opening)
+            self._core: CoreVerbs = self._runner.run(opening)
         except BaseException:
             self._runner.close()
             raise
@@ -48,7 +48,7 @@ class SyncMemoryCore:
         return cls(store_dir, **open_kwargs)
 
     @property
-    def core(self) -> MemoryCore | RemoteMemoryCore:
+    def core(self) -> CoreVerbs:
         """The async core these methods drive: a store opened here, or the client of a server (`connect`)."""
         return self._core
 

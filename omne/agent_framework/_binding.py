@@ -10,7 +10,7 @@ from typing import Any
 from omne.agents import AgentSpec, BlockSpec, MemoryHierarchy
 from omne.agents.blocks import block_specs
 from omne.agents.spec import location_of
-from omne.core import MemoryCore
+from omne.verbs import CoreVerbs
 from omne.errors import InvalidInputError
 
 _sessions: weakref.WeakKeyDictionary[Any, dict[str, MemoryHierarchy]] = weakref.WeakKeyDictionary()
@@ -19,7 +19,7 @@ _sessions: weakref.WeakKeyDictionary[Any, dict[str, MemoryHierarchy]] = weakref.
 class Binding:
     """An agent's memory on one core; `session(id)` opens (once per process and core) its memory for a session."""
 
-    def __init__(self, memory: MemoryCore | MemoryHierarchy, *, agent: str | None, user: str | None,
+    def __init__(self, memory: CoreVerbs | MemoryHierarchy, *, agent: str | None, user: str | None,
                  team: str | None, blocks: Sequence[BlockSpec | dict[str, Any]], owner: str) -> None:
         if isinstance(memory, MemoryHierarchy):
             if agent is not None or user is not None or team is not None or blocks:

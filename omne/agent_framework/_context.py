@@ -18,7 +18,7 @@ from agent_framework import AgentSession, ChatContext, ChatMiddleware, ContextPr
 
 from omne.agents import MEMORY_TOOL_NAMES, BlockSpec, MemoryHierarchy, TokenCounter
 from omne.agents.retrieved import DEFAULT_KINDS, last_user_text, retrieve
-from omne.core import MemoryCore
+from omne.verbs import CoreVerbs
 from omne.errors import InvalidInputError
 from omne.types import RecordKind
 
@@ -52,7 +52,7 @@ class OmneContextProvider(ContextProvider):
     tools offered (default: all eight; `()` for none).
     """
 
-    def __init__(self, memory: MemoryCore | MemoryHierarchy, *, agent: str | None = None, user: str | None = None,
+    def __init__(self, memory: CoreVerbs | MemoryHierarchy, *, agent: str | None = None, user: str | None = None,
                  team: str | None = None, blocks: Sequence[BlockSpec | dict[str, Any]] = (), top_k: int = 6,
                  max_tokens: int = 600, kinds: Sequence[str] = DEFAULT_KINDS,
                  tools: Sequence[str] = MEMORY_TOOL_NAMES, source_id: str = "omne") -> None:

@@ -20,7 +20,7 @@ from autogen_core.models import ChatCompletionClient
 from autogen_core.tools import ToolSchema
 
 from omne.agents import BlockSpec, MemoryHierarchy, OmneContext
-from omne.core import MemoryCore
+from omne.verbs import CoreVerbs
 
 from omne.agent_framework._binding import Binding
 from omne.agent_framework._messages import from_autogen, to_autogen
@@ -94,7 +94,7 @@ class OmneHistoryProvider(HistoryProvider):
     extractive.
     """
 
-    def __init__(self, memory: MemoryCore | MemoryHierarchy, *, agent: str | None = None, user: str | None = None,
+    def __init__(self, memory: CoreVerbs | MemoryHierarchy, *, agent: str | None = None, user: str | None = None,
                  team: str | None = None, blocks: Sequence[BlockSpec | dict[str, Any]] = (),
                  window_tokens: int | None = None, warn_at: float = 0.75, evict_at: float = 0.9,
                  evict_to: float = 0.55, summary_tokens: int | None = None,

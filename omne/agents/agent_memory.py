@@ -8,7 +8,7 @@ from typing import Any
 
 from autogen_core.models import ChatCompletionClient
 
-from omne.core import MemoryCore
+from omne.verbs import CoreVerbs
 
 from omne.agents.blocks import BlockSpec
 from omne.agents.context import OmneContext
@@ -22,7 +22,7 @@ class AgentMemory(MemoryHierarchy):
     """The memory hierarchy of one agent (serving one user, in one session). Open with `await AgentMemory.open(...)`."""
 
     @classmethod
-    async def open(cls, core: MemoryCore, *, agent: str, user: str | None = None, session: str = DEFAULT_SESSION,
+    async def open(cls, core: CoreVerbs, *, agent: str, user: str | None = None, session: str = DEFAULT_SESSION,
                    team: str | None = None, blocks: Sequence[BlockSpec | dict[str, Any]] = ()) -> AgentMemory:
         """Bind an agent to a store and attach its blocks (created on first use, kept afterwards)."""
         memory = await super().open(core, agent=agent, user=user, session=session, team=team, blocks=blocks)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from omne.core import MemoryCore
+from omne.verbs import CoreVerbs
 from omne.errors import InvalidInputError
 from omne.retrieval.models import SearchHit
 from omne.types import Record, RecordKind, Scope
@@ -17,7 +17,7 @@ ARCHIVAL_KINDS = (RecordKind.FACT, RecordKind.INSIGHT, RecordKind.DOCUMENT, Reco
 class ArchivalMemory:
     """Inserts and searches archival records within one scope."""
 
-    def __init__(self, core: MemoryCore, *, scope: Scope, author: str) -> None:
+    def __init__(self, core: CoreVerbs, *, scope: Scope, author: str) -> None:
         self.core = core
         self.scope = scope
         self.author = author

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from omne.core import MemoryCore
+from omne.verbs import CoreVerbs
 from omne.errors import InvalidInputError, NotFoundError
 from omne.types import Record, RecordKind, Scope, utcnow
 
@@ -95,7 +95,7 @@ class Block(BaseModel):
                    updated_at=record.created_at, edited_by=record.metadata.get("edited_by"))
 
 
-async def find_block(core: MemoryCore, scope: Scope, label: str) -> Record | None:
+async def find_block(core: CoreVerbs, scope: Scope, label: str) -> Record | None:
     """The current record of block `label` in exactly `scope`, or None."""
     records = await core.list(scope=scope, kinds=[RecordKind.BLOCK])
     matches = [r for r in records if r.name == label and r.scope == scope]
@@ -105,10 +105,10 @@ async def find_block(core: MemoryCore, scope: Scope, label: str) -> Record | Non
     return min(matches, key=lambda r: (str((r.data or {}).get("first_created", "")), r.id))
 
 
-_locks: weakref.WeakKeyDictionary[MemoryCore, dict[tuple[str, str], asyncio.Lock]] = weakref.WeakKeyDictionary()
+_locks: weakref.WeakKeyDictionary[CoreVerbs, dict[tuple[str, str], asyncio.Lock]] = weakref.WeakKeyDictionary()
 
 
-def _block_lock(core: MemoryCore, scope: Scope, label: str) -> asyncio.Lock:
+def _block_lock(core: CoreVerbs, scope: Scope, label: str) -> asyncio.Lock:
     """One lock per block per store in this process, so agents sharing a block never lose an edit."""
     table = _locks.setdefault(core, {})
     return table.setdefault((str(scope), label), asyncio.Lock())
@@ -117,7 +117,7 @@ def _block_lock(core: MemoryCore, scope: Scope, label: str) -> asyncio.Lock:
 class CoreMemory:
     """An agent's attached blocks: read, edit (with limits and read-only checks), history, render."""
 
-    def __init__(self, core: MemoryCore, *, private_scope: Scope, team_scope: Scope | None, editor: str) -> None:
+    def __init__(self, core: CoreVerbs, *, private_scope: Scope, team_scope: Scope | None, editor: str) -> None:
         self.core = core
         self.private_scope = private_scope
         self.team_scope = team_scope

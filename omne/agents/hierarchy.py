@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from omne.core import MemoryCore
+from omne.verbs import CoreVerbs
 from omne.types import Record, RecordKind, Scope
 
 from omne.agents import rendering
@@ -42,7 +42,7 @@ class MemoryHierarchy:
     Only MemoryCore's public methods are used, so `core` may be any object that offers them.
     """
 
-    def __init__(self, core: MemoryCore, spec: AgentSpec, *, scope: Scope | None = None,
+    def __init__(self, core: CoreVerbs, spec: AgentSpec, *, scope: Scope | None = None,
                  editor: str | None = None, full_ids: bool = False) -> None:
         """`scope` / `editor` bind the memory to one given scope instead of the agent's own (see `on_scope`);
         `full_ids`: the memory tools show whole record ids (for clients that open records by id), not 8 chars."""
@@ -58,7 +58,7 @@ class MemoryHierarchy:
         self.archival = ArchivalMemory(core, scope=self.agent_scope, author=editor)
 
     @classmethod
-    def on_scope(cls, core: MemoryCore, scope: Scope, *, editor: str, full_ids: bool = False) -> MemoryHierarchy:
+    def on_scope(cls, core: CoreVerbs, scope: Scope, *, editor: str, full_ids: bool = False) -> MemoryHierarchy:
         """The memory of one scope as the memory tools see it, for a door bound to a scope rather than to an
         agent (an MCP session): core blocks, archival records and conversation search all in `scope`, no team
         blocks; `editor` is written into edit history and provenance. It records no messages."""
@@ -66,7 +66,7 @@ class MemoryHierarchy:
         return cls(core, spec, scope=scope, editor=editor, full_ids=full_ids)
 
     @classmethod
-    async def open(cls, core: MemoryCore, *, agent: str, user: str | None = None, session: str = DEFAULT_SESSION,
+    async def open(cls, core: CoreVerbs, *, agent: str, user: str | None = None, session: str = DEFAULT_SESSION,
                    team: str | None = None, blocks: Sequence[BlockSpec | dict[str, Any]] = ()) -> MemoryHierarchy:
         """Bind an agent to a store and attach its blocks (created on first use, kept afterwards)."""
         spec = AgentSpec.build(agent=agent, user=user, session=session, team=team, blocks=block_specs(blocks),
@@ -74,7 +74,7 @@ class MemoryHierarchy:
         return await cls.from_spec(core, spec)
 
     @classmethod
-    async def from_spec(cls, core: MemoryCore, spec: AgentSpec) -> MemoryHierarchy:
+    async def from_spec(cls, core: CoreVerbs, spec: AgentSpec) -> MemoryHierarchy:
         """The memory an AgentSpec describes, on an open core, with its blocks attached."""
         memory = cls(core, spec)
         for block in spec.blocks:

@@ -16,7 +16,7 @@ from autogen_core.models import (
 )
 from pydantic import TypeAdapter
 
-from omne.core import MemoryCore
+from omne.verbs import CoreVerbs
 from omne.errors import InvalidInputError
 from omne.ingest.messages import attach_images, check_images, images_in
 from omne.types import Record, RecordKind, Scope
@@ -80,7 +80,7 @@ class RecallMemory:
     role and date. The store chains them in order (NEXT edges, in the same transaction;
     `MemoryCore.open(link_messages=True)`, the default)."""
 
-    def __init__(self, core: MemoryCore, spec: AgentSpec, *, search_scope: Scope | None = None) -> None:
+    def __init__(self, core: CoreVerbs, spec: AgentSpec, *, search_scope: Scope | None = None) -> None:
         """`search_scope`: where `search` looks (default: the agent's scope, every session with this user)."""
         self.core = core
         self.spec = spec

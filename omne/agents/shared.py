@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from omne.config import default_store_dir
 from omne.core import MemoryCore
+from omne.verbs import CoreVerbs
 from omne.embedding import Embedder
 
 from omne.agents.spec import server_url_of
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class _Entry:
-    core: MemoryCore  # or a RemoteMemoryCore
+    core: CoreVerbs  # a MemoryCore, or a RemoteMemoryCore
     users: int
     owned: bool  # opened here (the last release closes it), or registered by its owner
     memories: dict[str, tuple[MemoryHierarchy, int]] = field(default_factory=dict)  # by spec: memory, users
@@ -63,7 +64,7 @@ def _location(store_dir: str | Path | None, server_url: str | None) -> tuple[str
     return str(Path(store_dir).expanduser().resolve() if store_dir else default_store_dir().resolve()), False
 
 
-def _key(core: MemoryCore) -> str:
+def _key(core: CoreVerbs) -> str:
     url = server_url_of(core)
     return url if url is not None else str(Path(core.config.store_dir).expanduser().resolve())
 
@@ -77,7 +78,7 @@ def _live(key: str) -> _Entry | None:
     return entry
 
 
-def register(core: MemoryCore) -> MemoryCore:
+def register(core: CoreVerbs) -> CoreVerbs:
     """Share an already-open core for its store; returns the shared one (the first registered wins)."""
     key = _key(core)
     entry = _live(key)
@@ -86,7 +87,7 @@ def register(core: MemoryCore) -> MemoryCore:
     return entry.core
 
 
-def unregister(core: MemoryCore) -> None:
+def unregister(core: CoreVerbs) -> None:
     """Stop sharing a core you registered (call it before you close that core)."""
     key = _key(core)
     if key in _cores and _cores[key].core is core:
@@ -94,13 +95,14 @@ def unregister(core: MemoryCore) -> None:
 
 
 async def acquire_core(store_dir: str | Path | None, *, server_url: str | None = None,
-                       embedder: Embedder | None = None) -> MemoryCore:
+                       embedder: Embedder | None = None) -> CoreVerbs:
     """The process's core for a store, opened on first use: a client of the server at `server_url` (default:
     $OMNE_URL; its key from $OMNE_API_KEY), else `store_dir` (default: $OMNE_STORE) opened here."""
     key, served = _location(store_dir, server_url)
     async with _registry_lock():
         entry = _live(key)
         if entry is None:
+            core: CoreVerbs
             if served:
                 core = MemoryCore.connect(key)
             else:
@@ -147,7 +149,7 @@ async def release_memory(memory: MemoryHierarchy) -> None:
     await release_core(memory.core)
 
 
-async def release_core(core: MemoryCore) -> None:
+async def release_core(core: CoreVerbs) -> None:
     """Give back a core from `acquire_core`; the last user of a core opened here closes it (a core
     registered by its owner stays open)."""
     async with _registry_lock():

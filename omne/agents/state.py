@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from omne.core import MemoryCore
+from omne.verbs import CoreVerbs
 from omne.types import Scope
 
 
@@ -26,11 +26,11 @@ class ContextState(BaseModel):
 class ContextStateStore:
     """Reads and writes context state through the core's verbs (embedded or remote); every call names the scope."""
 
-    def __init__(self, core: MemoryCore) -> None:
+    def __init__(self, core: CoreVerbs) -> None:
         self.core = core
 
     @classmethod
-    def for_core(cls, core: MemoryCore) -> ContextStateStore:
+    def for_core(cls, core: CoreVerbs) -> ContextStateStore:
         return cls(core)
 
     async def load(self, scope: Scope, context_id: str) -> ContextState | None:

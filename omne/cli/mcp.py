@@ -16,6 +16,7 @@ def mcp(store: StoreOpt = None, user: UserOpt = None, agent: AgentOpt = None, se
     $OMNE_API_KEY when the server needs keys) it goes through that server instead of opening the store."""
     from omne.core import MemoryCore
     from omne.mcp import serve_stdio
+    from omne.verbs import CoreVerbs
 
     scope = scope_of(user, agent, session, team)
     if os.environ.get("OMNE_URL") and store is not None:
@@ -23,6 +24,7 @@ def mcp(store: StoreOpt = None, user: UserOpt = None, agent: AgentOpt = None, se
                                 "through the server; unset OMNE_URL to open the store directly, or drop --store")
 
     async def run() -> None:
+        core: CoreVerbs
         if os.environ.get("OMNE_URL"):
             core = MemoryCore.connect()
         else:

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from typing import IO, Any
 
 from omne.construction.summaries import SCOPE_TAG, SESSION_TAG
-from omne.core import MemoryCore
+from omne.verbs import CoreVerbs
 from omne.types import Record, RecordKind, Scope
 
 _ROLES = ("user", "assistant")
@@ -59,7 +60,7 @@ def dialogue_examples(scope: Scope, messages: list[Record]) -> list[dict[str, An
     return examples
 
 
-def _subject(record: Record, identity: tuple[str, ...]) -> str | None:
+def _subject(record: Record, identity: Sequence[str]) -> str | None:
     data = record.data or {}
     for field in identity:
         value = data.get(field)
@@ -68,7 +69,8 @@ def _subject(record: Record, identity: tuple[str, ...]) -> str | None:
     return record.name
 
 
-def knowledge_examples(core: MemoryCore, scope: Scope, records: list[Record]) -> list[dict[str, Any]]:
+def knowledge_examples(identities: dict[str, list[str]], scope: Scope, records: list[Record]) -> list[dict[str, Any]]:
+    """Question/answer examples from summaries, facts and insights (`identities`: `fact_schemas()`)."""
     examples = []
     for record in records:
         if record.kind is RecordKind.SUMMARY and SESSION_TAG in record.tags:
@@ -77,7 +79,7 @@ def knowledge_examples(core: MemoryCore, scope: Scope, records: list[Record]) ->
         elif record.kind is RecordKind.SUMMARY and SCOPE_TAG in record.tags:
             question = f"What do you remember about {record.scope}?"
         elif record.kind is RecordKind.FACT:
-            identity = core.schemas.identity_fields(record.schema_name) if record.schema_name else ()
+            identity = identities.get(record.schema_name, ()) if record.schema_name else ()
             subject = _subject(record, identity)
             question = f"What do you know about {subject}?" if subject else "What is one thing you remember?"
             since = record.valid_from or record.when
@@ -92,13 +94,13 @@ def knowledge_examples(core: MemoryCore, scope: Scope, records: list[Record]) ->
     return examples
 
 
-async def export_sft(core: MemoryCore, out: IO[str], *, scope: Scope) -> int:
+async def export_sft(core: CoreVerbs, out: IO[str], *, scope: Scope) -> int:
     """Write the scope's memory as chat-format SFT examples (schema in this module's docstring)."""
     messages = await core.list(scope=scope, kinds=[RecordKind.MESSAGE])
     knowledge = await core.list(scope=scope, kinds=[RecordKind.SUMMARY, RecordKind.FACT, RecordKind.INSIGHT])
     order = {RecordKind.SUMMARY: 0, RecordKind.FACT: 1, RecordKind.INSIGHT: 2}
     knowledge.sort(key=lambda r: (order[r.kind], r.when, r.id))
-    examples = dialogue_examples(scope, messages) + knowledge_examples(core, scope, knowledge)
+    examples = dialogue_examples(scope, messages) + knowledge_examples(await core.fact_schemas(), scope, knowledge)
 
     def _write() -> int:
         for example in examples:

@@ -22,7 +22,6 @@ from omne.ingest.blobs import BlobStore
 from omne.ingest.formats import detect_format
 from omne.ingest.images import ImageContext, inspect_image
 from omne.ingest.models import BINARY_TAG, PROVENANCE_KEY, FileFormat, IngestOptions, Provenance, SourceInfo
-from omne.ingest.pipeline import ingest
 from omne.ingest.writer import attach_edges, live_records, source_lock, source_tag
 from omne.types import Record, RecordKind, Scope
 from omne.validation import make_record
@@ -31,7 +30,7 @@ if TYPE_CHECKING:
     from autogen_agentchat.messages import BaseChatMessage
     from autogen_core.memory import MemoryContent
 
-    from omne.core import MemoryCore
+    from omne.verbs import CoreVerbs
 
 _NAME_KEYS = ("filename", "file_name", "name", "path")
 _ALT_KEYS = ("alt", "alt_text", "caption", "description")
@@ -110,7 +109,7 @@ def _image_bytes(content: Any) -> bytes:
                             f"{type(content).__name__}")
 
 
-async def records_from_content(core: MemoryCore, content: MemoryContent, scope: Scope, *,
+async def records_from_content(core: CoreVerbs, content: MemoryContent, scope: Scope, *,
                                kind: RecordKind | str = RecordKind.FACT, message_id: str | None = None,
                                vision: Any = None, options: IngestOptions | None = None,
                                tags: Sequence[str] = ()) -> list[Record]:
@@ -137,7 +136,7 @@ async def records_from_content(core: MemoryCore, content: MemoryContent, scope: 
         data = _image_bytes(body)
         context = ImageContext(alt_text=_alt_from(meta), message_text=meta.get("text") if isinstance(
             meta.get("text"), str) else None, file_name=name)
-        return (await ingest(core, data, name=name, mime="image/*", vision=vision, context=context,
+        return (await core.ingest(data, name=name, mime="image/*", vision=vision, context=context,
                              **common)).records
     if isinstance(body, (bytes, bytearray)):
         return await _binary_records(core, bytes(body), name, mime, vision=vision, **common)
@@ -146,17 +145,17 @@ async def records_from_content(core: MemoryCore, content: MemoryContent, scope: 
     if not isinstance(body, str):
         raise InvalidInputError(f"memory content of type {type(body).__name__} is not supported")
     if mime in _CONVERTED_TEXT:  # markup and tables are read like the files they are
-        return (await ingest(core, body.encode("utf-8"), name=name or f"memory-content{_CONVERTED_TEXT[mime]}",
+        return (await core.ingest(body.encode("utf-8"), name=name or f"memory-content{_CONVERTED_TEXT[mime]}",
                              **common)).records
     if len(body.encode("utf-8", errors="replace")) > core.config.limits.max_text_bytes:
         suffix = ".md" if mime == "text/markdown" else ".txt"
-        return (await ingest(core, body.encode("utf-8"), name=name or f"memory-content{suffix}", **common)).records
+        return (await core.ingest(body.encode("utf-8"), name=name or f"memory-content{suffix}", **common)).records
     record = make_record(kind=kind, scope=scope, text=body, metadata=meta | {"mime_type": mime}, tags=tags,
                          source_ids=[message_id] if message_id else [])
     return await core.add(record, attach_edges(message_id, scope, [record]))
 
 
-async def _json_record(core: MemoryCore, body: Any, kind: RecordKind | str, scope: Scope, meta: dict[str, Any],
+async def _json_record(core: CoreVerbs, body: Any, kind: RecordKind | str, scope: Scope, meta: dict[str, Any],
                        mime: str, message_id: str | None, tags: list[str]) -> Record:
     if isinstance(body, str):
         try:
@@ -174,7 +173,7 @@ async def _json_record(core: MemoryCore, body: Any, kind: RecordKind | str, scop
     return (await core.add(record, attach_edges(message_id, scope, [record])))[0]
 
 
-async def _binary_records(core: MemoryCore, data: bytes, name: str | None, mime: str, *, scope: Scope,
+async def _binary_records(core: CoreVerbs, data: bytes, name: str | None, mime: str, *, scope: Scope,
                           message_id: str | None, metadata: dict[str, Any], options: IngestOptions | None,
                           vision: Any, tags: list[str]) -> list[Record]:
     try:
@@ -183,14 +182,14 @@ async def _binary_records(core: MemoryCore, data: bytes, name: str | None, mime:
     except InvalidInputError:
         readable = False
     if readable:
-        return (await ingest(core, data, scope=scope, name=name, mime=None if mime == "application/octet-stream"
+        return (await core.ingest(data, scope=scope, name=name, mime=None if mime == "application/octet-stream"
                              else mime, vision=vision, message_id=message_id, metadata=metadata,
                              options=options, tags=tags)).records
     return [await store_binary(core, data, scope=scope, name=name, mime=mime, message_id=message_id,
                                metadata=metadata, max_bytes=(options or IngestOptions()).max_bytes, tags=tags)]
 
 
-async def store_binary(core: MemoryCore, data: bytes, *, scope: Scope, name: str | None, mime: str,
+async def store_binary(core: CoreVerbs, data: bytes, *, scope: Scope, name: str | None, mime: str,
                        message_id: str | None = None, metadata: dict[str, Any] | None = None,
                        max_bytes: int | None = None, tags: Sequence[str] = ()) -> Record:
     """Keep bytes no reader understands as a blob, with a record that names them (searchable by name)."""
@@ -240,19 +239,19 @@ async def check_images(images: Sequence[Any], label: str) -> list[bytes]:
     return data
 
 
-async def attach_images(core: MemoryCore, images: Sequence[bytes], scope: Scope, *, message_id: str,
+async def attach_images(core: CoreVerbs, images: Sequence[bytes], scope: Scope, *, message_id: str,
                         said: str | None = None, vision: Any = None) -> list[Record]:
     """Ingest a stored message's images (checked PNG bytes) as image records linked to it by ATTACHED edges;
     without a vision model their captions come from what the message says (`said`)."""
     attachments: list[Record] = []
     for data in images:
-        result = await ingest(core, data, scope=scope, mime="image/png", vision=vision, message_id=message_id,
+        result = await core.ingest(data, scope=scope, mime="image/png", vision=vision, message_id=message_id,
                               context=ImageContext(message_text=said))
         attachments.extend(result.records)
     return attachments
 
 
-async def records_from_message(core: MemoryCore, message: BaseChatMessage, scope: Scope, *, vision: Any = None,
+async def records_from_message(core: CoreVerbs, message: BaseChatMessage, scope: Scope, *, vision: Any = None,
                                role: str | None = None) -> MessageRecords:
     """Store an AutoGen chat message (recall memory); its images become attachments linked by ATTACHED edges.
 

@@ -15,6 +15,7 @@ from omne.validation import check_records
 
 if TYPE_CHECKING:
     from omne.core import MemoryCore
+    from omne.verbs import CoreVerbs
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -26,13 +27,13 @@ def source_tag(key: str) -> str:
     return "source:" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:20]
 
 
-def source_lock(core: MemoryCore, scope: Scope, key: str) -> asyncio.Lock:
+def source_lock(core: CoreVerbs, scope: Scope, key: str) -> asyncio.Lock:
     """Serialise ingests of one source in one scope (two at once would both write a version)."""
     per_core = _locks.setdefault(core, {})
     return per_core.setdefault(f"{scope}\x00{key}", asyncio.Lock())
 
 
-async def live_records(core: MemoryCore, scope: Scope, key: str) -> list[Record]:
+async def live_records(core: CoreVerbs, scope: Scope, key: str) -> list[Record]:
     """The current records of a source written with exactly this scope, in chunk order.
 
     (A query scope also sees narrower scopes' records; those belong to their own scope's copy.)

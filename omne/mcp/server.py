@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 from omne.agents.blocks import Block
 from omne.agents.hierarchy import MemoryHierarchy
 from omne.agents.tools import call_memory_tool, date_range, parse_date
-from omne.core import MemoryCore
+from omne.verbs import CoreVerbs
 from omne.errors import OmneError
 from omne.types import Record, RecordKind, Scope
 
@@ -41,7 +41,7 @@ INSTRUCTIONS = (
 class McpBinding:
     """The store and scope one MCP call acts on, and who edits (written into block edit history)."""
 
-    core: MemoryCore
+    core: CoreVerbs
     scope: Scope
     editor: str = "mcp"
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from omne.core import MemoryCore
+from omne.verbs import CoreVerbs
 from omne.mcp.server import McpBinding, McpContext, build_server
 from omne.types import Scope
 
 
-async def serve_stdio(core: MemoryCore, scope: Scope, *, editor: str = "mcp") -> None:
+async def serve_stdio(core: CoreVerbs, scope: Scope, *, editor: str = "mcp") -> None:
     """Serve MCP on stdin/stdout until the client closes it; every call acts on `scope` of `core` (an embedded
     MemoryCore or a RemoteMemoryCore). The caller owns and closes `core`."""
     binding = McpBinding(core=core, scope=scope, editor=editor)

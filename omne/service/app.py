@@ -256,7 +256,8 @@ def _router(timeout_s: float) -> APIRouter:  # noqa: C901 - one small handler pe
         data = await file.read()
         return await core_of(request).ingest(
             data, scope=allowed_scope, name=form.name or file.filename, options=form.options,
-            message_id=form.message_id, mime=form.mime, metadata=form.metadata, tags=form.tags)
+            message_id=form.message_id, context=form.context, mime=form.mime, metadata=form.metadata,
+            tags=form.tags)
 
     @r.post("/import")
     async def import_(request: Request, scope: ScopeQ) -> dict[str, int]:
@@ -313,6 +314,10 @@ def _router(timeout_s: float) -> APIRouter:  # noqa: C901 - one small handler pe
         if key is not None and not key.admin:  # the server's filesystem is not a scoped key's business
             figures.pop("store", None)
         return figures
+
+    @r.get("/schemas")
+    async def fact_schemas(request: Request) -> dict[str, list[str]]:
+        return await core_of(request).fact_schemas()
 
     @r.get("/export", response_class=StreamingResponse,
            responses={200: {"content": {"application/x-ndjson": {}}, "description": "JSON lines"}})

@@ -24,7 +24,8 @@ from pydantic_core import PydanticSerializationError
 from omne.config import OmneConfig
 from omne.errors import BackendUnavailableError, InvalidInputError, OmneError
 from omne.export import write_lines
-from omne.ingest.models import IngestResult
+from omne.ingest.images import ImageContext
+from omne.ingest.models import IngestOptions, IngestResult
 from omne.retrieval.models import RetrievalConfig, SearchHit
 from omne.service.wire import (
     API_PREFIX, ERROR_TYPES, AddRequest, BlockEdit, IdsRequest, IngestForm, RememberRequest, SearchRequest,
@@ -34,6 +35,7 @@ from omne.validation import require_query, require_scope
 
 if TYPE_CHECKING:  # imported when first used: a CLI call through a server stays light
     from omne.agents.blocks import Block
+    from omne.ingest.writer import Progress
     from omne.storage.job_models import Job, JobStatus
 
 _RECORDS = TypeAdapter(list[Record])
@@ -42,6 +44,7 @@ _EDGES = TypeAdapter(list[Edge])
 _OBJECT = TypeAdapter(dict[str, Any])
 _MAYBE_OBJECT = TypeAdapter(dict[str, Any] | None)
 _COUNTS = TypeAdapter(dict[str, int])
+_SCHEMAS = TypeAdapter(dict[str, list[str]])
 
 
 @cache
@@ -171,15 +174,23 @@ class RemoteMemoryCore:
         return Record.model_validate_json(response.content)
 
     async def ingest(self, source: Path | str | bytes, *, scope: Scope, name: str | None = None,
-                     **options: Any) -> IngestResult:
-        """Upload a file for the server to ingest (the JSON-able options of `MemoryCore.ingest`)."""
+                     options: IngestOptions | None = None, vision: Any = None, message_id: str | None = None,
+                     context: ImageContext | None = None, mime: str | None = None,
+                     metadata: dict[str, Any] | None = None, tags: Sequence[str] = (),
+                     progress: Progress | None = None) -> IngestResult:
+        """Upload a file for the server to ingest. A vision model cannot travel: captions of images sent
+        through a server come from `context` (alt text, the message's words, the file name); the server
+        reports no progress (the call returns when it is done)."""
         params = self._scoped(scope)
-        options.pop("progress", None)  # the server reports no progress; the call returns when it is done
+        if vision is not None:
+            raise InvalidInputError("a vision model runs only beside an embedded store: through a server, image "
+                                    "captions come from context=ImageContext(...) (alt text, the message's words); "
+                                    "drop vision=...")
         try:
-            form = IngestForm(name=name, **options)
+            form = IngestForm(name=name, options=options, message_id=message_id, context=context, mime=mime,
+                              metadata=metadata, tags=list(tags))
         except (TypeError, ValueError) as exc:
-            raise InvalidInputError(f"ingest through a server takes name, options, message_id, mime, metadata "
-                                    f"and tags only ({exc})") from None
+            raise InvalidInputError(f"invalid ingest options: {exc}") from None
         if isinstance(source, bytes):
             data, filename = source, name or "upload"
         else:
@@ -264,6 +275,9 @@ class RemoteMemoryCore:
     async def stats(self, scope: Scope | None = None) -> dict[str, Any]:
         params = {} if scope is None else self._scoped(scope)
         return _OBJECT.validate_json((await self._call("GET", "/stats", params=params)).content)
+
+    async def fact_schemas(self) -> dict[str, builtins.list[str]]:
+        return _SCHEMAS.validate_json((await self._call("GET", "/schemas")).content)
 
     # -- export / import ----------------------------------------------------------------------------
     async def export_lines(self, *, scope: Scope) -> AsyncIterator[str]:

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from omne import errors
+from omne.ingest.images import ImageContext
 from omne.ingest.models import IngestOptions
 from omne.retrieval.models import RetrievalConfig
 from omne.types import Edge, Record
@@ -117,6 +118,7 @@ class IngestForm(BaseModel):
     name: str | None = None
     options: IngestOptions | None = None
     message_id: str | None = None
+    context: ImageContext | None = None  # what the message around an image says about it (for its caption)
     mime: str | None = None
     metadata: dict[str, Any] | None = None
     tags: list[str] = Field(default_factory=list)
