@@ -420,17 +420,22 @@ class MemoryCore:
         return found.get("dense", [])
 
     async def get(self, record_id: str, *, scope: Scope) -> Record:
-        """One record by id, any version, if it belongs to the scope."""
+        """One record by id, any version (superseded and forgotten ones too, marked so: `live`, `deleted_at`), if
+        it belongs to the scope."""
         require_scope(scope)
         found = await asyncio.to_thread(self._store.get_many, [record_id], scope)
         if not found:
             raise NotFoundError(f"no record {record_id} in scope {scope}")
         return found[0]
 
-    async def get_many(self, record_ids: Sequence[str], *, scope: Scope) -> builtins.list[Record]:
-        """Records by id (missing or out-of-scope ids are skipped), in the order asked."""
+    async def get_many(self, record_ids: Sequence[str], *, scope: Scope,
+                       include_forgotten: bool = False) -> builtins.list[Record]:
+        """Records by id, in the order asked: a live read, so missing, out-of-scope and forgotten ids are skipped
+        (`include_forgotten=True` keeps forgotten ones; `history` and export always show them). A superseded
+        version is still returned by its own id."""
         require_scope(scope)
-        return await asyncio.to_thread(self._store.get_many, list(record_ids), scope)
+        found = await asyncio.to_thread(self._store.get_many, list(record_ids), scope)
+        return found if include_forgotten else [r for r in found if r.deleted_at is None]
 
     async def search(self, query: str, *, scope: Scope, top_k: int = 10, kinds: Sequence[RecordKind | str] | None = None,
                      tags: Sequence[str] | None = None, roles: Sequence[str] | None = None,

@@ -57,7 +57,8 @@ class CoreVerbs(Protocol):
     # -- read path
     async def get(self, record_id: str, *, scope: Scope) -> Record: ...
 
-    async def get_many(self, record_ids: Sequence[str], *, scope: Scope) -> builtins.list[Record]: ...
+    async def get_many(self, record_ids: Sequence[str], *, scope: Scope,
+                       include_forgotten: bool = False) -> builtins.list[Record]: ...
 
     async def search(self, query: str, *, scope: Scope, top_k: int = 10,
                      kinds: Sequence[RecordKind | str] | None = None, tags: Sequence[str] | None = None,

@@ -28,6 +28,7 @@ SERVED_MODULES = {
     "test_core_records", "test_core_search", "test_core_input", "test_agents_blocks", "test_agents_context",
     "test_agents_memory_adapter", "test_agents_tools", "test_responder_hooks", "test_responder_memory_tools",
     "test_responder_teams", "test_reactive_responder", "test_service_api", "test_agent_framework",
+    "test_forgotten_reads",
 }
 
 
@@ -39,7 +40,7 @@ BACKEND_MODULES = {
     "test_construction_structured", "test_construction_summaries", "test_construction_worker",
     "test_concurrency", "test_crash_safety", "test_hostile_cli", "test_isolation_surfaces", "test_model_faults",
     "test_reliability_isolation", "test_regressions_log", "test_storage_protocols", "test_default_read_path",
-    "test_graph",
+    "test_graph", "test_forgotten_reads",
 }
 
 

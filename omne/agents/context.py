@@ -66,7 +66,7 @@ class ContextEvent(BaseModel):
     at: datetime = Field(default_factory=utcnow)
 
 
-def _units(window: Sequence[tuple[LLMMessage, str]]) -> list[list[int]]:
+def _units(window: Sequence[tuple[LLMMessage | None, str]]) -> list[list[int]]:
     """Indices grouped so that tool results always stay with the call that asked for them."""
     units: list[list[int]] = []
     for i, (message, _) in enumerate(window):
@@ -75,6 +75,13 @@ def _units(window: Sequence[tuple[LLMMessage, str]]) -> list[list[int]]:
         else:
             units.append([i])
     return units
+
+
+def _without_gone(window: Sequence[tuple[LLMMessage | None, str]], live: set[str]) -> list[tuple[LLMMessage, str]]:
+    """The window less every unit (a call with its results) holding a record that is no longer there (forgotten):
+    a model never sees a forgotten message, nor a tool result whose call was forgotten."""
+    kept = [i for unit in _units(window) if all(window[j][1] in live for j in unit) for i in unit]
+    return [(message, rid) for message, rid in (window[i] for i in kept) if message is not None]
 
 
 class OmneContextConfig(BaseModel):
@@ -202,8 +209,9 @@ class OmneContext(ChatCompletionContext, Component[OmneContextConfig]):
         state = await states.load(self._scope, self.context_id)
         if state is None:
             return
-        records = await self.memory.core.get_many(state.window_ids, scope=self._scope)
-        self._window = [(record_to_message(r), r.id) for r in records]
+        records = {r.id: r for r in await self.memory.core.get_many(state.window_ids, scope=self._scope)}
+        self._window = _without_gone([(record_to_message(records[rid]) if rid in records else None, rid)
+                                      for rid in state.window_ids], set(records))
         if state.summary_id:
             found = await self.memory.core.get_many([state.summary_id], scope=self._scope)
             self._summary = found[0] if found else None
@@ -249,8 +257,10 @@ class OmneContext(ChatCompletionContext, Component[OmneContextConfig]):
         await self._save()
 
     async def get_messages(self) -> list[LLMMessage]:
-        """The prompt: header (system prompt, blocks, summary, retrieved memories) + recent messages."""
+        """The prompt: header (system prompt, blocks, summary, retrieved memories) + recent messages (less any
+        forgotten since they entered the window)."""
         await self._ensure_loaded()
+        await self._drop_forgotten()
         prompt = await self._assemble()
         tokens = self._count(prompt)
         warn, evict = self.warn_at * self.window_tokens, self.evict_at * self.window_tokens
@@ -266,6 +276,19 @@ class OmneContext(ChatCompletionContext, Component[OmneContextConfig]):
             prompt, tokens = self._clip(prompt, tokens)
         self.last_prompt_tokens = tokens
         return prompt
+
+    async def _drop_forgotten(self) -> None:
+        """Let go of window messages (and the running summary) forgotten since they were loaded."""
+        ids = [rid for _, rid in self._window] + ([self._summary.id] if self._summary else [])
+        if not ids:
+            return
+        live = {r.id for r in await self.memory.core.get_many(ids, scope=self._scope)}
+        if len(live) == len(set(ids)):
+            return
+        self._window = _without_gone(self._window, live)
+        if self._summary is not None and self._summary.id not in live:
+            self._summary, self._state.summary_id = None, None
+        await self._save()
 
     async def clear(self) -> None:
         """Start a fresh window with no summary. Nothing is deleted: every message stays in recall memory."""

@@ -133,7 +133,8 @@ class RecallMemory:
             return []
         keyed = {rec.id: str(uuid.uuid5(_TEAM_NS, f"{self.spec.team}|{self.spec.user}|{mid}"))
                  for rec, mid in zip(private, ids) if mid}
-        known = {r.id for r in await self.core.get_many(list(keyed.values()), scope=query_scope)}
+        known = {r.id for r in await self.core.get_many(list(keyed.values()), scope=query_scope,
+                                                        include_forgotten=True)}  # a forgotten copy stays forgotten
         return [rec.model_copy(update={
                     "id": keyed[rec.id], "scope": scope, "role": "user" if rec.role == "user" else "agent",
                     "metadata": {**rec.metadata, "recorded_by": self.spec.agent}})

@@ -115,10 +115,12 @@ def inspector_router() -> APIRouter:  # noqa: C901 - one small handler per page
         page = await _page(request)
         versions = await page.core.history(record_id, scope=page.scoped)
         current = versions[-1]
-        sources = await page.core.get_many(current.source_ids, scope=page.scoped) if current.source_ids else []
+        sources = (await page.core.get_many(current.source_ids, scope=page.scoped, include_forgotten=True)
+                   if current.source_ids else [])
         edges = await page.core.edges(scope=page.scoped, record_ids=[v.id for v in versions])
         ids = {e.src for e in edges} | {e.dst for e in edges}
-        texts = {r.id: r.text for r in await page.core.get_many(sorted(ids), scope=page.scoped)} if ids else {}
+        texts = ({r.id: r.text for r in await page.core.get_many(sorted(ids), scope=page.scoped,
+                                                                  include_forgotten=True)} if ids else {})
         texts.update({v.id: v.text for v in versions})
         nodes, lines = neighbourhood(current, edges, texts)
         return page.render("record.html", current=current, versions=versions, sources=sources, edges=edges,

@@ -285,7 +285,8 @@ def _router(timeout_s: float) -> APIRouter:  # noqa: C901 - one small handler pe
 
     @r.post("/records/lookup", response_model=list[Record])
     async def get_many(request: Request, body: IdsRequest, scope: ScopeQ) -> list[Record]:
-        return await within(core_of(request).get_many(body.ids, scope=allowed(request, scope)))
+        return await within(core_of(request).get_many(body.ids, scope=allowed(request, scope),
+                                                      include_forgotten=body.include_forgotten))
 
     @r.get("/records", response_model=list[Record])
     async def list_(request: Request, scope: ScopeQ, kinds: Annotated[list[str] | None, Query()] = None,

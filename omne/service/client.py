@@ -230,10 +230,11 @@ class RemoteMemoryCore:
         response = await self._call("GET", f"/records/{_seg(record_id)}", params=self._scoped(scope))
         return Record.model_validate_json(response.content)
 
-    async def get_many(self, record_ids: Sequence[str], *, scope: Scope) -> builtins.list[Record]:
+    async def get_many(self, record_ids: Sequence[str], *, scope: Scope,
+                       include_forgotten: bool = False) -> builtins.list[Record]:
         params = self._scoped(scope)
         response = await self._call("POST", "/records/lookup", params=params,
-                                    **_body(IdsRequest(ids=list(record_ids))))
+                                    **_body(IdsRequest(ids=list(record_ids), include_forgotten=include_forgotten)))
         return _RECORDS.validate_json(response.content)
 
     async def search(self, query: str, *, scope: Scope, top_k: int = 10, kinds: Sequence[RecordKind | str] | None = None,

@@ -101,6 +101,7 @@ class IdsRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     ids: list[str]
+    include_forgotten: bool = False
 
 
 class BlockEdit(BaseModel):
