@@ -28,7 +28,7 @@ SERVED_MODULES = {
     "test_core_records", "test_core_search", "test_core_input", "test_agents_blocks", "test_agents_context",
     "test_agents_memory_adapter", "test_agents_tools", "test_responder_hooks", "test_responder_memory_tools",
     "test_responder_teams", "test_reactive_responder", "test_service_api", "test_agent_framework",
-    "test_forgotten_reads",
+    "test_forgotten_reads", "test_multimodal_memory",
 }
 
 

@@ -1,6 +1,6 @@
 """Images recorded by the agent layers through `omne serve` (a real server process on loopback): a MultiModalMessage
-in an OmneContext and an image MemoryContent in OmneMemory reach the served store, linked and captioned, and
-nothing is written beside the client."""
+in an OmneContext, and an image and an unreadable binary MemoryContent in OmneMemory, reach the served store
+(linked, captioned, their originals kept there), and nothing is written beside the client."""
 
 from __future__ import annotations
 
@@ -39,6 +39,8 @@ async def test_images_recorded_through_a_server_are_stored_there_and_read_back(t
                                                                            _picture((200, 30, 30))]))
             await mem.autogen_memory().add(MemoryContent(content=_picture((30, 90, 200)), mime_type=MemoryMimeType.IMAGE,
                                                          metadata={"alt": "the blue dinghy at the pontoon"}))
+            await mem.autogen_memory().add(MemoryContent(content=bytes(range(256)), mime_type="application/x-firmware",
+                                                         metadata={"filename": "gps.bin"}))
 
             (said,) = await remote.list(scope=mem.session_scope, kinds=[RecordKind.MESSAGE], roles=["user"])
             edges = await remote.edges(scope=mem.session_scope, record_ids=[said.id])
@@ -52,8 +54,10 @@ async def test_images_recorded_through_a_server_are_stored_there_and_read_back(t
             docs = await remote.list(scope=mem.scope, kinds=[RecordKind.DOCUMENT])
             captions = {p.image.caption for r in docs if (p := Provenance.of(r)) is not None and p.image}
             assert captions == {"My new red kayak, bought in Oslo", "the blue dinghy at the pontoon"}
+            (firmware,) = [r for r in docs if "binary" in r.tags]
+            assert firmware.name == "gps.bin" and Provenance.of(firmware).source.mime == "application/x-firmware"
             hits = await remote.search("blue dinghy pontoon", scope=mem.scope, kinds=[RecordKind.DOCUMENT])
             assert hits and "the blue dinghy at the pontoon" in hits[0].record.text
     assert os.listdir(workdir) == []
     kept = [p for p in (tmp_path / "store" / "blobs").rglob("*") if p.is_file()]
-    assert len(kept) == 2  # both originals, in the served store
+    assert len(kept) == 3  # every original (two images, the firmware), in the served store

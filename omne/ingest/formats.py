@@ -173,6 +173,8 @@ def extension_of(fmt: FileFormat, head: bytes) -> str:
     """A file extension for a format (images: from their first bytes)."""
     if fmt is FileFormat.IMAGE:
         return "." + (sniff_image_mime(head) or "image/png").split("/")[1].replace("jpeg", "jpg")
+    if fmt is FileFormat.BINARY:
+        return ".bin"
     return "." + fmt.value
 
 

@@ -18,11 +18,9 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from pydantic import BaseModel
 
 from omne.errors import InvalidInputError
-from omne.ingest.blobs import BlobStore
-from omne.ingest.formats import detect_format
 from omne.ingest.images import ImageContext, inspect_image
-from omne.ingest.models import BINARY_TAG, PROVENANCE_KEY, FileFormat, IngestOptions, Provenance, SourceInfo
-from omne.ingest.writer import attach_edges, live_records, source_lock, source_tag
+from omne.ingest.models import IngestOptions
+from omne.ingest.writer import attach_edges
 from omne.types import Record, RecordKind, Scope
 from omne.validation import make_record
 
@@ -176,52 +174,12 @@ async def _json_record(core: CoreVerbs, body: Any, kind: RecordKind | str, scope
 async def _binary_records(core: CoreVerbs, data: bytes, name: str | None, mime: str, *, scope: Scope,
                           message_id: str | None, metadata: dict[str, Any], options: IngestOptions | None,
                           vision: Any, tags: list[str]) -> list[Record]:
-    try:
-        detect_format(name or "", data[:8192], None if mime == "application/octet-stream" else mime)
-        readable = True
-    except InvalidInputError:
-        readable = False
-    if readable:
-        return (await core.ingest(data, scope=scope, name=name, mime=None if mime == "application/octet-stream"
-                             else mime, vision=vision, message_id=message_id, metadata=metadata,
-                             options=options, tags=tags)).records
-    return [await store_binary(core, data, scope=scope, name=name, mime=mime, message_id=message_id,
-                               metadata=metadata, max_bytes=(options or IngestOptions()).max_bytes, tags=tags)]
-
-
-async def store_binary(core: CoreVerbs, data: bytes, *, scope: Scope, name: str | None, mime: str,
-                       message_id: str | None = None, metadata: dict[str, Any] | None = None,
-                       max_bytes: int | None = None, tags: Sequence[str] = ()) -> Record:
-    """Keep bytes no reader understands as a blob, with a record that names them (searchable by name)."""
-    import hashlib
-
-    limit = max_bytes or core.config.limits.max_file_bytes
-    label = name or f"<{len(data):,} bytes>"
-    if len(data) > limit:
-        raise InvalidInputError(f"{label}: {len(data):,} bytes is over the {limit:,}-byte file limit")
-    if not data:
-        raise InvalidInputError(f"{label}: the attachment is empty")
-    sha = hashlib.sha256(data).hexdigest()
-    key = name or f"sha256:{sha}"
-    shown = name or f"attachment-{sha[:12]}.bin"
-    async with source_lock(core, scope, key):
-        for record in await live_records(core, scope, key):
-            prov = Provenance.of(record)
-            if prov is not None and prov.source.sha256 == sha:
-                await core.add_edges(attach_edges(message_id, scope, [record]))
-                return record
-        import io
-
-        blob = await asyncio.to_thread(BlobStore.beside(core.config.store_dir).put, io.BytesIO(data), sha)
-        info = SourceInfo(file=shown, source=key, sha256=sha, bytes=len(data), mime=mime, format=FileFormat.BINARY,
-                          blob=blob)
-        prov = Provenance(source=info, converter="none (binary kept as a blob)", message_id=message_id)
-        text = f"Binary attachment {shown} ({len(data):,} bytes, {mime}); its content is kept as a blob, unread."
-        record = make_record(kind=RecordKind.DOCUMENT, scope=scope, text=text, name=shown,
-                             tags=[BINARY_TAG, source_tag(key), *tags], source_ids=[message_id] if message_id else [],
-                             metadata={k: v for k, v in (metadata or {}).items() if k != PROVENANCE_KEY}
-                             | {PROVENANCE_KEY: prov.model_dump(mode="json", exclude_none=True)})
-        return (await core.add(record, attach_edges(message_id, scope, [record])))[0]
+    """Bytes in a known file format are ingested as that file; anything else is kept as a blob with a record
+    naming it (searchable by name)."""
+    keep = (options or IngestOptions()).model_copy(update={"keep_unreadable": True})
+    return (await core.ingest(data, scope=scope, name=name, mime=None if mime == "application/octet-stream"
+                              else mime, vision=vision, message_id=message_id, metadata=metadata,
+                              options=keep, tags=tags)).records
 
 
 def images_in(content: Any) -> list[Any]:

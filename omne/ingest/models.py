@@ -35,7 +35,8 @@ class FileFormat(StrEnum):
 
 
 class IngestOptions(BaseModel):
-    """How files are split and written. `max_bytes` overrides `limits.max_file_bytes` for one call."""
+    """How files are split and written. `max_bytes` overrides `limits.max_file_bytes` for one call; with
+    `keep_unreadable` content of no known format is kept (a blob, and a record that names it) instead of refused."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -43,6 +44,7 @@ class IngestOptions(BaseModel):
     overlap_tokens: int = Field(default=24, ge=0, le=128)  # only when one block must be cut into windows
     batch_size: int = Field(default=64, ge=1, le=10_000)  # chunks committed and embedded per write
     max_bytes: int | None = Field(default=None, ge=1)
+    keep_unreadable: bool = False  # bytes no reader understands: kept as a blob with a record naming them
 
 
 class SourceInfo(BaseModel):

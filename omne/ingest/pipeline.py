@@ -19,7 +19,7 @@ from omne.ingest.convert import Section, converter_name, sections
 from omne.ingest.formats import MIME_TYPES, check_content, detect_format, extension_of
 from omne.ingest.images import ImageContext, describe_image, image_text, inspect_image
 from omne.ingest.models import (
-    DOCUMENT_TAG, IMAGE_TAG, PROVENANCE_KEY, FileFormat, IngestOptions, IngestResult, Location, Provenance, SourceInfo,
+    BINARY_TAG, DOCUMENT_TAG, IMAGE_TAG, PROVENANCE_KEY, FileFormat, IngestOptions, IngestResult, Location, Provenance, SourceInfo,
 )
 from omne.ingest.source import SourceFile
 from omne.ingest.writer import Progress, attach_edges, is_current, live_records, source_lock, source_tag, write_version
@@ -52,27 +52,37 @@ async def ingest(core: MemoryCore, source: Path | str | bytes, *, scope: Scope, 
         raise InvalidInputError(f"{src.label}: {src.size:,} bytes is over the {limit:,}-byte file limit (raise "
                                 "limits.max_file_bytes or pass a larger max_bytes)")
     head = await asyncio.to_thread(src.head)
-    fmt = detect_format(src.name or "", head, mime, src.label)
+    try:
+        fmt = detect_format(src.name or "", head, mime, src.label)
+    except InvalidInputError:
+        if not options.keep_unreadable:
+            raise
+        fmt = FileFormat.BINARY
     sha = await asyncio.to_thread(src.sha256)
     if not src.key:  # unnamed bytes: the content is the identity
-        generated = f"{'image' if fmt is FileFormat.IMAGE else 'upload'}-{sha[:12]}{extension_of(fmt, head)}"
+        generated = f"{_UNNAMED.get(fmt, 'upload')}-{sha[:12]}{extension_of(fmt, head)}"
         src = dataclasses.replace(src, key=f"sha256:{sha}", name=generated, label=generated)
 
     def _check() -> None:
         with src.open() as stream:
             check_content(fmt, src.label, stream, src.size, limit)
 
-    await asyncio.to_thread(_check)
+    if fmt is not FileFormat.BINARY:
+        await asyncio.to_thread(_check)
     async with source_lock(core, scope, src.key):
         old = await live_records(core, scope, src.key)
+        kind = (mime or "application/octet-stream") if fmt is FileFormat.BINARY else None
         info = SourceInfo(file=src.name, source=src.key, sha256=sha, bytes=src.size,
-                          mime=MIME_TYPES.get(fmt, "application/octet-stream"), format=fmt, modified=src.modified)
+                          mime=kind or MIME_TYPES.get(fmt, "application/octet-stream"), format=fmt,
+                          modified=src.modified)
         if is_current(old, sha):
             await core.add_edges(attach_edges(message_id, scope, old))
             return IngestResult(file=src.name, source=src.key, sha256=sha, format=fmt, status="unchanged",
                                 records=old)
         if fmt is FileFormat.IMAGE:
             records = [await _image_record(src, info, scope, vision, message_id, context)]
+        elif fmt is FileFormat.BINARY:
+            records = [_binary_record(src, info, scope, message_id)]
         else:
             records = await _document_records(core, src, fmt, info, scope, options, message_id, progress)
         info_blob = await asyncio.to_thread(_keep_original, core, src, sha)
@@ -82,6 +92,9 @@ async def ingest(core: MemoryCore, source: Path | str | bytes, *, scope: Scope, 
     return IngestResult(file=src.name, source=src.key, sha256=sha, format=fmt,
                         status="superseded" if old else "added", records=stored, superseded=superseded,
                         forgotten=forgotten)
+
+
+_UNNAMED = {FileFormat.IMAGE: "image", FileFormat.BINARY: "attachment"}  # how unnamed bytes are named
 
 
 def _keep_original(core: MemoryCore, src: SourceFile, sha: str) -> str:
@@ -137,6 +150,13 @@ async def _document_records(core: MemoryCore, src: SourceFile, fmt: FileFormat, 
                           converter=converter, message_id=message_id)
         records.append(_base_record(src, scope, chunk.text, tags, prov, message_id))
     return records
+
+
+def _binary_record(src: SourceFile, info: SourceInfo, scope: Scope, message_id: str | None) -> Record:
+    text = (f"Binary attachment {src.name} ({src.size:,} bytes, {info.mime}); its content is kept as a blob, "
+            "unread.")
+    prov = Provenance(source=info, converter="none (binary kept as a blob)", message_id=message_id)
+    return _base_record(src, scope, text, [BINARY_TAG, source_tag(src.key)], prov, message_id)
 
 
 async def _image_record(src: SourceFile, info: SourceInfo, scope: Scope, vision: Any, message_id: str | None,

@@ -255,7 +255,8 @@ def _router(timeout_s: float) -> APIRouter:  # noqa: C901 - one small handler pe
             raise InvalidInputError(f"invalid ingest options: {describe_validation_error(exc)}") from None
         data = await file.read()
         return await core_of(request).ingest(
-            data, scope=allowed_scope, name=form.name or file.filename, options=form.options,
+            data, scope=allowed_scope, name=file.filename if form.name is None else form.name or None,
+            options=form.options,
             message_id=form.message_id, context=form.context, mime=form.mime, metadata=form.metadata,
             tags=form.tags)
 

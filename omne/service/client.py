@@ -193,6 +193,7 @@ class RemoteMemoryCore:
             raise InvalidInputError(f"invalid ingest options: {exc}") from None
         if isinstance(source, bytes):
             data, filename = source, name or "upload"
+            form.name = name or ""  # unnamed bytes stay unnamed (the server names them by their content)
         else:
             path = Path(source)
             if not path.is_file():

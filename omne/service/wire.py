@@ -116,7 +116,7 @@ class IngestForm(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = None
+    name: str | None = None  # None: the upload's file name; "": unnamed bytes (named by their content hash)
     options: IngestOptions | None = None
     message_id: str | None = None
     context: ImageContext | None = None  # what the message around an image says about it (for its caption)
