@@ -37,9 +37,9 @@ class Recollection(BaseModel):
 
 
 class MemoryHierarchy:
-    """The memory hierarchy of one agent (serving one user, in one session), on one MemoryCore.
+    """The memory hierarchy of one agent (serving one user, in one session), on one core.
 
-    Only MemoryCore's public methods are used, so `core` may be any object that offers them.
+    Only the core's verbs (`omne.CoreVerbs`) are used, so `core` is a `MemoryCore` or a `RemoteMemoryCore`.
     """
 
     def __init__(self, core: CoreVerbs, spec: AgentSpec, *, scope: Scope | None = None,
