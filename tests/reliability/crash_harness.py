@@ -142,7 +142,7 @@ async def _verify(mode: str, store: Path, embedder, acked: Acked, killed_at: flo
             by_scope.setdefault(s, []).append(rid)
         found = {}
         for s, ids in by_scope.items():
-            for record in await core.get_many(ids, scope=SCOPES[s]):
+            for record in await core.get_many(ids, scope=SCOPES[s], include_forgotten=True):
                 found[record.id] = record
         missing = sorted(set(acked.adds) - set(found))
         assert not missing, f"{len(missing)} acknowledged record(s) lost, e.g. {missing[:3]}"
