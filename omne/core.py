@@ -358,9 +358,14 @@ class MemoryCore:
         On a PostgreSQL database with a local index (several servers, one memory), the index catches up with
         the changes every server made since its position in the log, embedding any record that has no stored
         vector; `open` also starts a task that catches up every FOLLOW_INTERVAL_S seconds until `close`, which
-        leaves a record without a vector to its writer for a grace period (omne.storage.log_follower)."""
+        leaves a record without a vector to its writer for a grace period (omne.storage.log_follower). Either way,
+        an index that disagrees with the log although nothing is pending (it lost points its records or position
+        claim it holds) is rebuilt from the log."""
         if self._follower is not None:
-            return await self._catch_up(wait_for_writers=False)
+            done = await self._catch_up(wait_for_writers=False)
+            async with self._write_lock:
+                lost = await asyncio.to_thread(self._follower_lost_points)
+            return done + (await self._catch_up(wait_for_writers=False) if lost else 0)
         async with self._write_lock:
             live = await asyncio.to_thread(self._store.count)
             vectors = await asyncio.to_thread(self._index.count)
@@ -372,6 +377,20 @@ class MemoryCore:
                 await self._index_records(batch)
                 done += len(batch)
             return done
+
+    def _follower_lost_points(self) -> bool:
+        """Whether the derived index holds fewer or more points than the log has live records with nothing pending
+        (checked before and after counting, so another server's write in between is not taken for a loss); if
+        so the follower replays the log from its start (stored vectors: nothing is embedded again)."""
+        assert self._follower is not None
+        if self._follower.pending():
+            return False
+        live, vectors = self._store.count(), self._index.count()
+        if live == vectors or self._follower.pending():
+            return False
+        log.warning("vector index holds %d points for %d live records; rebuilding it from the log", vectors, live)
+        self._follower.replay()
+        return True
 
     async def _catch_up(self, *, wait_for_writers: bool) -> int:
         assert self._follower is not None

@@ -209,3 +209,24 @@ async def test_an_index_built_with_another_embedding_model_is_rebuilt_with_this_
         assert (await again.stats(U))["vectors"] == 1 and (await _ids(again, "boat Mango"))[0] == added.id
     finally:
         await again.close()
+
+
+async def test_an_index_that_lost_points_its_position_covers_is_rebuilt_on_open(database, tmp_path):
+    """The position file says every change is in the index, but some points are not (e.g. a power loss kept the
+    position and not the index's last pages): opening compares the index with the log, as on SQLite."""
+    a = await _open(tmp_path / "a")
+    try:
+        kept = await a.remember("the harbour opens at six", scope=U)
+        lost = await a.remember("the ferry to Skye leaves at nine", scope=U)
+    finally:
+        await a.close()
+    index = EdgeVectorIndex(tmp_path / "a" / "vectors", HashEmbedder().dim)
+    index.delete([lost.id])
+    index.close()
+    again = await _open(tmp_path / "a")
+    try:
+        stats = await again.stats(U)
+        assert stats["vectors"] == stats["records"] == 2 and stats["pending_index"] == 0
+        assert (await _ids(again, "ferry Skye"))[0] == lost.id and kept.id in await _ids(again, "harbour")
+    finally:
+        await again.close()

@@ -102,6 +102,13 @@ class LogFollower:
         """How many records (of one scope when given) changed after the position."""
         return self._log.pending(self._state.position, scope)
 
+    def replay(self) -> None:
+        """Start again from position 0: the next catch-up rewrites every point (for an index found to have lost
+        points that its position covers)."""
+        self._applied.clear()
+        self._waiting.clear()
+        self._loaded = self._save(self._state.model_copy(update={"position": 0}))
+
     def index_new(self, records: Sequence[Record]) -> dict[str, np.ndarray]:
         """Embed records this server has just committed, store their vectors for every server, and catch up
         (which indexes them); returns the vectors by record id."""
