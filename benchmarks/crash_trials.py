@@ -2,6 +2,8 @@
 
     python -m benchmarks.crash_trials --trials 24                 # hashing test embedder (fast)
     python -m benchmarks.crash_trials --trials 4 --real-embedder  # all-MiniLM-L6-v2 in child and check
+    python -m benchmarks.crash_trials --trials 24 --postgres      # the record log on a throwaway PostgreSQL
+                                                                  # cluster (a fresh schema per trial)
 
 Each trial kills two children in turn on one store, then checks every guarantee (see
 tests/reliability/crash_harness.py). Prints one JSON line per trial and a summary line.
@@ -11,12 +13,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import tempfile
 import time
+from contextlib import ExitStack
 from dataclasses import asdict
 from pathlib import Path
 
+from omne.testing import PostgresCluster, throwaway_cluster
 from tests.reliability.crash_harness import run_trial
 
 
@@ -26,7 +31,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1000)
     parser.add_argument("--real-embedder", action="store_true")
     parser.add_argument("--max-delay", type=float, default=1.5, help="kill within this many seconds of READY")
+    parser.add_argument("--postgres", action="store_true", help="records on a throwaway PostgreSQL cluster")
+    parser.add_argument("--modes", default="write,write+docs,construct",
+                        help="the trials cycle through these (write, write+docs, construct)")
     args = parser.parse_args()
+    with ExitStack() as stack:
+        cluster = stack.enter_context(throwaway_cluster(install=True)) if args.postgres else None
+        raise SystemExit(1 if run(args, cluster) else 0)
+
+
+def run(args: argparse.Namespace, cluster: PostgresCluster | None) -> int:
+    """Run the trials; returns how many failed."""
     if args.real_embedder:
         from omne.embedding import MiniLMEmbedder
 
@@ -35,12 +50,13 @@ def main() -> None:
         from omne.testing import HashEmbedder
 
         embedder = HashEmbedder()
-    # cycle: plain writes, writes with document ingest, construction jobs
-    plan = [("write", False), ("write", True), ("construct", False)]
+    plan = [(mode.removesuffix("+docs"), mode.endswith("+docs")) for mode in args.modes.split(",")]
     failures, started = 0, time.perf_counter()
     totals = {"acked_records": 0, "acked_jobs": 0, "reindexed_on_open": 0, "stale_leases_resumed": 0, "kills": 0}
     for i in range(args.trials):
         mode, docs = plan[i % len(plan)]
+        if cluster is not None:  # children inherit it; the check opens the store with it too
+            os.environ["OMNE_DATABASE_URL"] = cluster.create_schema(f"trial_{args.seed + i}")
         with tempfile.TemporaryDirectory() as tmp:
             try:
                 result = run_trial(mode, args.seed + i, Path(tmp) / "store", embedder, docs=docs,
@@ -57,9 +73,10 @@ def main() -> None:
             totals[key] += row[key]
         totals["kills"] += len(result.killed_after_s)
         print(json.dumps(row), flush=True)
-    print(json.dumps({"trials": args.trials, "failures": failures, "embedder": embedder.name, **totals,
+    print(json.dumps({"trials": args.trials, "failures": failures, "embedder": embedder.name,
+                      "records": "postgres" if cluster else "sqlite", **totals,
                       "seconds": round(time.perf_counter() - started, 1)}), flush=True)
-    raise SystemExit(1 if failures else 0)
+    return failures
 
 
 if __name__ == "__main__":
