@@ -23,11 +23,10 @@ from omne.retrieval.models import RetrievalConfig, SearchHit
 from omne.retrieval.pipeline import Retriever, SearchContext
 from omne.schemas import SchemaRegistry
 from omne.storage.backends import open_storage
-from omne.storage.context import contextual_texts
-from omne.storage.index_payload import index_text
+from omne.storage.context import embed_records
 from omne.storage.job_models import Job, JobStatus
 from omne.storage.log_follower import POSITION_FILE, LogFollower
-from omne.storage.protocols import IndexHit, IndexItem, JobStore, KeyStore, RecordFilter, Storage, VectorIndex
+from omne.storage.protocols import IndexHit, JobStore, KeyStore, RecordFilter, Storage, VectorIndex
 from omne.types import Edge, Record, RecordKind, Scope, new_id, utcnow
 from omne.validation import check_content, check_records, describe_validation_error, require_query, require_scope
 
@@ -104,18 +103,24 @@ class MemoryCore:
         self._retriever = Retriever(self._store, index, embedder)
         self.retrieval = retrieval or PRESETS[DEFAULT_PRESET]  # what `search` runs when given no config
         self.link_messages = link_messages  # chain each scope's messages (NEXT edges) as they are added
-        self.contextual = contextual  # embed each message after the previous one too (the `context` stage)
+        # with contextual vectors (the `context` stage), where each message's previous one is found
+        self._context_from = self._store if contextual else None
         self.write_hooks: builtins.list[WriteHook] = list(write_hooks or [])  # run after indexing, in order
         self._write_lock = asyncio.Lock()
         # On a database several servers share, with a local index: that index follows the shared change log.
         vector_log = storage.vectors if config.vectors.backend == "edge" else None
-        self._follower = None if vector_log is None else LogFollower(vector_log, index, embedder,
-                                                                    config.store_dir / POSITION_FILE)
+        self._follower = None if vector_log is None else LogFollower(
+            vector_log, index, embedder, config.store_dir / POSITION_FILE, context_from=self._context_from)
         self._following: asyncio.Task[None] | None = None
         self._stop_following = asyncio.Event()
         # Set by omne.construction.Construction.attach (which also joins write_hooks): runs jobs (`process`).
         self.construction: Construction | None = None
         self.closed = False  # set by close(); shared-core registries drop closed cores
+
+    @property
+    def contextual(self) -> bool:
+        """Whether each message is also embedded after the previous one (see `open`)."""
+        return self._context_from is not None
 
     # -- lifecycle ------------------------------------------------------------------------
     @classmethod
@@ -334,12 +339,7 @@ class MemoryCore:
         omne.storage.context) and upsert live records; delete the others; mark them clean; return the vectors."""
         live = [r for r in records if r.live]
         gone = [r.id for r in records if not r.live]
-        contexts = await asyncio.to_thread(contextual_texts, self._store, live) if live and self.contextual else {}
-        texts = [index_text(r) for r in live] + list(contexts.values())  # one batch: embedded together
-        embedded: np.ndarray | list[np.ndarray] = (
-            await asyncio.to_thread(self.embedder.embed, texts) if texts else [])
-        vectors, extra = embedded[:len(live)], dict(zip(contexts, embedded[len(live):]))
-        items = [IndexItem(record=r, vector=v, context=extra.get(r.id)) for r, v in zip(live, vectors)]
+        items = await asyncio.to_thread(embed_records, self.embedder, live, self._context_from)
         await asyncio.to_thread(self._index.upsert, items)
         await asyncio.to_thread(self._index.delete, gone)
         await asyncio.to_thread(self._store.mark_clean, [r.id for r in records])

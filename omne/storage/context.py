@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
+from omne.embedding import Embedder
 from omne.storage.index_payload import index_text
-from omne.storage.protocols import RecordStore
+from omne.storage.protocols import IndexItem, RecordStore
 from omne.types import EdgeKind, Record, Scope
 
 
@@ -43,3 +44,14 @@ def contextual_texts(store: RecordStore, records: Sequence[Record]) -> dict[str,
     """The contextual text of each record that has a previous message: that message's indexed text, then its own."""
     previous = previous_messages(store, records)
     return {r.id: f"{index_text(previous[r.id])} {index_text(r)}" for r in records if r.id in previous}
+
+
+def embed_records(embedder: Embedder, records: Sequence[Record], context_from: RecordStore | None) -> list[IndexItem]:
+    """Each record's vector, and with `context_from` (the store that holds their chains) the contextual vector of
+    each that has a previous message: all texts in one embedder call, so its batching covers both."""
+    if not records:
+        return []
+    contexts = contextual_texts(context_from, records) if context_from is not None else {}
+    embedded = embedder.embed([index_text(r) for r in records] + list(contexts.values()))
+    extra = dict(zip(contexts, embedded[len(records):]))
+    return [IndexItem(record=r, vector=v, context=extra.get(r.id)) for r, v in zip(records, embedded)]

@@ -178,13 +178,15 @@ class StoreDump(Protocol):
 
 class IndexChange(BaseModel):
     """A record as it stands at its latest position in the change log, with the vector stored for it (None
-    when no server has embedded its current text with the model asked for)."""
+    when no server has embedded its current text with the model asked for) and the contextual vector stored
+    beside it (None: the record has none, and `vector` serves as its contextual one)."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
 
     position: int
     record: Record
     vector: np.ndarray | None
+    context: np.ndarray | None = None
 
 
 class VectorLog(Protocol):
@@ -197,10 +199,12 @@ class VectorLog(Protocol):
         """An identity of the database's store that never changes (indexes derived from it record it)."""
         ...
     def changes_after(self, position: int, model: str, limit: int) -> builtins.list[IndexChange]:
-        """Records whose latest change lies after `position`, in log order, with their vectors for `model`."""
+        """Records whose latest change lies after `position`, in log order, with their vectors (dense and
+        contextual) for `model`."""
         ...
     def save_vectors(self, model: str, items: Sequence[IndexItem]) -> None:
-        """Store the vectors a server embedded (idempotent by record id and model; the latest write wins)."""
+        """Store the vectors a server embedded, the contextual one included (idempotent by record id and model;
+        the latest write wins)."""
         ...
     def pending(self, position: int, scope: Scope | None = None) -> int:
         """How many records (of one scope when given) changed after `position`."""
