@@ -23,7 +23,7 @@ from omne.retrieval.models import RetrievalConfig, SearchHit
 from omne.retrieval.pipeline import Retriever, SearchContext
 from omne.schemas import SchemaRegistry
 from omne.storage.backends import open_storage
-from omne.storage.context import embed_records
+from omne.storage.context import embed_records, fill_missing_contexts
 from omne.storage.job_models import Job, JobStatus
 from omne.storage.log_follower import POSITION_FILE, LogFollower
 from omne.storage.protocols import IndexHit, JobStore, KeyStore, RecordFilter, Storage, VectorIndex
@@ -354,7 +354,8 @@ class MemoryCore:
         leaves a record without a vector to its writer for a grace period (omne.storage.log_follower)."""
         if self._follower is not None:
             return await self._catch_up(wait_for_writers=False)
-        async with self._write_lock:
+        async with self._write_lock:  # an index made before contextual vectors gets them (dense vectors kept)
+            await asyncio.to_thread(fill_missing_contexts, self._index, self.embedder, self._context_from)
             live = await asyncio.to_thread(self._store.count)
             vectors = await asyncio.to_thread(self._index.count)
             if live != vectors and not await asyncio.to_thread(self._store.dirty, 1):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import builtins
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeAlias
@@ -242,6 +242,16 @@ class IndexItem(BaseModel):
     context: np.ndarray | None = None  # the contextual vector (omne.storage.context); None: `vector` again
 
 
+class StoredVector(BaseModel):
+    """A point of the vector index as stored: its record id, scope and dense vector."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    id: str
+    scope: Scope
+    vector: np.ndarray
+
+
 class IndexHit(BaseModel):
     """A record id found by one retrieval stage, with its rank (1-based) and raw score."""
 
@@ -261,5 +271,11 @@ class VectorIndex(Protocol):
     def search(self, scope: Scope, flt: RecordFilter | None, *, dense: np.ndarray | None,
                lexical: str | None, limit: int, context: bool = False) -> dict[str, list[IndexHit]]: ...
     def count(self, scope: Scope | None = None) -> int: ...  # points, in one scope if given
+    def missing_context(self, limit: int) -> builtins.list[StoredVector]:
+        """Up to `limit` points that have no contextual vector (an index made before them), else none."""
+        ...
+    def set_context(self, vectors: Mapping[str, np.ndarray]) -> None:
+        """Give existing points (by record id) their contextual vectors, leaving the rest of each point as is."""
+        ...
     def optimize(self) -> bool: ...
     def close(self) -> None: ...
