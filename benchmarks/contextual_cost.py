@@ -11,6 +11,8 @@ and search latency with and without the contextual stage.
   `default_without_context`, alternately query by query; every query is embedded by the real model. The write
   path's flag does not change what a search costs (every point holds a contextual vector either way, the dense
   one when there is none), so the read path's contextual stage is what is compared.
+* with --upgrade-size: a store whose index is turned into one made before contextual vectors, opened once with
+  the vectors added in place (this version) and once with its index emptied (a rebuild from the log, as before).
 """
 
 from __future__ import annotations
@@ -113,11 +115,61 @@ async def search_cost(records: list[Record], queries: list[str], batch: int, whe
                for name, t in times.items()}}
 
 
+def make_pre_contextual(vectors: Path) -> None:
+    """Turn an index into what an Omne before contextual vectors left: same points, no `context` vector."""
+    import qdrant_edge as q
+
+    from omne.storage.index_payload import DENSE, LEXICAL
+
+    shard = q.EdgeShard.load(str(vectors))
+    points: list = []
+    offset = None
+    while True:
+        page, offset = shard.scroll(q.ScrollRequest(limit=1000, offset=offset, with_payload=True,
+                                                    with_vector=[DENSE, LEXICAL]))
+        points += page
+        if offset is None:
+            break
+    shard.close()
+    shutil.rmtree(vectors)
+    old = q.EdgeShard.create(str(vectors), q.EdgeConfig(
+        vectors={DENSE: q.EdgeVectorParams(size=384, distance=q.Distance.Cosine)},
+        sparse_vectors={LEXICAL: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)}))
+    for i in range(0, len(points), 1000):
+        old.update(q.UpdateOperation.upsert_points([q.Point(p.id, p.vector, p.payload) for p in points[i:i + 1000]]))
+    old.close()
+
+
+async def upgrade_cost(records: list[Record], batch: int, where: Path, real: MiniLMEmbedder) -> dict:
+    """Opening a store whose index was made before contextual vectors: adding them in place (this version) against
+    rebuilding the index from the log (what the version before did), each on a copy of the same store."""
+    core = await MemoryCore.open(where / "store", embedder=real)
+    for i in range(0, len(records), batch):
+        await core.add(records[i:i + batch])
+    await core.close()
+    make_pre_contextual(where / "store" / "vectors")
+    out: dict = {"records": len(records)}
+    for how in ("add_in_place", "rebuild"):
+        copy = where / how
+        shutil.copytree(where / "store", copy)
+        if how == "rebuild":
+            shutil.rmtree(copy / "vectors")  # an emptied index: every record is embedded again (both texts)
+        embedder = Counted(real)
+        start = time.perf_counter()
+        core = await MemoryCore.open(copy, embedder=embedder)
+        seconds = time.perf_counter() - start
+        assert (await core.stats())["vectors"] == len(records)
+        await core.close()
+        out[how] = {"open_s": round(seconds, 2), "texts_embedded": len(embedder.texts), "load_avg": os.getloadavg()}
+        progress(f"upgrade ({how}): {out[how]}")
+    return out
+
+
 async def run(args: argparse.Namespace) -> dict:
     real = MiniLMEmbedder.shared()
     workdir = Path(tempfile.mkdtemp(prefix="omne-contextual-cost-", dir=args.workdir))
     result: dict = {"machine": machine(), "command": " ".join(["python -m benchmarks.contextual_cost", *sys.argv[1:]]),
-                    "ingest": [], "search": None}
+                    "ingest": [], "search": None, "upgrade": None}
     try:
         records = messages(synthetic_sentences(args.records, seed=13), args.session)
         real.embed([f'{r.name}: "{r.text}"' for r in records[:64]])  # warm-up (threads, allocator)
@@ -131,6 +183,9 @@ async def run(args: argparse.Namespace) -> dict:
             result["search"] = await search_cost(searched, synthetic_queries(args.queries), args.batch,
                                                  workdir / "search", real)
             progress(f"search: {result['search']}")
+        if args.upgrade_size:
+            result["upgrade"] = await upgrade_cost(messages(synthetic_sentences(args.upgrade_size, seed=19),
+                                                            args.session), args.batch, workdir / "upgrade", real)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return result
@@ -145,14 +200,20 @@ def summary(result: dict) -> str:
                      f"{row['load_avg'][0]:.1f} |")
     on = [r["records_per_s"] for r in result["ingest"] if r["contextual"]]
     off = [r["records_per_s"] for r in result["ingest"] if not r["contextual"]]
-    lines.append(f"\nmedian records/s: on {np.median(on):,.0f}, off {np.median(off):,.0f} "
-                 f"(off / on = {np.median(off) / np.median(on):.2f})")
+    if on and off:
+        lines.append(f"\nmedian records/s: on {np.median(on):,.0f}, off {np.median(off):,.0f} "
+                     f"(off / on = {np.median(off) / np.median(on):.2f})")
     if result["search"]:
         s = result["search"]
         lines.append(f"\nsearch at {s['records']:,} ({s['queries']} queries each, query embedded): default "
                      f"{s['default']['p50_ms']} / {s['default']['p95_ms']} ms, default_without_context "
                      f"{s['default_without_context']['p50_ms']} / {s['default_without_context']['p95_ms']} ms "
                      f"(p50 / p95; load {s['load_avg'][0]:.1f})")
+    if result.get("upgrade"):
+        u = result["upgrade"]
+        lines.append(f"\nopening {u['records']:,} messages indexed before contextual vectors: added in place "
+                     f"{u['add_in_place']['open_s']} s ({u['add_in_place']['texts_embedded']:,} texts embedded), "
+                     f"rebuilt {u['rebuild']['open_s']} s ({u['rebuild']['texts_embedded']:,} texts)")
     return "\n".join(lines)
 
 
@@ -163,6 +224,8 @@ def main() -> None:
     parser.add_argument("--session", type=int, default=25, help="turns per session (each session one chain)")
     parser.add_argument("--batch", type=int, default=250, help="records per MemoryCore.add call")
     parser.add_argument("--search-size", type=int, default=10000, help="messages in the searched store (0: none)")
+    parser.add_argument("--upgrade-size", type=int, default=0,
+                        help="messages in a store whose index is made pre-contextual, then opened (0: none)")
     parser.add_argument("--queries", type=int, default=300, help="timed searches per read path")
     parser.add_argument("--workdir", default=None, help="parent directory of the temporary stores")
     parser.add_argument("--out", default=None, help="write the JSON result here")
