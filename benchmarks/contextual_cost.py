@@ -35,6 +35,7 @@ from benchmarks.core_perf import machine, percentile
 from benchmarks.synthetic import synthetic_queries, synthetic_sentences
 from omne import MemoryCore, MiniLMEmbedder, Record, RecordKind, Scope
 from omne.retrieval.stages import PRESETS
+from omne.testing import make_pre_contextual_index
 
 SPEAKERS = ("Maya", "Omar")
 
@@ -115,31 +116,6 @@ async def search_cost(records: list[Record], queries: list[str], batch: int, whe
                for name, t in times.items()}}
 
 
-def make_pre_contextual(vectors: Path) -> None:
-    """Turn an index into what an Omne before contextual vectors left: same points, no `context` vector."""
-    import qdrant_edge as q
-
-    from omne.storage.index_payload import DENSE, LEXICAL
-
-    shard = q.EdgeShard.load(str(vectors))
-    points: list = []
-    offset = None
-    while True:
-        page, offset = shard.scroll(q.ScrollRequest(limit=1000, offset=offset, with_payload=True,
-                                                    with_vector=[DENSE, LEXICAL]))
-        points += page
-        if offset is None:
-            break
-    shard.close()
-    shutil.rmtree(vectors)
-    old = q.EdgeShard.create(str(vectors), q.EdgeConfig(
-        vectors={DENSE: q.EdgeVectorParams(size=384, distance=q.Distance.Cosine)},
-        sparse_vectors={LEXICAL: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)}))
-    for i in range(0, len(points), 1000):
-        old.update(q.UpdateOperation.upsert_points([q.Point(p.id, p.vector, p.payload) for p in points[i:i + 1000]]))
-    old.close()
-
-
 async def upgrade_cost(records: list[Record], batch: int, where: Path, real: MiniLMEmbedder) -> dict:
     """Opening a store whose index was made before contextual vectors: adding them in place (this version) against
     rebuilding the index from the log (what the version before did), each on a copy of the same store."""
@@ -147,7 +123,7 @@ async def upgrade_cost(records: list[Record], batch: int, where: Path, real: Min
     for i in range(0, len(records), batch):
         await core.add(records[i:i + batch])
     await core.close()
-    make_pre_contextual(where / "store" / "vectors")
+    make_pre_contextual_index(where / "store" / "vectors")
     out: dict = {"records": len(records)}
     for how in ("add_in_place", "rebuild"):
         copy = where / how

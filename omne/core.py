@@ -167,6 +167,10 @@ class MemoryCore:
         storage, index = await asyncio.to_thread(_open)
         core = cls(config, storage, index, embedder, write_hooks, retrieval, link_messages, contextual)
         try:
+            # an index made before contextual vectors gets them, its dense vectors kept; a server on a shared
+            # database embeds none (every server serves those records' vectors as their contextual ones)
+            await asyncio.to_thread(fill_missing_contexts, index, embedder,
+                                    core._context_from if core._follower is None else None)
             await core.reconcile()
         except BaseException:
             await asyncio.to_thread(core._close_sync)
@@ -354,8 +358,7 @@ class MemoryCore:
         leaves a record without a vector to its writer for a grace period (omne.storage.log_follower)."""
         if self._follower is not None:
             return await self._catch_up(wait_for_writers=False)
-        async with self._write_lock:  # an index made before contextual vectors gets them (dense vectors kept)
-            await asyncio.to_thread(fill_missing_contexts, self._index, self.embedder, self._context_from)
+        async with self._write_lock:
             live = await asyncio.to_thread(self._store.count)
             vectors = await asyncio.to_thread(self._index.count)
             if live != vectors and not await asyncio.to_thread(self._store.dirty, 1):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import shutil
-
 import pytest
 import qdrant_edge as q
 
@@ -15,6 +13,7 @@ from omne.storage.backends import open_storage
 from omne.storage.context import contextual_texts, fill_missing_contexts
 from omne.storage.index_payload import DENSE, LEXICAL, index_text
 from omne.storage.qdrant_edge_index import EdgeVectorIndex
+from omne.testing import make_pre_contextual_index
 
 JO = Scope(user="jo", session="s1")
 # Sam's answer (turn 3) names nothing the question asks about; only the turn before it does, and other turns
@@ -99,20 +98,6 @@ class Counting:
         return self.inner.embed_query(text)
 
 
-def _make_pre_contextual(vectors) -> None:
-    """Turn a store's index into what an older Omne left: the same points (dense and BM25 vectors, payloads),
-    no contextual vectors."""
-    shard = q.EdgeShard.load(str(vectors))
-    points, _ = shard.scroll(q.ScrollRequest(limit=1000, with_payload=True, with_vector=[DENSE, LEXICAL]))
-    shard.close()
-    shutil.rmtree(vectors)
-    old = q.EdgeShard.create(str(vectors), q.EdgeConfig(
-        vectors={DENSE: q.EdgeVectorParams(size=len(points[0].vector[DENSE]), distance=q.Distance.Cosine)},
-        sparse_vectors={LEXICAL: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)}))
-    old.update(q.UpdateOperation.upsert_points([q.Point(p.id, p.vector, p.payload) for p in points]))
-    old.close()
-
-
 def explained(hits) -> list[tuple[str, object, dict[str, int]]]:
     """Hits, scores (to float32 rounding: the index computes them in float32) and the vector stages' ranks (BM25
     breaks ties between equal scores by where a point lies in the index, which depends on the order the points
@@ -127,7 +112,7 @@ async def test_an_index_made_before_contextual_vectors_gets_them_without_embeddi
     async with await MemoryCore.open(path, embedder=embedder) as core:
         stored = await core.add(_turns())
         before = explained(await core.search(QUERY, scope=JO, top_k=10))
-    _make_pre_contextual(path / "vectors")
+    make_pre_contextual_index(path / "vectors")
     counting = Counting(embedder)
     with caplog.at_level(logging.WARNING, logger="omne"):
         async with await MemoryCore.open(path, embedder=counting) as core:
@@ -143,7 +128,7 @@ async def test_adding_contextual_vectors_to_an_older_index_resumes_where_it_stop
     path = tmp_path / "store"
     async with await MemoryCore.open(path, embedder=embedder) as core:
         stored = await core.add(_turns())
-    _make_pre_contextual(path / "vectors")
+    make_pre_contextual_index(path / "vectors")
     storage = open_storage(OmneConfig(store_dir=path))
     index = EdgeVectorIndex(path / "vectors", embedder.dim)
     try:

@@ -263,8 +263,6 @@ async def test_a_database_stored_before_contextual_vectors_migrates_and_its_vect
         database, tmp_path):
     """Schema 2 kept no contextual vectors: opening migrates it (a column added, nothing rewritten), and a record
     stored then is indexed from its vector alone, which serves as its contextual one, on every server alike."""
-    import psycopg
-
     from omne.storage.postgres_schema import MIGRATIONS
 
     a = await _open(tmp_path / "a")
@@ -272,14 +270,14 @@ async def test_a_database_stored_before_contextual_vectors_migrates_and_its_vect
         old = await a.remember("the ferry to Skye leaves at nine", scope=U)
     finally:
         await a.close()
-    with psycopg.connect(database, autocommit=True) as conn:  # as an Omne of schema 2 left it
+    with psycopg_conn(database) as conn:  # as an Omne of schema 2 left it
         conn.execute("ALTER TABLE record_vectors DROP COLUMN context")
         conn.execute("UPDATE omne_schema SET version = 2")
     storage = PostgresStorage(database)
     try:
         [change] = storage.vectors.changes_after(0, CountingEmbedder.name, 10)
         assert change.vector is not None and change.context is None
-        with psycopg.connect(database) as conn:
+        with psycopg_conn(database) as conn:
             assert conn.execute("SELECT version FROM omne_schema").fetchone()[0] == len(MIGRATIONS) == 3
     finally:
         storage.close()
@@ -291,3 +289,36 @@ async def test_a_database_stored_before_contextual_vectors_migrates_and_its_vect
         assert hit.record.id == old.id and hit.stages["context"] == hit.stages["dense"] == 1
     finally:
         await b.close()
+
+
+async def test_a_servers_index_made_before_contextual_vectors_gets_them_without_embedding(database, tmp_path,
+                                                                                       embedder):
+    """On a shared database the other servers serve a record stored without a contextual vector with its vector
+    as the contextual one; a server whose own index predates contextual vectors does the same, embedding nothing."""
+    from omne.testing import make_pre_contextual_index
+    from tests.test_contextual_vectors import JO, QUERY, _turns, explained
+
+    a = await _open(tmp_path / "a", CountingMiniLM(embedder))
+    try:
+        stored = await a.add(_turns())
+    finally:
+        await a.close()
+    make_pre_contextual_index(tmp_path / "a" / "vectors")
+    with psycopg_conn(database) as conn:  # as an Omne of schema 2 stored them: no contextual vectors
+        conn.execute("UPDATE record_vectors SET context = NULL")
+    counting = CountingMiniLM(embedder)
+    again, fresh = await _open(tmp_path / "a", counting), await _open(tmp_path / "b", counting)
+    try:
+        assert counting.texts == []
+        hits = explained(await again.search(QUERY, scope=JO, top_k=10))
+        assert hits == explained(await fresh.search(QUERY, scope=JO, top_k=10))
+        assert all(stages["context"] == stages["dense"] for _, _, stages in hits) and len(hits) == len(stored)
+    finally:
+        await again.close()
+        await fresh.close()
+
+
+def psycopg_conn(url: str):
+    import psycopg
+
+    return psycopg.connect(url, autocommit=True)

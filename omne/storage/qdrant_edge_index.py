@@ -124,6 +124,8 @@ class EdgeVectorIndex:
             log.warning("the vector index at %s has no contextual vectors: adding them (its dense vectors are "
                         "kept; only each message's contextual text is embedded)", self.path)
         except Exception as exc:  # the binding raises plain Exception
+            if "WouldBlock" in str(exc):
+                raise  # another process holds it: never remove an index in use (the caller names the fix)
             log.warning("the vector index at %s does not fit this version of Omne (%s); rebuilding it from the "
                         "record log", self.path, exc)
             shutil.rmtree(self.path)
