@@ -136,9 +136,9 @@ class MemoryCore:
         chains each scope's messages in time order (NEXT edges, written in the same transaction as the
         messages; `link_messages=False` turns this off) and embeds each message a second time after the one
         before it (`omne.storage.context`; `contextual=False` turns this off, and the contextual vector is then
-        the dense one). Pass `retrieval` (e.g. `PRESETS["full"]`, which adds
-        PageRank and needs `write_hooks=[GraphBuilder()]` for SIMILAR links) or `write_hooks` to replace the
-        defaults.
+        the dense one; an index made before contextual vectors gets them here, its dense vectors kept). Pass
+        `retrieval` (e.g. `PRESETS["full"]`, which adds PageRank and needs `write_hooks=[GraphBuilder()]` for
+        SIMILAR links) or `write_hooks` to replace the defaults.
 
         Locking model: an embedded store (SQLite log + Qdrant Edge shard under `store_dir`) has one owner
         process at a time. Qdrant Edge locks its write-ahead log, so opening a store that another live
