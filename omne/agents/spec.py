@@ -9,6 +9,8 @@ Scopes (a hard partition, enforced by the store):
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from omne.errors import InvalidInputError
@@ -16,6 +18,9 @@ from omne.types import Scope
 from omne.validation import describe_validation_error, make_scope
 
 from omne.agents.blocks import BlockSpec
+
+if TYPE_CHECKING:
+    from omne.verbs import CoreVerbs
 
 DEFAULT_SESSION = "default"
 
@@ -27,13 +32,13 @@ def server_url_of(core: object) -> str | None:
     return core.url if isinstance(core, RemoteMemoryCore) else None
 
 
-def location_of(core: object) -> dict[str, str | None]:
+def location_of(core: CoreVerbs) -> dict[str, str | None]:
     """How a component config names the store of an open core: `store_dir`, or `server_url` for a client of a
     server (never its API key: a loading process takes that from $OMNE_API_KEY)."""
     url = server_url_of(core)
     if url is not None:
         return {"store_dir": None, "server_url": url}
-    return {"store_dir": str(core.config.store_dir), "server_url": None}  # type: ignore[attr-defined]
+    return {"store_dir": str(core.config.store_dir), "server_url": None}
 
 
 class AgentSpec(BaseModel):
