@@ -77,3 +77,22 @@ async def test_a_context_saved_with_a_message_forgotten_later_resumes_without_it
     assert secret.id in ids  # the saved state still names it ...
     said = " | ".join(str(m.content) for m in await resumed.window_messages())
     assert "4711" not in said and "ferry leaves at nine" in said  # ... but it does not come back
+
+
+async def test_a_corrected_message_whose_latest_version_is_forgotten_leaves_the_context(fast_core):
+    mem = await AgentMemory.open(fast_core, agent="helper", user="alice")
+    model = FunctionModel(lambda messages, tools: "Noted.")
+    agent = AssistantAgent("helper", model, system_message=None, model_context=mem.context(model, window_tokens=4096))
+    await agent.run(task="My locker code is 4711")
+    await agent.run(task="The ferry leaves at nine")
+    said = next(r for r in await fast_core.list(scope=mem.session_scope, kinds=[RecordKind.MESSAGE])
+                if "4711" in r.text)
+    corrected = await fast_core.update(said.id, scope=mem.session_scope, text="My locker code is 4712")
+    await agent.run(task="Anything new?")
+    assert "4711" in _said(model.prompts[-1])  # a correction alone keeps the version the window holds
+
+    await fast_core.forget(corrected.id, scope=mem.session_scope)
+    await agent.run(task="What do you know?")
+    assert "471" not in _said(model.prompts[-1]) and "ferry leaves at nine" in _said(model.prompts[-1])
+    resumed = mem.context(model, window_tokens=4096)
+    assert "471" not in " | ".join(str(m.content) for m in await resumed.window_messages())

@@ -209,12 +209,11 @@ class OmneContext(ChatCompletionContext, Component[OmneContextConfig]):
         state = await states.load(self._scope, self.context_id)
         if state is None:
             return
-        records = {r.id: r for r in await self.memory.core.get_many(state.window_ids, scope=self._scope)}
+        records = await self._present([*state.window_ids, *([state.summary_id] if state.summary_id else [])])
         self._window = _without_gone([(record_to_message(records[rid]) if rid in records else None, rid)
                                       for rid in state.window_ids], set(records))
         if state.summary_id:
-            found = await self.memory.core.get_many([state.summary_id], scope=self._scope)
-            self._summary = found[0] if found else None
+            self._summary = records.get(state.summary_id)
         self._state = state.model_copy(update={"window_ids": [rid for _, rid in self._window]})
         if self._window:
             self.memory.recall.last_id = self._window[-1][1]
@@ -277,12 +276,31 @@ class OmneContext(ChatCompletionContext, Component[OmneContextConfig]):
         self.last_prompt_tokens = tokens
         return prompt
 
+    async def _present(self, ids: Sequence[str]) -> dict[str, Record]:
+        """The records of `ids` that are still there: neither forgotten nor a version of a record forgotten since
+        (a corrected message keeps the version the window holds, until its latest version is forgotten)."""
+        core, scope = self.memory.core, self._scope
+        found = {r.id: r for r in await core.get_many(ids, scope=scope)} if ids else {}
+        newer = {rid: r.superseded_by for rid, r in found.items() if r.superseded_by}
+        while newer:  # follow each superseded version to its latest one
+            versions = {r.id: r for r in await core.get_many(list(set(newer.values())), scope=scope,
+                                                               include_forgotten=True)}
+            step: dict[str, str] = {}
+            for rid, later in newer.items():
+                version = versions.get(later)
+                if version is None or version.deleted_at is not None:
+                    found.pop(rid)
+                elif version.superseded_by:
+                    step[rid] = version.superseded_by
+            newer = step
+        return found
+
     async def _drop_forgotten(self) -> None:
         """Let go of window messages (and the running summary) forgotten since they were loaded."""
         ids = [rid for _, rid in self._window] + ([self._summary.id] if self._summary else [])
         if not ids:
             return
-        live = {r.id for r in await self.memory.core.get_many(ids, scope=self._scope)}
+        live = set(await self._present(ids))
         if len(live) == len(set(ids)):
             return
         self._window = _without_gone(self._window, live)
