@@ -4,9 +4,11 @@ in an OmneContext, and an image and an unreadable binary MemoryContent in OmneMe
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 
+import pytest
 from autogen_agentchat.agents import AssistantAgent
 from autogen_agentchat.messages import MultiModalMessage
 from autogen_core import Image as AGImage
@@ -14,10 +16,12 @@ from autogen_core.memory import MemoryContent, MemoryMimeType
 from PIL import Image
 
 from omne.agents import AgentMemory
+from omne.errors import InvalidInputError
 from omne.ingest import Provenance
 from omne.service import RemoteMemoryCore
-from omne.testing import FunctionModel
-from omne.types import EdgeKind, RecordKind
+from omne.testing import FunctionModel, open_fast_core
+from omne.types import EdgeKind, RecordKind, Scope
+from tests.support.served import served
 from tests.support.server_proc import running_server
 
 
@@ -61,3 +65,15 @@ async def test_images_recorded_through_a_server_are_stored_there_and_read_back(t
     assert os.listdir(workdir) == []
     kept = [p for p in (tmp_path / "store" / "blobs").rglob("*") if p.is_file()]
     assert len(kept) == 3  # every original (two images, the firmware), in the served store
+
+
+async def test_a_vision_model_cannot_travel_to_a_server_and_the_error_says_what_to_do(tmp_path):
+    core = await open_fast_core(tmp_path / "store")
+    try:
+        async with served(core) as remote:
+            png = base64.b64decode(_picture((1, 2, 3)).to_base64())
+            with pytest.raises(InvalidInputError, match="ImageContext"):
+                await remote.ingest(png, scope=Scope(user="u"), vision=FunctionModel(lambda m, t: "x", vision=True))
+            assert await remote.list(scope=Scope(user="u")) == []
+    finally:
+        await core.close()
