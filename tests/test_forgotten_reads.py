@@ -39,15 +39,25 @@ def _said(prompt) -> str:
     return " | ".join(str(m.content) for m in prompt if isinstance(m, UserMessage))
 
 
-async def test_a_message_forgotten_through_the_api_leaves_the_live_context_and_stays_gone_on_resume(fast_core):
-    mem = await AgentMemory.open(fast_core, agent="helper", user="alice")
+async def _chat_with_a_secret(core):
+    """An agent (OmneContext) told a locker code, then a ferry time; returns its memory, model, agent and the
+    code's message record."""
+    mem = await AgentMemory.open(core, agent="helper", user="alice")
     model = FunctionModel(lambda messages, tools: "Noted.")
     agent = AssistantAgent("helper", model, system_message=None, model_context=mem.context(model, window_tokens=4096))
     await agent.run(task="My locker code is 4711")
     await agent.run(task="The ferry leaves at nine")
-    (secret,) = [r for r in await fast_core.list(scope=mem.session_scope, kinds=[RecordKind.MESSAGE])
-                 if "4711" in r.text]
+    (secret,) = [r for r in await core.list(scope=mem.session_scope, kinds=[RecordKind.MESSAGE]) if "4711" in r.text]
+    return mem, model, agent, secret
 
+
+async def _resumed_window(mem, model) -> str:
+    """What a new context of the same agent (resumed from the saved state) holds."""
+    return " | ".join(str(m.content) for m in await mem.context(model, window_tokens=4096).window_messages())
+
+
+async def test_a_message_forgotten_through_the_api_leaves_the_live_context_and_stays_gone_on_resume(fast_core):
+    mem, model, agent, secret = await _chat_with_a_secret(fast_core)
     await fast_core.forget(secret.id, scope=mem.session_scope)
     await agent.run(task="What do you know?")
     assert "4711" not in _said(model.prompts[-1]) and "ferry leaves at nine" in _said(model.prompts[-1])
@@ -61,32 +71,17 @@ async def test_a_message_forgotten_through_the_api_leaves_the_live_context_and_s
 
 
 async def test_a_context_saved_with_a_message_forgotten_later_resumes_without_it(fast_core):
-    mem = await AgentMemory.open(fast_core, agent="helper", user="alice")
-    model = FunctionModel(lambda messages, tools: "Noted.")
-    first = mem.context(model, window_tokens=4096)
-    agent = AssistantAgent("helper", model, system_message=None, model_context=first)
-    await agent.run(task="My locker code is 4711")
-    await agent.run(task="The ferry leaves at nine")
-    secret = next(r for r in await fast_core.list(scope=mem.session_scope, kinds=[RecordKind.MESSAGE])
-                  if "4711" in r.text)
+    mem, model, _, secret = await _chat_with_a_secret(fast_core)
     await fast_core.forget(secret.id, scope=mem.session_scope)  # the first context never looks again
 
-    resumed = mem.context(model, window_tokens=4096)
-    ids = [rid for rid in (await fast_core.context_state(resumed.context_id, scope=mem.session_scope) or {})
-           .get("window_ids", [])]
-    assert secret.id in ids  # the saved state still names it ...
-    said = " | ".join(str(m.content) for m in await resumed.window_messages())
+    state = await fast_core.context_state("main", scope=mem.session_scope) or {}
+    assert secret.id in state.get("window_ids", [])  # the saved state still names it ...
+    said = await _resumed_window(mem, model)
     assert "4711" not in said and "ferry leaves at nine" in said  # ... but it does not come back
 
 
 async def test_a_corrected_message_whose_latest_version_is_forgotten_leaves_the_context(fast_core):
-    mem = await AgentMemory.open(fast_core, agent="helper", user="alice")
-    model = FunctionModel(lambda messages, tools: "Noted.")
-    agent = AssistantAgent("helper", model, system_message=None, model_context=mem.context(model, window_tokens=4096))
-    await agent.run(task="My locker code is 4711")
-    await agent.run(task="The ferry leaves at nine")
-    said = next(r for r in await fast_core.list(scope=mem.session_scope, kinds=[RecordKind.MESSAGE])
-                if "4711" in r.text)
+    mem, model, agent, said = await _chat_with_a_secret(fast_core)
     corrected = await fast_core.update(said.id, scope=mem.session_scope, text="My locker code is 4712")
     await agent.run(task="Anything new?")
     assert "4711" in _said(model.prompts[-1])  # a correction alone keeps the version the window holds
@@ -94,5 +89,4 @@ async def test_a_corrected_message_whose_latest_version_is_forgotten_leaves_the_
     await fast_core.forget(corrected.id, scope=mem.session_scope)
     await agent.run(task="What do you know?")
     assert "471" not in _said(model.prompts[-1]) and "ferry leaves at nine" in _said(model.prompts[-1])
-    resumed = mem.context(model, window_tokens=4096)
-    assert "471" not in " | ".join(str(m.content) for m in await resumed.window_messages())
+    assert "471" not in await _resumed_window(mem, model)
