@@ -23,11 +23,10 @@ from omne.retrieval.models import RetrievalConfig, SearchHit
 from omne.retrieval.pipeline import Retriever, SearchContext
 from omne.schemas import SchemaRegistry
 from omne.storage.backends import open_storage
-from omne.storage.context import contextual_texts
-from omne.storage.index_payload import index_text
+from omne.storage.context import embed_records, fill_missing_contexts
 from omne.storage.job_models import Job, JobStatus
 from omne.storage.log_follower import POSITION_FILE, LogFollower
-from omne.storage.protocols import IndexHit, IndexItem, JobStore, KeyStore, RecordFilter, Storage, VectorIndex
+from omne.storage.protocols import IndexHit, JobStore, KeyStore, RecordFilter, Storage, VectorIndex
 from omne.types import Edge, Record, RecordKind, Scope, new_id, utcnow
 from omne.validation import check_content, check_records, describe_validation_error, require_query, require_scope
 
@@ -104,18 +103,24 @@ class MemoryCore:
         self._retriever = Retriever(self._store, index, embedder)
         self.retrieval = retrieval or PRESETS[DEFAULT_PRESET]  # what `search` runs when given no config
         self.link_messages = link_messages  # chain each scope's messages (NEXT edges) as they are added
-        self.contextual = contextual  # embed each message after the previous one too (the `context` stage)
+        # with contextual vectors (the `context` stage), where each message's previous one is found
+        self._context_from = self._store if contextual else None
         self.write_hooks: builtins.list[WriteHook] = list(write_hooks or [])  # run after indexing, in order
         self._write_lock = asyncio.Lock()
         # On a database several servers share, with a local index: that index follows the shared change log.
         vector_log = storage.vectors if config.vectors.backend == "edge" else None
-        self._follower = None if vector_log is None else LogFollower(vector_log, index, embedder,
-                                                                    config.store_dir / POSITION_FILE)
+        self._follower = None if vector_log is None else LogFollower(
+            vector_log, index, embedder, config.store_dir / POSITION_FILE, context_from=self._context_from)
         self._following: asyncio.Task[None] | None = None
         self._stop_following = asyncio.Event()
         # Set by omne.construction.Construction.attach (which also joins write_hooks): runs jobs (`process`).
         self.construction: Construction | None = None
         self.closed = False  # set by close(); shared-core registries drop closed cores
+
+    @property
+    def contextual(self) -> bool:
+        """Whether each message is also embedded after the previous one (see `open`)."""
+        return self._context_from is not None
 
     # -- lifecycle ------------------------------------------------------------------------
     @classmethod
@@ -131,9 +136,9 @@ class MemoryCore:
         chains each scope's messages in time order (NEXT edges, written in the same transaction as the
         messages; `link_messages=False` turns this off) and embeds each message a second time after the one
         before it (`omne.storage.context`; `contextual=False` turns this off, and the contextual vector is then
-        the dense one). Pass `retrieval` (e.g. `PRESETS["full"]`, which adds
-        PageRank and needs `write_hooks=[GraphBuilder()]` for SIMILAR links) or `write_hooks` to replace the
-        defaults.
+        the dense one; an index made before contextual vectors gets them here, its dense vectors kept). Pass
+        `retrieval` (e.g. `PRESETS["full"]`, which adds PageRank and needs `write_hooks=[GraphBuilder()]` for
+        SIMILAR links) or `write_hooks` to replace the defaults.
 
         Locking model: an embedded store (SQLite log + Qdrant Edge shard under `store_dir`) has one owner
         process at a time. Qdrant Edge locks its write-ahead log, so opening a store that another live
@@ -162,6 +167,10 @@ class MemoryCore:
         storage, index = await asyncio.to_thread(_open)
         core = cls(config, storage, index, embedder, write_hooks, retrieval, link_messages, contextual)
         try:
+            # an index made before contextual vectors gets them, its dense vectors kept; a server on a shared
+            # database embeds none (every server serves those records' vectors as their contextual ones)
+            await asyncio.to_thread(fill_missing_contexts, index, embedder,
+                                    core._context_from if core._follower is None else None)
             await core.reconcile()
         except BaseException:
             await asyncio.to_thread(core._close_sync)
@@ -334,12 +343,7 @@ class MemoryCore:
         omne.storage.context) and upsert live records; delete the others; mark them clean; return the vectors."""
         live = [r for r in records if r.live]
         gone = [r.id for r in records if not r.live]
-        contexts = await asyncio.to_thread(contextual_texts, self._store, live) if live and self.contextual else {}
-        texts = [index_text(r) for r in live] + list(contexts.values())  # one batch: embedded together
-        embedded: np.ndarray | list[np.ndarray] = (
-            await asyncio.to_thread(self.embedder.embed, texts) if texts else [])
-        vectors, extra = embedded[:len(live)], dict(zip(contexts, embedded[len(live):]))
-        items = [IndexItem(record=r, vector=v, context=extra.get(r.id)) for r, v in zip(live, vectors)]
+        items = await asyncio.to_thread(embed_records, self.embedder, live, self._context_from)
         await asyncio.to_thread(self._index.upsert, items)
         await asyncio.to_thread(self._index.delete, gone)
         await asyncio.to_thread(self._store.mark_clean, [r.id for r in records])

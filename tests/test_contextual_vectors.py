@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
-
+import pytest
 import qdrant_edge as q
 
 from omne import MemoryCore, OmneConfig, Record, RecordKind, Scope
 from omne.retrieval.models import ContextConfig
 from omne.retrieval.stages import PRESETS
 from omne.storage.backends import open_storage
-from omne.storage.context import contextual_texts
+from omne.storage.context import contextual_texts, fill_missing_contexts
 from omne.storage.index_payload import DENSE, LEXICAL, index_text
+from omne.storage.qdrant_edge_index import EdgeVectorIndex
+from omne.testing import make_pre_contextual_index
 
 JO = Scope(user="jo", session="s1")
 # Sam's answer (turn 3) names nothing the question asks about; only the turn before it does, and other turns
@@ -75,23 +77,71 @@ async def test_contextual_vectors_can_be_switched_off_on_the_write_path(tmp_path
         assert all(stages.get("context") == stages.get("dense") for stages in found.values())
 
 
-async def test_an_index_made_before_contextual_vectors_is_rebuilt_from_the_log(tmp_path, embedder, caplog):
+class Counting:
+    """An embedder that remembers every text it embedded for a record (queries apart); `fail_after` calls
+    succeed, then it raises (a process killed mid-way)."""
+
+    def __init__(self, inner, fail_after: int | None = None) -> None:
+        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self.fail_after = fail_after
+        self.texts: list[str] = []
+
+    def embed(self, texts):
+        if self.fail_after is not None:
+            if self.fail_after == 0:
+                raise RuntimeError("killed")
+            self.fail_after -= 1
+        self.texts.extend(texts)
+        return self.inner.embed(texts)
+
+    def embed_query(self, text):
+        return self.inner.embed_query(text)
+
+
+def explained(hits) -> list[tuple[str, object, dict[str, int]]]:
+    """Hits, scores (to float32 rounding: the index computes them in float32) and the vector stages' ranks (BM25
+    breaks ties between equal scores by where a point lies in the index, which depends on the order the points
+    were written in)."""
+    return [(h.record.id, pytest.approx(h.score, rel=1e-6), {k: v for k, v in h.stages.items()
+                                                              if k in ("dense", "context")}) for h in hits]
+
+
+async def test_an_index_made_before_contextual_vectors_gets_them_without_embedding_anything_else(
+        tmp_path, embedder, caplog):
     path = tmp_path / "store"
     async with await MemoryCore.open(path, embedder=embedder) as core:
         stored = await core.add(_turns())
-    vectors = path / "vectors"
-    for child in sorted(vectors.rglob("*"), reverse=True):  # an older Omne's shard: no contextual vectors
-        child.unlink() if child.is_file() else child.rmdir()
-    old = q.EdgeShard.create(str(vectors), q.EdgeConfig(
-        vectors={DENSE: q.EdgeVectorParams(size=embedder.dim, distance=q.Distance.Cosine)},
-        sparse_vectors={LEXICAL: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)}))
-    old.close()
+        before = explained(await core.search(QUERY, scope=JO, top_k=10))
+    make_pre_contextual_index(path / "vectors")
+    counting = Counting(embedder)
     with caplog.at_level(logging.WARNING, logger="omne"):
-        async with await MemoryCore.open(path, embedder=embedder) as core:
+        async with await MemoryCore.open(path, embedder=counting) as core:
             assert (await core.stats())["vectors"] == len(stored)
-            hits = {h.record.id: h for h in await core.search(QUERY, scope=JO, top_k=10)}
-    assert "rebuilding it from the record log" in caplog.text
-    assert hits[stored[3].id].stages["context"] == 1
+            after = explained(await core.search(QUERY, scope=JO, top_k=10))
+    assert "has no contextual vectors: adding them" in caplog.text
+    # the dense vectors were kept: only the nine turns that follow another were embedded, with their previous turn
+    assert sorted(counting.texts) == sorted(f"{index_text(a)} {index_text(b)}" for a, b in zip(stored, stored[1:]))
+    assert after == before and dict((i, st) for i, _, st in after)[stored[3].id]["context"] == 1
+
+
+async def test_adding_contextual_vectors_to_an_older_index_resumes_where_it_stopped(tmp_path, embedder):
+    path = tmp_path / "store"
+    async with await MemoryCore.open(path, embedder=embedder) as core:
+        stored = await core.add(_turns())
+    make_pre_contextual_index(path / "vectors")
+    storage = open_storage(OmneConfig(store_dir=path))
+    index = EdgeVectorIndex(path / "vectors", embedder.dim)
+    try:
+        with pytest.raises(RuntimeError, match="killed"):  # the second batch of four fails
+            fill_missing_contexts(index, Counting(embedder, fail_after=1), storage.records, batch=4)
+        assert len(index.missing_context(100)) == len(stored) - 4
+        resumed = Counting(embedder)
+        assert fill_missing_contexts(index, resumed, storage.records, batch=4) == len(resumed.texts) <= 6
+        assert index.missing_context(100) == []
+        assert fill_missing_contexts(index, resumed, storage.records) == 0
+    finally:
+        index.close()
+        storage.close()
 
 
 def test_a_qdrant_server_collection_made_before_contextual_vectors_is_searched_without_them(monkeypatch, caplog):
@@ -112,6 +162,10 @@ def test_a_qdrant_server_collection_made_before_contextual_vectors_is_searched_w
     new.upsert([item])
     found = new.search(JO, None, dense=query, lexical=None, limit=5, context=True)
     assert found["context"][0].id == record.id and found["context"][0].score > 0.99
+    assert new.missing_context(10) == []  # every point of a collection with contextual vectors has one
+    new.set_context({record.id: np.array([0, 0, 1.0, 0])})  # the point keeps its dense vector
+    moved = new.search(JO, None, dense=np.array([0, 0, 1.0, 0]), lexical=None, limit=5, context=True)
+    assert moved["context"][0].score > 0.99 and moved["dense"][0].score < 0.01
     local.create_collection("old", vectors_config={DENSE: models.VectorParams(size=4, distance=models.Distance.COSINE)},
                             sparse_vectors_config={LEXICAL: models.SparseVectorParams(modifier=models.Modifier.IDF)})
     with caplog.at_level(logging.WARNING, logger="omne"):
@@ -119,3 +173,5 @@ def test_a_qdrant_server_collection_made_before_contextual_vectors_is_searched_w
     assert "has no 'context' vectors" in caplog.text and "re-create the collection" in caplog.text
     old.upsert([item])  # no contextual vector is sent to a collection that has none
     assert list(old.search(JO, None, dense=query, lexical=None, limit=5, context=True)) == ["dense"]
+    assert old.missing_context(10) == []  # ... and cannot get them
+    old.set_context({record.id: query})

@@ -209,3 +209,116 @@ async def test_an_index_built_with_another_embedding_model_is_rebuilt_with_this_
         assert (await again.stats(U))["vectors"] == 1 and (await _ids(again, "boat Mango"))[0] == added.id
     finally:
         await again.close()
+
+
+class CountingMiniLM:
+    """The shared MiniLM embedder, remembering every text it embedded for a record (queries apart)."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self.texts: list[str] = []
+
+    def embed(self, texts):
+        self.texts.extend(texts)
+        return self.inner.embed(texts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.inner.embed_query(text)
+
+
+async def _explained(core: MemoryCore, query: str, scope: Scope) -> list[tuple[str, object, dict[str, int]]]:
+    from tests.test_contextual_vectors import explained
+
+    return explained(await core.search(query, scope=scope, top_k=10))
+
+
+async def test_a_core_that_catches_up_serves_contextual_search_as_the_writer_does(database, tmp_path, embedder):
+    """The writer stores each message's contextual vector beside its vector; a core that catches up (running, or
+    opened later) indexes both without embedding, so a reply found only through the turn it answers is found
+    there too, with the same ranks and scores."""
+    from tests.test_contextual_vectors import JO, QUERY, _turns
+
+    running, late = CountingMiniLM(embedder), CountingMiniLM(embedder)
+    b = await _open(tmp_path / "b", running)
+    a = await _open(tmp_path / "a", CountingMiniLM(embedder))
+    try:
+        stored = await a.add(_turns())
+        answer = stored[3].id
+        by_writer = await _explained(a, QUERY, JO)
+        assert dict((i, s) for i, _, s in by_writer)[answer]["context"] == 1  # only the contextual vector finds it
+        await b.reconcile()  # (its background catch-up may have applied some already)
+        assert await _explained(b, QUERY, JO) == by_writer
+        c = await _open(tmp_path / "c", late)
+        try:
+            assert await _explained(c, QUERY, JO) == by_writer
+        finally:
+            await c.close()
+        assert running.texts == [] and late.texts == []
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_a_database_stored_before_contextual_vectors_migrates_and_its_vectors_serve_as_contextual(
+        database, tmp_path):
+    """Schema 2 kept no contextual vectors: opening migrates it (a column added, nothing rewritten), and a record
+    stored then is indexed from its vector alone, which serves as its contextual one, on every server alike."""
+    from omne.storage.postgres_schema import MIGRATIONS
+
+    a = await _open(tmp_path / "a")
+    try:
+        old = await a.remember("the ferry to Skye leaves at nine", scope=U)
+    finally:
+        await a.close()
+    with psycopg_conn(database) as conn:  # as an Omne of schema 2 left it
+        conn.execute("ALTER TABLE record_vectors DROP COLUMN context")
+        conn.execute("UPDATE omne_schema SET version = 2")
+    storage = PostgresStorage(database)
+    try:
+        [change] = storage.vectors.changes_after(0, CountingEmbedder.name, 10)
+        assert change.vector is not None and change.context is None
+        with psycopg_conn(database) as conn:
+            assert conn.execute("SELECT version FROM omne_schema").fetchone()[0] == len(MIGRATIONS) == 3
+    finally:
+        storage.close()
+    embedder = CountingEmbedder()
+    b = await _open(tmp_path / "b", embedder)
+    try:
+        assert embedder.texts == []
+        hit = (await b.search("ferry Skye", scope=U, top_k=1))[0]
+        assert hit.record.id == old.id and hit.stages["context"] == hit.stages["dense"] == 1
+    finally:
+        await b.close()
+
+
+async def test_a_servers_index_made_before_contextual_vectors_gets_them_without_embedding(database, tmp_path,
+                                                                                       embedder):
+    """On a shared database the other servers serve a record stored without a contextual vector with its vector
+    as the contextual one; a server whose own index predates contextual vectors does the same, embedding nothing."""
+    from omne.testing import make_pre_contextual_index
+    from tests.test_contextual_vectors import JO, QUERY, _turns, explained
+
+    a = await _open(tmp_path / "a", CountingMiniLM(embedder))
+    try:
+        stored = await a.add(_turns())
+    finally:
+        await a.close()
+    make_pre_contextual_index(tmp_path / "a" / "vectors")
+    with psycopg_conn(database) as conn:  # as an Omne of schema 2 stored them: no contextual vectors
+        conn.execute("UPDATE record_vectors SET context = NULL")
+    counting = CountingMiniLM(embedder)
+    again, fresh = await _open(tmp_path / "a", counting), await _open(tmp_path / "b", counting)
+    try:
+        assert counting.texts == []
+        hits = explained(await again.search(QUERY, scope=JO, top_k=10))
+        assert hits == explained(await fresh.search(QUERY, scope=JO, top_k=10))
+        assert all(stages["context"] == stages["dense"] for _, _, stages in hits) and len(hits) == len(stored)
+    finally:
+        await again.close()
+        await fresh.close()
+
+
+def psycopg_conn(url: str):
+    import psycopg
+
+    return psycopg.connect(url, autocommit=True)

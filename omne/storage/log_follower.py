@@ -8,6 +8,11 @@ server that wrote it, so it is left for `grace_s` seconds (its writer stores the
 and embedded here after that (its writer died, or never embedded it); the position then stops just before it,
 and what was applied beyond it is remembered so that it is not applied twice.
 
+A record's contextual vector (omne.storage.context) is stored beside its vector by whoever embedded it, so a
+server that catches up indexes both without embedding anything; a record stored with none (no previous message,
+a writer with contextual vectors off, or a vector stored before the database kept contextual ones) uses its
+vector as its contextual one on every server alike.
+
 Replaying from position 0 rewrites every point (each record is in the log once, at its latest position: live
 ones are upserted, the others deleted), which is how an emptied index, or one built with another embedding
 model, is rebuilt without a manual step.
@@ -26,8 +31,8 @@ from pydantic import BaseModel, ValidationError
 
 from omne.embedding import Embedder
 from omne.errors import StorageError
-from omne.storage.index_payload import index_text
-from omne.storage.protocols import IndexChange, IndexItem, VectorIndex, VectorLog
+from omne.storage.context import embed_records
+from omne.storage.protocols import IndexChange, IndexItem, RecordStore, VectorIndex, VectorLog
 from omne.types import Record, Scope
 
 log = logging.getLogger("omne")
@@ -51,8 +56,12 @@ class LogFollower:
     Not thread-safe: its owner (MemoryCore) runs one call at a time, under its write lock."""
 
     def __init__(self, vector_log: VectorLog, index: VectorIndex, embedder: Embedder, state_file: Path, *,
-                 grace_s: float = GRACE_S, batch: int = BATCH, clock: Callable[[], float] = time.monotonic) -> None:
+                 context_from: RecordStore | None = None, grace_s: float = GRACE_S, batch: int = BATCH,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        """`context_from`: the record store whose message chains give what this server embeds a contextual
+        vector too (None: it embeds none; stored ones are indexed all the same)."""
         self._log = vector_log
+        self._context_from = context_from
         self._index = index
         self._embedder = embedder
         self._file = state_file
@@ -136,7 +145,8 @@ class LogFollower:
     def _apply(self, changes: Sequence[IndexChange], wait_for_writers: bool) -> list[int]:
         """Index `changes`; returns the positions of those left waiting for their writer's vector."""
         now = self._clock()
-        ready = [IndexItem(record=c.record, vector=c.vector) for c in changes if c.record.live and c.vector is not None]
+        ready = [IndexItem(record=c.record, vector=c.vector, context=c.context)
+                 for c in changes if c.record.live and c.vector is not None]
         due: list[IndexChange] = []
         waiting: list[IndexChange] = []
         for c in changes:
@@ -155,10 +165,7 @@ class LogFollower:
         return [c.position for c in waiting]
 
     def _embed(self, records: Sequence[Record]) -> list[IndexItem]:
-        if not records:
-            return []
-        vectors = self._embedder.embed([index_text(r) for r in records])
-        return [IndexItem(record=r, vector=v) for r, v in zip(records, vectors)]
+        return embed_records(self._embedder, records, self._context_from)
 
     def _save(self, state: FollowState) -> FollowState:
         tmp = self._file.with_suffix(".tmp")

@@ -131,6 +131,12 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (record_id, model)
     );
     """,
+    # 3: each record's contextual vector (omne.storage.context) beside its vector, written by the same server
+    # in the same row, so a server that catches up indexes it without embedding (NULL: the record has none, and
+    # its vector serves; rows stored before this migration have none)
+    """
+    ALTER TABLE record_vectors ADD COLUMN context BYTEA;
+    """,
 ]
 
 

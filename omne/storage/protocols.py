@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import builtins
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeAlias
@@ -178,13 +178,15 @@ class StoreDump(Protocol):
 
 class IndexChange(BaseModel):
     """A record as it stands at its latest position in the change log, with the vector stored for it (None
-    when no server has embedded its current text with the model asked for)."""
+    when no server has embedded its current text with the model asked for) and the contextual vector stored
+    beside it (None: the record has none, and `vector` serves as its contextual one)."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
 
     position: int
     record: Record
     vector: np.ndarray | None
+    context: np.ndarray | None = None
 
 
 class VectorLog(Protocol):
@@ -197,10 +199,12 @@ class VectorLog(Protocol):
         """An identity of the database's store that never changes (indexes derived from it record it)."""
         ...
     def changes_after(self, position: int, model: str, limit: int) -> builtins.list[IndexChange]:
-        """Records whose latest change lies after `position`, in log order, with their vectors for `model`."""
+        """Records whose latest change lies after `position`, in log order, with their vectors (dense and
+        contextual) for `model`."""
         ...
     def save_vectors(self, model: str, items: Sequence[IndexItem]) -> None:
-        """Store the vectors a server embedded (idempotent by record id and model; the latest write wins)."""
+        """Store the vectors a server embedded, the contextual one included (idempotent by record id and model;
+        the latest write wins)."""
         ...
     def pending(self, position: int, scope: Scope | None = None) -> int:
         """How many records (of one scope when given) changed after `position`."""
@@ -238,6 +242,16 @@ class IndexItem(BaseModel):
     context: np.ndarray | None = None  # the contextual vector (omne.storage.context); None: `vector` again
 
 
+class StoredVector(BaseModel):
+    """A point of the vector index as stored: its record id, scope and dense vector."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    id: str
+    scope: Scope
+    vector: np.ndarray
+
+
 class IndexHit(BaseModel):
     """A record id found by one retrieval stage, with its rank (1-based) and raw score."""
 
@@ -257,5 +271,11 @@ class VectorIndex(Protocol):
     def search(self, scope: Scope, flt: RecordFilter | None, *, dense: np.ndarray | None,
                lexical: str | None, limit: int, context: bool = False) -> dict[str, list[IndexHit]]: ...
     def count(self, scope: Scope | None = None) -> int: ...  # points, in one scope if given
+    def missing_context(self, limit: int) -> builtins.list[StoredVector]:
+        """Up to `limit` points that have no contextual vector (an index made before them), else none."""
+        ...
+    def set_context(self, vectors: Mapping[str, np.ndarray]) -> None:
+        """Give existing points (by record id) their contextual vectors, leaving the rest of each point as is."""
+        ...
     def optimize(self) -> bool: ...
     def close(self) -> None: ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +14,7 @@ import qdrant_edge as q
 from omne.errors import StorageError, StoreLockedError
 from omne.storage.index_payload import (CONTEXT, DENSE, LEXICAL, SCOPE_KEYS, LexicalEncoder, index_payload,
                                         index_text)
-from omne.storage.protocols import IndexHit, IndexItem, RecordFilter
+from omne.storage.protocols import IndexHit, IndexItem, RecordFilter, StoredVector
 from omne.storage.space import DEFAULT_MIN_FREE_BYTES, require_free_space
 from omne.types import Scope
 
@@ -84,12 +84,7 @@ class EdgeVectorIndex:
                 except Exception as exc:  # the binding raises plain Exception
                     if "incompatible" not in str(exc).lower():
                         raise
-                    # made before contextual vectors (its vector names differ): the index is derived, so it is
-                    # rebuilt from the log (MemoryCore.reconcile re-indexes every record when the counts differ)
-                    log.warning("the vector index at %s has no contextual vectors; rebuilding it from the "
-                                "record log", path)
-                    shutil.rmtree(path)
-                    self._create()
+                    self._upgrade(dim)
             else:
                 self._create()
         except StorageError:
@@ -113,6 +108,28 @@ class EdgeVectorIndex:
         lexical = self._shard.count(q.CountRequest(filter=q.Filter(must=[q.HasVectorCondition(LEXICAL)])))
         dense_names = len(self._config.vectors)
         return max(0, info.points_count - (info.indexed_vectors_count - lexical) // dense_names)
+
+    def _upgrade(self, dim: int) -> None:
+        """Open a shard whose vectors differ from this version's. One made before contextual vectors gets the
+        `context` vector added in place (its points get theirs from MemoryCore.reconcile, which keeps their
+        dense vectors and embeds only the contextual texts); anything else is derived, so it is rebuilt from
+        the log (MemoryCore.reconcile re-indexes every record when the counts differ)."""
+        try:
+            old = q.EdgeShard.load(str(self.path))
+            try:
+                old.update(q.UpdateOperation.create_dense_vector(CONTEXT, dim, q.Distance.Cosine))
+            finally:
+                old.close()
+            self._shard = q.EdgeShard.load(str(self.path), self._config)
+            log.warning("the vector index at %s has no contextual vectors: adding them (its dense vectors are "
+                        "kept; only each message's contextual text is embedded)", self.path)
+        except Exception as exc:  # the binding raises plain Exception
+            if "WouldBlock" in str(exc):
+                raise  # another process holds it: never remove an index in use (the caller names the fix)
+            log.warning("the vector index at %s does not fit this version of Omne (%s); rebuilding it from the "
+                        "record log", self.path, exc)
+            shutil.rmtree(self.path)
+            self._create()
 
     def _create(self) -> None:
         require_free_space(self.path, self.min_free_bytes)
@@ -191,6 +208,25 @@ class EdgeVectorIndex:
 
     def count(self, scope: Scope | None = None) -> int:
         return self._shard.count(q.CountRequest(filter=edge_filter(scope, None) if scope is not None else None))
+
+    def missing_context(self, limit: int) -> list[StoredVector]:
+        points, _ = self._shard.scroll(q.ScrollRequest(
+            limit=limit, filter=q.Filter(must_not=[q.HasVectorCondition(CONTEXT)]), with_payload=list(SCOPE_KEYS),
+            with_vector=[DENSE]))
+        found = []
+        for point in points:
+            payload, vectors = point.payload or {}, point.vector
+            assert isinstance(vectors, dict)  # named vectors were asked for
+            found.append(StoredVector(id=str(point.id), vector=np.asarray(vectors[DENSE], dtype=np.float32),
+                                      scope=Scope(**{k[2:]: v for k, v in payload.items() if k in SCOPE_KEYS})))
+        return found
+
+    def set_context(self, vectors: Mapping[str, np.ndarray]) -> None:
+        if vectors:
+            require_free_space(self.path, self.min_free_bytes)
+            with self._lock:
+                self._shard.update(q.UpdateOperation.update_vectors(
+                    [q.PointVectors(i, {CONTEXT: v.astype(np.float32).tolist()}) for i, v in vectors.items()]))
 
     def flush(self) -> None:
         with self._lock:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from qdrant_client import QdrantClient, models
@@ -12,7 +12,7 @@ from omne.config import VectorConfig
 from omne.errors import BackendUnavailableError
 from omne.storage.index_payload import (CONTEXT, DENSE, LEXICAL, SCOPE_KEYS, LexicalEncoder, index_payload,
                                         index_text)
-from omne.storage.protocols import IndexHit, IndexItem, RecordFilter
+from omne.storage.protocols import IndexHit, IndexItem, RecordFilter, StoredVector
 from omne.types import Scope
 
 log = logging.getLogger("omne")
@@ -115,6 +115,17 @@ class ServerVectorIndex:
     def count(self, scope: Scope | None = None) -> int:
         flt = self._filter(scope, None) if scope is not None else None
         return self._client.count(self._collection, count_filter=flt, exact=True).count
+
+    def missing_context(self, limit: int) -> list[StoredVector]:
+        """None: every point of a collection with contextual vectors has one, and a collection without them cannot
+        get them (re-create it)."""
+        return []
+
+    def set_context(self, vectors: Mapping[str, np.ndarray]) -> None:
+        if vectors and self._context:
+            self._client.update_vectors(self._collection, points=[
+                models.PointVectors(id=i, vector={CONTEXT: v.astype(np.float32).tolist()}) for i, v in vectors.items()],
+                wait=True)
 
     def flush(self) -> None:
         """The server persists on its own."""
