@@ -52,3 +52,31 @@ def test_memory_commands_through_a_server_import_no_heavy_module(tmp_path):
         assert code == 0 and "tomatoes need sun" in output, output
         assert _heavy(modules) == []
         assert "httpx" in modules and "omne.service.client" in modules  # it did go through the client
+
+
+def _memory_commands(*args: str) -> set[str]:
+    import typer.main
+
+    from omne.cli import build_app
+
+    root = typer.main.get_command(build_app(*args))
+    memory = root.commands["memory"]  # type: ignore[attr-defined]
+    return set(memory.commands)
+
+
+def test_a_memory_call_builds_only_its_own_subcommand():
+    assert _memory_commands("memory", "search") == {"search"}
+    assert _memory_commands("memory", "list") == {"list"}  # a command named apart from its function
+
+
+def test_help_group_options_and_typos_still_see_every_memory_command():
+    everything = _memory_commands("memory")
+    assert {"add", "search", "get", "list", "stats", "jobs", "ingest", "migrate"} <= everything
+    assert _memory_commands("memory", "--server") == everything  # a group option first: nothing is pruned
+    assert _memory_commands("memory", "serch") == everything  # click then suggests "search"
+    assert _memory_commands("memory", "--help") == everything
+
+
+def test_a_mistyped_memory_command_is_named_with_a_suggestion():
+    code, _, output = _modules_after("memory", "serch", "x", env={})
+    assert code == 2 and "No such command 'serch'" in output and "Did you mean 'search'?" in output, output

@@ -15,11 +15,10 @@ from omne.storage import JobSpec, JobStore, KeyStore, RecordStore, SQLiteStorage
 from omne.storage.protocols import StoreDump
 from omne.storage.sqlite_dump import SQLiteDump
 from omne.storage.sqlite_jobs import SQLiteJobStore
-from omne.storage.sqlite_keys import SQLiteKeyStore
+from omne.storage.sql_keys import SQLKeyStore
 from omne.storage.sqlite_store import SQLiteRecordStore
 from omne.storage.postgres_dump import PostgresDump
 from omne.storage.postgres_jobs import PostgresJobStore
-from omne.storage.postgres_keys import PostgresKeyStore
 from omne.storage.postgres_storage import PostgresStorage
 from omne.storage.postgres_store import PostgresRecordStore
 from omne.testing import HashEmbedder
@@ -33,9 +32,9 @@ def _members(cls: type) -> set[str]:
 
 
 @pytest.mark.parametrize(("protocol", "implementation"), [
-    (RecordStore, SQLiteRecordStore), (JobStore, SQLiteJobStore), (KeyStore, SQLiteKeyStore),
+    (RecordStore, SQLiteRecordStore), (JobStore, SQLiteJobStore), (KeyStore, SQLKeyStore),
     (Storage, SQLiteStorage), (RecordStore, PostgresRecordStore), (JobStore, PostgresJobStore),
-    (KeyStore, PostgresKeyStore), (Storage, PostgresStorage), (StoreDump, SQLiteDump), (StoreDump, PostgresDump),
+    (Storage, PostgresStorage), (StoreDump, SQLiteDump), (StoreDump, PostgresDump),
 ])
 def test_each_backend_class_implements_exactly_its_protocol(protocol: type, implementation: type) -> None:
     """A public method missing from the protocol is one a caller reaches around it for (core used

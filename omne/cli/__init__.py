@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import importlib
 import os
 import sys
@@ -27,14 +28,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_app(command: str | None = None) -> typer.Typer:
+def build_app(command: str | None = None, subcommand: str | None = None) -> typer.Typer:
     """The `omne` app; given the `command` a call runs, only that command is built (a CLI call then imports only
-    what it needs: `omne memory --server URL ...` stays light)."""
+    what it needs: `omne memory --server URL ...` stays light), and of a command group such as `memory` only
+    the `subcommand` that follows it directly (click builds each command's parameters when the app runs)."""
     app = typer.Typer(help="Omne: long-term memory for AutoGen agents.", no_args_is_help=True,
                       pretty_exceptions_enable=False, add_completion=False)
     app.callback()(_root)  # a group even when only one command is built
-    for name in (command,) if command in COMMANDS else COMMANDS:
-        _add(app, name)
+    if command in COMMANDS:
+        _add(app, command, subcommand)
+    else:
+        for name in COMMANDS:
+            _add(app, name)
     return app
 
 
@@ -47,7 +52,7 @@ def _root(database: Annotated[str | None, typer.Option(
         os.environ["OMNE_DATABASE_URL"] = database
 
 
-def _add(app: typer.Typer, name: str) -> None:
+def _add(app: typer.Typer, name: str, subcommand: str | None = None) -> None:
     if name == "chat":  # its options are the chat's own (assistants.cli_chat parses them)
         app.command("chat", add_help_option=False,
                     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
@@ -56,9 +61,26 @@ def _add(app: typer.Typer, name: str) -> None:
     module, attribute = COMMANDS[name]
     target = getattr(importlib.import_module(f"omne.cli.{module}"), attribute)
     if isinstance(target, typer.Typer):
-        app.add_typer(target, name=name)
+        app.add_typer(_only(target, subcommand), name=name)
     else:
         app.command(name)(target)
+
+
+def _only(group: typer.Typer, subcommand: str | None) -> typer.Typer:
+    """`group` with `subcommand` as its only command when it has one of that name; otherwise `group` itself (so
+    `omne memory --help`, a group option before the command and a mistyped name see every command)."""
+    kept = [info for info in group.registered_commands if _command_name(info) == subcommand]
+    if not kept:
+        return group
+    pruned = copy.copy(group)  # the group's own settings and callback, one command
+    pruned.registered_commands = kept
+    return pruned
+
+
+def _command_name(info: typer.models.CommandInfo) -> str | None:
+    if info.name:
+        return info.name
+    return info.callback.__name__.lower().replace("_", "-") if info.callback else None  # typer's default name
 
 
 def _chat(ctx: typer.Context) -> None:
@@ -71,7 +93,8 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the `omne` console script."""
     try:
         args = sys.argv[1:] if argv is None else argv
-        code = build_app(args[0] if args else None)(args=args, prog_name="omne", standalone_mode=False)
+        app = build_app(args[0] if args else None, args[1] if len(args) > 1 else None)
+        code = app(args=args, prog_name="omne", standalone_mode=False)
     except typer.TyperException as exc:  # click's errors, as typer ships them
         if type(exc).__name__ == "NoArgsIsHelpError":  # `omne` or `omne memory` alone: the help was shown
             raise SystemExit(0) from None

@@ -8,7 +8,6 @@ one transaction. Times are `timestamptz`, read back in UTC (every session runs w
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -24,11 +23,14 @@ except ImportError as exc:  # pragma: no cover - the extra is part of `make setu
     raise StorageError("the PostgreSQL store needs psycopg 3: pip install 'omne[postgres]'") from exc
 
 from omne.storage.postgres_schema import migrate
+from omne.storage.sql_dialect import POSTGRES, SCOPE_COLUMNS, Dialect, row_scope
+
+__all__ = ["Conn", "PostgresDatabase", "Row", "SCOPE_COLUMNS", "exact_scope_where", "redact", "row_scope",
+           "scope_where"]
 
 T = TypeVar("T")
 Row = dict[str, Any]
 Conn = psycopg.Connection[Row]
-SCOPE_COLUMNS = ("s_user", "s_agent", "s_session", "s_team")
 _LOG_LOCK = "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.omne_log'))"
 
 
@@ -53,16 +55,6 @@ def exact_scope_where(scope: Scope) -> tuple[str, list[Any]]:
     return " AND ".join(clauses), [v for v in values if v is not None]
 
 
-@functools.lru_cache(maxsize=4096)
-def _scope(user: str | None, agent: str | None, session: str | None, team: str | None) -> Scope:
-    return Scope(user=user, agent=agent, session=session, team=team)
-
-
-def row_scope(row: Row) -> Scope:
-    """The scope a row was written with (frozen, so one object per distinct value is shared safely)."""
-    return _scope(row["s_user"], row["s_agent"], row["s_session"], row["s_team"])
-
-
 def _utc_session(conn: psycopg.Connection[Any]) -> None:
     conn.execute("SET TIME ZONE 'UTC'")
 
@@ -85,6 +77,10 @@ class PostgresDatabase:
             raise StorageError(f"cannot open the PostgreSQL store at {redact(url)}: {exc}. Check that the server "
                                "runs, the URL (OMNE_DATABASE_URL or --database) and that its user may create "
                                "tables.") from None
+
+    @property
+    def dialect(self) -> Dialect:
+        return POSTGRES
 
     def transaction(self, body: Callable[[Conn], T], *, log_lock: bool = False, what: str = "the record store") -> T:
         """Run `body` in one transaction (rolled back on any exception). `log_lock` serialises it with every other

@@ -11,7 +11,8 @@ from omne.storage.dump_models import ContextStateRow, Logged, StoredApiKey, Tabl
 from omne.storage.job_models import Job
 from omne.storage.postgres_db import Conn, PostgresDatabase, Row, row_scope
 from omne.storage.postgres_jobs import _row_job
-from omne.storage.postgres_keys import INSERT_KEY, _key_row, _row_key
+from omne.storage.sql_dialect import POSTGRES
+from omne.storage.sql_keys import INSERT_KEY, key_row, row_key
 from omne.storage.postgres_store import _EDGE_COLUMNS, _RECORD_COLUMNS, _edge_row, _record_row, _row_edge, _row_record
 from omne.types import Edge, Record
 
@@ -111,13 +112,13 @@ class PostgresDump:
             self._db.transaction(body)
 
     def dump_api_keys(self) -> builtins.list[StoredApiKey]:
-        return [StoredApiKey(_row_key(row), row["key_hash"])
+        return [StoredApiKey(row_key(row, POSTGRES), row["key_hash"])
                 for row in self._db.query("SELECT * FROM api_keys ORDER BY created_at, id")]
 
     def load_api_keys(self, rows: Sequence[StoredApiKey]) -> None:
         def body(conn: Conn) -> None:
             with conn.cursor() as cur:
-                cur.executemany(f"{INSERT_KEY} ON CONFLICT (id) DO NOTHING",
-                                [_key_row(r.key, r.key_hash) for r in rows])
+                cur.executemany(f"{POSTGRES.sql(INSERT_KEY)} ON CONFLICT (id) DO NOTHING",
+                                [key_row(r.key, r.key_hash, POSTGRES) for r in rows])
         if rows:
             self._db.transaction(body)

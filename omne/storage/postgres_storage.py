@@ -6,7 +6,7 @@ from __future__ import annotations
 from omne.storage.postgres_db import PostgresDatabase, redact
 from omne.storage.postgres_dump import PostgresDump
 from omne.storage.postgres_jobs import PostgresJobStore
-from omne.storage.postgres_keys import PostgresKeyStore
+from omne.storage.sql_keys import SQLKeyStore
 from omne.storage.postgres_store import PostgresRecordStore
 from omne.storage.postgres_vectors import PostgresVectorLog
 
@@ -20,7 +20,7 @@ class PostgresStorage:
         self._db = PostgresDatabase(url, pool_size=pool_size)
         self._records = PostgresRecordStore(self._db)
         self._jobs = PostgresJobStore(self._db)
-        self._keys = PostgresKeyStore(self._db)
+        self._keys = SQLKeyStore(self._db)
         self._dump = PostgresDump(self._db)
         self._vectors = PostgresVectorLog(self._db)
 
@@ -33,7 +33,7 @@ class PostgresStorage:
         return self._jobs
 
     @property
-    def keys(self) -> PostgresKeyStore:
+    def keys(self) -> SQLKeyStore:
         return self._keys
 
     @property

@@ -1,32 +1,23 @@
-"""The one SQLite connection of a store (WAL, serialised by a lock) and the SQL rules every table shares:
-the time format, the scope partition, rows back to scopes."""
+"""The one SQLite connection of a store (WAL, serialised by a lock) and the SQL rules its tables share: the
+scope partition (the time format and rows back to scopes are omne.storage.sql_dialect's, re-exported)."""
 
 from __future__ import annotations
 
-import functools
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from omne.errors import InvalidInputError, StorageError
 from omne.storage.space import DEFAULT_MIN_FREE_BYTES, require_free_space
+from omne.storage.sql_dialect import SQLITE, Dialect, dt, row_scope, ts
 from omne.storage.sqlite_schema import open_database
 from omne.types import Scope
 
+__all__ = ["SQLiteDatabase", "SQLParam", "dt", "exact_scope_where", "row_scope", "scope_values", "scope_where", "ts"]
 T = TypeVar("T")
 SQLParam = str | int | float | bytes | None
-
-
-def ts(value: datetime | None) -> str | None:
-    """The one time format of every table: ISO 8601 with microseconds and the UTC offset (sorts as text)."""
-    return None if value is None else value.isoformat(timespec="microseconds")
-
-
-def dt(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
 
 
 def scope_where(scope: Scope | None, prefix: str = "") -> tuple[str, list[SQLParam]]:
@@ -53,16 +44,6 @@ def scope_values(scope: Scope) -> tuple[str | None, str | None, str | None, str 
     return scope.user, scope.agent, scope.session, scope.team
 
 
-@functools.lru_cache(maxsize=4096)
-def _scope(user: str | None, agent: str | None, session: str | None, team: str | None) -> Scope:
-    return Scope(user=user, agent=agent, session=session, team=team)
-
-
-def row_scope(row: sqlite3.Row) -> Scope:
-    """The scope a row was written with (frozen, so one object per distinct value is shared safely)."""
-    return _scope(row["s_user"], row["s_agent"], row["s_session"], row["s_team"])
-
-
 class SQLiteDatabase:
     """One store's SQLite file, migrated on open: one connection (thread-shareable) serialised by a lock."""
 
@@ -71,6 +52,10 @@ class SQLiteDatabase:
         self.min_free_bytes = min_free_bytes
         self.conn = open_database(path, what="the record store", foreign_keys=True)
         self.lock = threading.RLock()
+
+    @property
+    def dialect(self) -> Dialect:
+        return SQLITE
 
     def transaction(self, body: Callable[[sqlite3.Connection], T], *, what: str = "the record store") -> T:
         """Run `body` in one IMMEDIATE transaction; any exception rolls everything back. `what` names the

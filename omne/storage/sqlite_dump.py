@@ -13,7 +13,8 @@ from omne.storage.dump_models import ContextStateRow, Logged, StoredApiKey, Tabl
 from omne.storage.job_models import Job
 from omne.storage.sqlite_db import SQLiteDatabase, exact_scope_where, row_scope, scope_values, ts
 from omne.storage.sqlite_jobs import _row_job
-from omne.storage.sqlite_keys import INSERT_KEY, _key_row, _row_key
+from omne.storage.sql_dialect import SQLITE
+from omne.storage.sql_keys import INSERT_KEY, key_row, row_key
 from omne.storage.sqlite_store import _RECORD_COLUMNS, _edge_row, _record_row, _row_edge, _row_record
 from omne.types import Edge, Record
 
@@ -106,10 +107,10 @@ class SQLiteDump:
                 list(cursors.items())))
 
     def dump_api_keys(self) -> builtins.list[StoredApiKey]:
-        return [StoredApiKey(_row_key(row), row["key_hash"])
+        return [StoredApiKey(row_key(row, SQLITE), row["key_hash"])
                 for row in self._db.query("SELECT * FROM api_keys ORDER BY created_at, id")]
 
     def load_api_keys(self, rows: Sequence[StoredApiKey]) -> None:
         if rows:
-            self._db.transaction(lambda conn: conn.executemany(f"{INSERT_KEY} ON CONFLICT(id) DO NOTHING",
-                                                               [_key_row(r.key, r.key_hash) for r in rows]))
+            self._db.transaction(lambda conn: conn.executemany(
+                f"{INSERT_KEY} ON CONFLICT(id) DO NOTHING", [key_row(r.key, r.key_hash, SQLITE) for r in rows]))

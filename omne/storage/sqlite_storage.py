@@ -8,7 +8,7 @@ from omne.storage.space import DEFAULT_MIN_FREE_BYTES
 from omne.storage.sqlite_db import SQLiteDatabase
 from omne.storage.sqlite_dump import SQLiteDump
 from omne.storage.sqlite_jobs import SQLiteJobStore
-from omne.storage.sqlite_keys import SQLiteKeyStore
+from omne.storage.sql_keys import SQLKeyStore
 from omne.storage.sqlite_store import SQLiteRecordStore
 
 DATABASE_FILE = "records.sqlite3"  # inside the store directory
@@ -25,7 +25,7 @@ class SQLiteStorage:
         self._db = SQLiteDatabase(path, min_free_bytes=min_free_bytes)
         self._records = SQLiteRecordStore(self._db)
         self._jobs = SQLiteJobStore(self._db)
-        self._keys = SQLiteKeyStore(self._db)
+        self._keys = SQLKeyStore(self._db)
         self._dump = SQLiteDump(self._db)
 
     @property
@@ -37,7 +37,7 @@ class SQLiteStorage:
         return self._jobs
 
     @property
-    def keys(self) -> SQLiteKeyStore:
+    def keys(self) -> SQLKeyStore:
         return self._keys
 
     @property
