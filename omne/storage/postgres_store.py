@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +21,6 @@ from omne.storage.message_chain import message_links, unchain
 from omne.storage.protocols import EdgeStamp, RecordFacts, RecordFilter
 from omne.types import Edge, EdgeKind, Record, RecordKind, Scope
 
-import psycopg
 from psycopg.types.json import Jsonb
 
 from omne.storage.id_rules import first_foreign, first_taken, foreign_id_error, id_taken_error
