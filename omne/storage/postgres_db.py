@@ -23,7 +23,7 @@ except ImportError as exc:  # pragma: no cover - the extra is part of `make setu
     raise StorageError("the PostgreSQL store needs psycopg 3: pip install 'omne[postgres]'") from exc
 
 from omne.storage.postgres_schema import migrate
-from omne.storage.sql_dialect import POSTGRES, SCOPE_COLUMNS, Dialect, row_scope
+from omne.storage.sql_dialect import POSTGRES, SCOPE_COLUMNS, Dialect, exact_where, partition_where, row_scope
 
 __all__ = ["Conn", "PostgresDatabase", "Row", "SCOPE_COLUMNS", "exact_scope_where", "redact", "row_scope",
            "scope_where"]
@@ -40,19 +40,13 @@ def redact(url: str) -> str:
 
 
 def scope_where(scope: Scope | None) -> tuple[str, list[Any]]:
-    """The scope partition as SQL (each field the scope sets must match); None is the whole store, for admin
-    counts and lists only."""
-    if scope is None:
-        return "TRUE", []
-    values = scope.fields()
-    return " AND ".join(f"s_{key} = %s" for key in values), list(values.values())
+    """The scope partition in psycopg's placeholders (see `partition_where`)."""
+    return partition_where(scope, POSTGRES)
 
 
 def exact_scope_where(scope: Scope) -> tuple[str, list[Any]]:
-    """A condition matching exactly this scope (unset fields must be unset), unlike the partition filter."""
-    values = (scope.user, scope.agent, scope.session, scope.team)
-    clauses = [f"{c} IS NULL" if v is None else f"{c} = %s" for c, v in zip(SCOPE_COLUMNS, values)]
-    return " AND ".join(clauses), [v for v in values if v is not None]
+    """Exactly this scope, in psycopg's placeholders (see `exact_where`)."""
+    return exact_where(scope, POSTGRES)
 
 
 def _utc_session(conn: psycopg.Connection[Any]) -> None:

@@ -50,6 +50,22 @@ SQLITE = Dialect(placeholder="?", native_times=False)
 POSTGRES = Dialect(placeholder="%s", native_times=True)
 
 
+def partition_where(scope: Scope | None, dialect: Dialect, prefix: str = "") -> tuple[str, list[Any]]:
+    """The one scope-partition rule as SQL: every field the scope sets must match; None is the whole store, for
+    admin counts and lists only. `prefix` goes before each column (SQLite lookups by id pass "+")."""
+    if scope is None:
+        return "1=1", []
+    values = scope.fields()
+    return " AND ".join(f"{prefix}s_{key} = {dialect.placeholder}" for key in values), list(values.values())
+
+
+def exact_where(scope: Scope, dialect: Dialect) -> tuple[str, list[Any]]:
+    """A condition matching exactly this scope (unset fields must be unset), unlike the partition rule."""
+    values = (scope.user, scope.agent, scope.session, scope.team)
+    clauses = [f"{c} IS NULL" if v is None else f"{c} = {dialect.placeholder}" for c, v in zip(SCOPE_COLUMNS, values)]
+    return " AND ".join(clauses), [v for v in values if v is not None]
+
+
 class SQLTables(Protocol):
     """A store's SQL database as table stores written once use it: its dialect, reads and one-transaction writes
     (the body gets the driver's connection; `execute` returns a cursor with `rowcount` on both)."""

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from omne.errors import InvalidInputError, StorageError
 from omne.storage.space import DEFAULT_MIN_FREE_BYTES, require_free_space
-from omne.storage.sql_dialect import SQLITE, Dialect, dt, row_scope, ts
+from omne.storage.sql_dialect import SQLITE, Dialect, dt, exact_where, partition_where, row_scope, ts
 from omne.storage.sqlite_schema import open_database
 from omne.types import Scope
 
@@ -21,22 +21,17 @@ SQLParam = str | int | float | bytes | None
 
 
 def scope_where(scope: Scope | None, prefix: str = "") -> tuple[str, list[SQLParam]]:
-    """A SQL condition that enforces the scope partition (every field the scope sets must match); None is
-    the whole store, for admin counts and lists only.
+    """The scope partition in SQLite's placeholders (see `partition_where`).
 
     Lookups by id pass prefix="+": the unary plus keeps the same filter but stops SQLite from choosing
     the scope index over the id index (with 10+ ids it otherwise scanned the whole scope: 41 ms for 30
     ids at 100k records in one scope, versus well under a millisecond by id)."""
-    if scope is None:
-        return "1=1", []
-    values = scope.fields()
-    return " AND ".join(f"{prefix}s_{key} = ?" for key in values), list(values.values())
+    return partition_where(scope, SQLITE, prefix)
 
 
 def exact_scope_where(scope: Scope) -> tuple[str, list[SQLParam]]:
-    """A condition matching exactly this scope (unset fields must be unset), unlike the partition filter."""
-    cols = (("s_user", scope.user), ("s_agent", scope.agent), ("s_session", scope.session), ("s_team", scope.team))
-    return " AND ".join(f"{c} IS ?" for c, _ in cols), [v for _, v in cols]
+    """Exactly this scope, in SQLite's placeholders (see `exact_where`)."""
+    return exact_where(scope, SQLITE)
 
 
 def scope_values(scope: Scope) -> tuple[str | None, str | None, str | None, str | None]:

@@ -432,5 +432,5 @@ class SQLiteRecordStore:
         def body(conn: sqlite3.Connection) -> None:
             conn.execute(f"DELETE FROM context_state WHERE context_id = ? AND {where}", [context_id, *params])
             conn.execute("INSERT INTO context_state (context_id, s_user, s_agent, s_session, s_team, state, "
-                         "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)", [context_id, *params, state, ts(when)])
+                         "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)", [context_id, *scope_values(scope), state, ts(when)])
         self._transaction(body)
