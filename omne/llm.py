@@ -168,4 +168,6 @@ def model_call_failure(exc: BaseException) -> str | None:
                 "model name (OMNE_MODEL), the API key and the endpoint")
     if isinstance(exc, (TimeoutError, ConnectionError)):
         return f"the model call failed ({type(exc).__name__}: {exc}); check the model endpoint"
+    if exc.__cause__ is not None and exc.__cause__ is not exc:  # a wrapper (Agent Framework's ChatClientException)
+        return model_call_failure(exc.__cause__)
     return None
