@@ -8,7 +8,7 @@ import asyncio
 import errno
 import logging
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import uvicorn
 from omne.config import OmneConfig
@@ -34,13 +34,15 @@ def has_keys(config: OmneConfig) -> bool:
 
 def serve(config: OmneConfig, *, host: str = "127.0.0.1", port: int = 8765, require_keys: bool = False,
           request_timeout_s: float = 60.0, log_level: str = "info", embedder: Embedder | None = None,
-          background: Sequence[Background] = (), locked_advice: str | None = None) -> None:
+          background: Sequence[Background] = (), locked_advice: str | None = None,
+          on_listening: Callable[[str], None] | None = None) -> None:
     """Serve the store until SIGINT/SIGTERM; in-flight requests finish before the store closes.
 
     Keys are required when `require_keys` is set or the store holds any live key; without keys only a
     loopback `host` is accepted. `embedder` replaces the default MiniLM (e.g. a test embedder); `background`
     runs beside the API on the served core (`omne serve --worker`: the construction worker). When another
-    `omne serve` holds the store, the error names it, with `locked_advice` ({url}: its URL) or the default."""
+    `omne serve` holds the store, the error names it, with `locked_advice` ({url}: its URL) or the default.
+    `on_listening` is called with the server's URL once it listens (`omne inspect` prints it)."""
     keys_required = require_keys or has_keys(config)
     auth.check_bind(host, keys_required=keys_required)
     _log_to_stderr(log_level)
@@ -55,6 +57,8 @@ def serve(config: OmneConfig, *, host: str = "127.0.0.1", port: int = 8765, requ
         info = write_owner(config.store_dir, f"http://{display_host}:{port}")
         log.info("omne serve: %s on %s (keys %s)", config.store_dir, info.url,
                  "required" if keys_required else "not required, loopback only")
+        if on_listening is not None:
+            on_listening(info.url)
 
     def stopped() -> None:
         remove_owner(config.store_dir)
