@@ -151,3 +151,15 @@ def test_large_import_optimises_the_index_and_optimize_runs_on_demand(omne, tmp_
 
     result = _json(omne("memory", "optimize", "--store", str(other), "--json"))
     assert calls == [str(other), str(other)] and result["vectors"] == 3 and isinstance(result["optimized"], bool)
+
+
+def test_store_and_server_together_are_refused_not_one_silently_ignored(omne, tmp_path, monkeypatch):
+    url = "http://127.0.0.1:9"  # never reached: the two options are refused first
+    monkeypatch.setenv("OMNE_URL", url)
+    other = tmp_path / "other"
+    for args in (("stats",), ("search", "bike", "--user", "kim"), ("add", "x", "--user", "kim")):
+        code, _, err = omne("memory", *args, "--store", str(other))
+        assert code == 1 and err == (f"omne: error: --store {other} opens a store in this process, but this command "
+                                     f"runs through the server at {url} (--server or OMNE_URL): drop --store, or drop "
+                                     "--server and unset OMNE_URL\n"), err
+    assert not other.exists()
