@@ -100,6 +100,9 @@ def make_client(config: ModelConfig) -> ChatCompletionClient:
         if not config.azure_endpoint:
             raise ModelNotConfiguredError("provider azure needs azure_endpoint (or AZURE_OPENAI_ENDPOINT)")
         key = config.api_key or os.environ.get("AZURE_OPENAI_API_KEY") or os.environ.get(config.api_key_env)
+        if not key and not os.environ.get("AZURE_OPENAI_AD_TOKEN"):
+            raise ModelNotConfiguredError(f"no API key: set {config.api_key_env} (or api_key in the model config; "
+                                          "AZURE_OPENAI_AD_TOKEN for a Microsoft Entra ID token)")
         return OmneAzureOpenAIChatCompletionClient(azure_endpoint=config.azure_endpoint, api_key=key,
                                                azure_deployment=config.azure_deployment or config.model,
                                                api_version=config.api_version, **common)
