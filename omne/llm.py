@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from omne.config import read_yaml_mapping, validate_config
-from omne.errors import OmneError
+from omne.errors import InvalidInputError, OmneError
 
 if TYPE_CHECKING:  # autogen loads when a client is built
     from autogen_core.models import ChatCompletionClient
@@ -73,6 +73,9 @@ def load_model_config(path: Path | str | None = None) -> ModelConfig | None:
     path = path or os.environ.get("OMNE_MODEL_CONFIG") or None
     if path is not None:
         loaded = read_yaml_mapping(path, what="model config", example="configs/model.example.yaml")
+        if "responder" in loaded and "model" not in loaded:
+            raise InvalidInputError(f"model config {path} has no `model:` section (it configures a responder); "
+                                    "pass a model config like configs/model.example.yaml")
         data = loaded.get("model", loaded)
     elif not _env_configured():
         return None

@@ -109,3 +109,13 @@ def test_the_azure_example_config_without_a_key_names_the_fix(no_model_env):
                                   "AZURE_OPENAI_AD_TOKEN for a Microsoft Entra ID token)")
     no_model_env.setenv("AZURE_OPENAI_API_KEY", "test-key")
     assert make_client(config).model_info["function_calling"]
+
+
+def test_a_responder_config_given_as_the_model_config_names_the_fix(no_model_env):
+    from omne.errors import InvalidInputError
+    from tests.conftest import ROOT
+
+    with pytest.raises(InvalidInputError) as wrong:
+        load_model_config(ROOT / "configs" / "responder.example.yaml")
+    assert str(wrong.value) == (f"model config {ROOT / 'configs' / 'responder.example.yaml'} has no `model:` section "
+                                "(it configures a responder); pass a model config like configs/model.example.yaml")
