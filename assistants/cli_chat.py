@@ -22,6 +22,7 @@ from omne.core import MemoryCore
 from omne.errors import StoreLockedError
 from omne.llm import ModelNotConfiguredError, load_model_config, make_client, model_call_failure
 from omne.service import served_store_error
+from omne.types import Scope
 
 EXIT_WORDS = {"/exit", "/quit", "exit", "quit"}
 
@@ -76,6 +77,8 @@ async def _chat(store: Path | None, server: str | None, user: str, kind: str, se
     try:
         agent = build_responder(kind, client, name=name, settings=settings, memory=core, user=user,
                                 tools=task_tools() if with_tools else (), model_client_stream=True)
+        if server:  # an unreachable server, a missing or wrong key: one error line now, not after the first turn
+            await core.stats(Scope(user=user, agent=name))
         _say(f"omne chat: {type(agent).__name__} '{name}' for user '{user}' ({where}); /exit to leave.")
         while True:
             sys.stdout.write("you> ")

@@ -13,6 +13,7 @@ from agent_framework.openai import OpenAIChatCompletionClient
 from omne import MemoryCore
 from omne.agent_framework import OmneContextProvider, OmneHistoryProvider
 from omne.agents import BlockSpec
+from omne.llm import model_call_failure
 
 
 async def main(client: OpenAIChatCompletionClient, store: str, said: str, session: str = "first") -> str:
@@ -28,4 +29,10 @@ if __name__ == "__main__":
         sys.exit("error: set OPENAI_API_KEY (and OPENAI_BASE_URL for an OpenAI-compatible server)")
     client = OpenAIChatCompletionClient(os.environ.get("OMNE_MODEL", "gpt-4o-mini"),
                                         api_key=os.environ["OPENAI_API_KEY"], base_url=os.environ.get("OPENAI_BASE_URL"))
-    print(asyncio.run(main(client, ".omne/store", " ".join(sys.argv[1:]) or "Hi! I'm Ada and I love sailing.")))
+    try:
+        print(asyncio.run(main(client, ".omne/store", " ".join(sys.argv[1:]) or "Hi! I'm Ada and I love sailing.")))
+    except Exception as exc:  # a failed model call is one line, not a traceback
+        failure = model_call_failure(exc)
+        if failure is None:
+            raise
+        sys.exit(f"error: {failure}")

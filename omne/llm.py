@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from omne.config import read_yaml_mapping, validate_config
-from omne.errors import OmneError
+from omne.errors import InvalidInputError, OmneError
 
 if TYPE_CHECKING:  # autogen loads when a client is built
     from autogen_core.models import ChatCompletionClient
@@ -73,6 +73,9 @@ def load_model_config(path: Path | str | None = None) -> ModelConfig | None:
     path = path or os.environ.get("OMNE_MODEL_CONFIG") or None
     if path is not None:
         loaded = read_yaml_mapping(path, what="model config", example="configs/model.example.yaml")
+        if "responder" in loaded and "model" not in loaded:
+            raise InvalidInputError(f"model config {path} has no `model:` section (it configures a responder); "
+                                    "pass a model config like configs/model.example.yaml")
         data = loaded.get("model", loaded)
     elif not _env_configured():
         return None
@@ -100,6 +103,9 @@ def make_client(config: ModelConfig) -> ChatCompletionClient:
         if not config.azure_endpoint:
             raise ModelNotConfiguredError("provider azure needs azure_endpoint (or AZURE_OPENAI_ENDPOINT)")
         key = config.api_key or os.environ.get("AZURE_OPENAI_API_KEY") or os.environ.get(config.api_key_env)
+        if not key and not os.environ.get("AZURE_OPENAI_AD_TOKEN"):
+            raise ModelNotConfiguredError(f"no API key: set {config.api_key_env} (or api_key in the model config; "
+                                          "AZURE_OPENAI_AD_TOKEN for a Microsoft Entra ID token)")
         return OmneAzureOpenAIChatCompletionClient(azure_endpoint=config.azure_endpoint, api_key=key,
                                                azure_deployment=config.azure_deployment or config.model,
                                                api_version=config.api_version, **common)
@@ -168,4 +174,6 @@ def model_call_failure(exc: BaseException) -> str | None:
                 "model name (OMNE_MODEL), the API key and the endpoint")
     if isinstance(exc, (TimeoutError, ConnectionError)):
         return f"the model call failed ({type(exc).__name__}: {exc}); check the model endpoint"
+    if exc.__cause__ is not None and exc.__cause__ is not exc:  # a wrapper (Agent Framework's ChatClientException)
+        return model_call_failure(exc.__cause__)
     return None

@@ -294,3 +294,18 @@ async def test_providers_take_an_agent_memory_or_a_core_with_scope_options(fast_
         OmneHistoryProvider(memory, user="bob")
     with pytest.raises(InvalidInputError, match="unknown memory tool"):
         OmneContextProvider(memory, tools=["core_memory_delete"])
+
+
+def test_the_example_with_an_endpoint_that_does_not_answer_prints_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    from tests.support.server_proc import free_port
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENAI_API_KEY": "sk-test",
+           "OPENAI_BASE_URL": f"http://127.0.0.1:{free_port()}/v1"}
+    result = subprocess.run([sys.executable, str(ROOT / "examples" / "agent_framework_memory.py")], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.startswith("error: cannot reach the model endpoint") and result.stderr.count("\n") == 1

@@ -86,6 +86,19 @@ def test_cli_errors_are_one_line(omne, tmp_path):
     bad.write_text('{"type": "record", "record": {"kind": "fact"}}\n', "utf-8")
     code, _, err = omne("memory", "import", str(bad))
     assert code == 1 and err.startswith("omne: error: line 1:") and err.count("\n") == 1
+    code, _, err = omne("memory", "import", str(tmp_path))
+    assert code == 1 and err == f"omne: error: {tmp_path}: not a file; name a JSONL file written by `omne memory export`\n"
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "sft"])
+def test_export_to_a_path_it_cannot_write_is_one_line_naming_the_fix(omne, tmp_path, fmt):
+    assert omne("memory", "add", "Kim's bike is red.", "--user", "kim")[0] == 0
+    missing = tmp_path / "no-such-dir" / "kim.jsonl"
+    code, _, err = omne("memory", "export", "--user", "kim", "--format", fmt, "-o", str(missing))
+    assert code == 1 and err == (f"omne: error: cannot write {missing}: no directory {missing.parent}; create it "
+                                 "or name another file with -o\n")
+    code, _, err = omne("memory", "export", "--user", "kim", "--format", fmt, "-o", str(tmp_path))
+    assert code == 1 and err == f"omne: error: cannot write {tmp_path}: it is a directory; name a file with -o\n"
 
 
 def test_update_command_and_the_errors_a_new_user_meets(omne):
@@ -138,3 +151,15 @@ def test_large_import_optimises_the_index_and_optimize_runs_on_demand(omne, tmp_
 
     result = _json(omne("memory", "optimize", "--store", str(other), "--json"))
     assert calls == [str(other), str(other)] and result["vectors"] == 3 and isinstance(result["optimized"], bool)
+
+
+def test_store_and_server_together_are_refused_not_one_silently_ignored(omne, tmp_path, monkeypatch):
+    url = "http://127.0.0.1:9"  # never reached: the two options are refused first
+    monkeypatch.setenv("OMNE_URL", url)
+    other = tmp_path / "other"
+    for args in (("stats",), ("search", "bike", "--user", "kim"), ("add", "x", "--user", "kim")):
+        code, _, err = omne("memory", *args, "--store", str(other))
+        assert code == 1 and err == (f"omne: error: --store {other} opens a store in this process, but this command "
+                                     f"runs through the server at {url} (--server or OMNE_URL): drop --store, or drop "
+                                     "--server and unset OMNE_URL\n"), err
+    assert not other.exists()

@@ -51,7 +51,8 @@ def test_second_process_gets_a_clear_lock_error_then_sees_committed_writes(tmp_p
         assert written, "the owner process failed to start"
         with pytest.raises(StoreLockedError, match="open in another process") as caught:
             asyncio.run(MemoryCore.open(store, embedder=embedder))
-        assert "OMNE_QDRANT_URL" in str(caught.value)  # the message names the way out
+        assert "OMNE_QDRANT_URL" in str(caught.value)  # the message names the ways out: a Qdrant server, or
+        assert "`omne serve`" in str(caught.value) and "MemoryCore.connect" in str(caught.value)  # one owner server
         cli = omne_cli("memory", "stats", "--json", store=store)
         assert cli.returncode == 1 and cli.stderr.count("\n") == 1
         assert cli.stderr.startswith("omne: error: the vector index at") and "Traceback" not in cli.stderr

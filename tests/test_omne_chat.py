@@ -76,3 +76,14 @@ def test_the_readme_example_fails_in_one_line_naming_a_fix_it_can_use(tmp_path):
     down = run({"OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "OPENAI_API_KEY": "x"})
     assert down.returncode == 1 and down.stderr.count("\n") == 1, down.stderr[-2000:]
     assert down.stderr.startswith("error: cannot reach the model endpoint")
+
+
+def test_chat_through_a_server_it_cannot_use_says_so_before_the_first_turn(omne_cli, tmp_path):
+    from tests.support.server_proc import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"
+    env = {"OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": f"http://127.0.0.1:{free_port()}/v1", "OMNE_URL": ""}
+    result = omne_cli("chat", "--server", url, "--user", "ana", input="hello\n", env=env)
+    assert result.returncode == 1 and result.stdout == "", result.stdout  # no banner, no prompt: nothing to type into
+    assert result.stderr.startswith(f"omne: error: cannot reach the omne server at {url}")
+    assert result.stderr.count("\n") == 1

@@ -177,6 +177,19 @@ def test_a_bad_database_url_and_an_unreachable_server_get_clear_errors(monkeypat
     assert "secret" not in str(caught.value)
 
 
+def test_the_cli_on_an_unreachable_server_fails_at_once_in_one_line_with_the_reason(omne_cli, tmp_path):
+    import time
+
+    from tests.support.server_proc import free_port
+
+    url = f"postgresql://omne:secret@127.0.0.1:{free_port()}/omne"
+    started = time.monotonic()
+    result = omne_cli("--database", url, "memory", "stats", store=tmp_path / "store")
+    assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr  # no pool retry warnings
+    assert "Connection refused" in result.stderr and "secret" not in result.stderr, result.stderr
+    assert time.monotonic() - started < 15  # not the pool's 30 s wait for a server that refused at once
+
+
 def test_text_with_a_nul_character_is_refused_clearly(postgres_url):
     storage = PostgresStorage(postgres_url)
     try:

@@ -91,3 +91,31 @@ def test_no_key_and_no_base_url_still_names_the_fix(no_model_env):
     assert config is not None
     with pytest.raises(Exception, match="OPENAI_API_KEY"):
         make_client(config)
+
+
+def test_the_azure_example_config_without_a_key_names_the_fix(no_model_env):
+    """configs/azure.example.yaml with no AZURE_OPENAI_API_KEY: Omne's one-line error with the variable to set, not
+    the openai package's 'Missing credentials' (which the CLI showed as an unexpected OpenAIError)."""
+    from omne.llm import ModelNotConfiguredError
+    from tests.conftest import ROOT
+
+    for name in ("AZURE_OPENAI_API_KEY", "AZURE_OPENAI_AD_TOKEN"):
+        no_model_env.delenv(name, raising=False)
+    config = load_model_config(ROOT / "configs" / "azure.example.yaml")
+    assert config is not None and config.provider == "azure"
+    with pytest.raises(ModelNotConfiguredError) as missing:
+        make_client(config)
+    assert str(missing.value) == ("no API key: set AZURE_OPENAI_API_KEY (or api_key in the model config; "
+                                  "AZURE_OPENAI_AD_TOKEN for a Microsoft Entra ID token)")
+    no_model_env.setenv("AZURE_OPENAI_API_KEY", "test-key")
+    assert make_client(config).model_info["function_calling"]
+
+
+def test_a_responder_config_given_as_the_model_config_names_the_fix(no_model_env):
+    from omne.errors import InvalidInputError
+    from tests.conftest import ROOT
+
+    with pytest.raises(InvalidInputError) as wrong:
+        load_model_config(ROOT / "configs" / "responder.example.yaml")
+    assert str(wrong.value) == (f"model config {ROOT / 'configs' / 'responder.example.yaml'} has no `model:` section "
+                                "(it configures a responder); pass a model config like configs/model.example.yaml")

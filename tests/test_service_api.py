@@ -171,6 +171,9 @@ async def test_every_endpoint_answers_its_happy_path(api: Api):
      422, "InvalidInputError", "invalid ingest options"),
     ("POST", "/v1/import", {"params": {"user": "alice"}, "content": b"\xff\xfe"}, 422, "InvalidInputError",
      "not UTF-8"),
+    ("POST", "/v1/search", {"params": {"user": "alice"}, "content": b'{"query": "x",}',
+                            "headers": {"Content-Type": "application/json"}}, 422, "InvalidInputError",
+     "the request body is not valid JSON (at character 14); send a JSON object"),
 ])
 async def test_user_errors_are_json_with_the_library_message(api: Api, method, path, kwargs, status, kind, message):
     await seed(api)

@@ -136,3 +136,15 @@ def test_loopback_hosts_and_the_refusal_to_listen_beyond_them_without_keys():
         "refusing to listen on 0.0.0.0 without API keys: anyone who can reach it could read and write every "
         "memory. Create keys (`omne keys create --store DIR --admin`) and pass --require-keys, or listen on "
         "127.0.0.1")
+
+
+def test_a_key_created_while_a_keyless_server_runs_makes_keys_required(keys):
+    # the README: "Keys are required as soon as the store holds one"; `omne keys create` works while the server
+    # runs, so a server started without keys must not keep letting anonymous requests through afterwards
+    assert auth.resolve(keys, None, required=False) is None
+    key, _ = auth.create_key(keys, scope=ADA)
+    with pytest.raises(AuthenticationError) as missing:
+        auth.resolve(keys, None, required=False)
+    assert str(missing.value).startswith("this server requires an API key")
+    auth.revoke_key(keys, key.id)
+    assert auth.resolve(keys, None, required=False) is None  # no live key left: a keyless store again

@@ -51,3 +51,22 @@ async def test_an_owner_file_left_by_a_killed_server_names_no_one(tmp_path, omne
         await core.close()
     assert result.returncode == 1 and "open in another process" in result.stderr
     assert url not in result.stderr and "served by" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["serve", "inspect"])
+def test_serve_on_a_port_in_use_is_one_line_naming_the_fix(tmp_path, omne_cli, command):
+    import socket
+
+    from omne.sync import SyncMemoryCore
+
+    with SyncMemoryCore(tmp_path / "store", embedder=HashEmbedder()):
+        pass  # `omne inspect` opens an existing store only
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = omne_cli(command, "--port", str(port), store=tmp_path / "store", env={"OMNE_URL": ""})
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == (f"omne: error: port {port} on 127.0.0.1 is already in use (another `omne serve`, or "
+                             "another program); choose a free one with --port, or stop what holds it\n")
+    assert not (tmp_path / "store" / "server.json").exists()

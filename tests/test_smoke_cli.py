@@ -2,6 +2,7 @@ import json
 import re
 
 from omne.cli.demo import load_sample
+from tests.conftest import ROOT
 
 
 def test_demo_answers_from_the_sample(omne_cli):
@@ -14,6 +15,7 @@ def test_demo_answers_from_the_sample(omne_cli):
     assert "slipped to May 20th" in firmware, firmware
     assert "Store holds 15 records and 15 vectors." in result.stdout
     _check_answer_verdicts(result.stdout)
+    _check_readme_quotes_the_miss(result.stdout)
 
 
 def _check_answer_verdicts(stdout: str) -> None:
@@ -39,6 +41,16 @@ def _check_answer_verdicts(stdout: str) -> None:
         found += hit
     assert f"{found} of {len(blocks)} questions have an answer turn in the top 3." in stdout
     assert found >= 4  # the bike, visitor, food and firmware questions; see the README on the first
+
+
+def _check_readme_quotes_the_miss(stdout: str) -> None:
+    """The README's Quick start quotes where the missed question's answer turns rank: as the demo prints them."""
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    quoted = re.search(r'"Where does Maya work and what does she do\?" the answer turns rank (\d+) and (\d+) of 15',
+                       readme)
+    assert quoted, "the README no longer quotes the demo's miss"
+    work = stdout.split("Q: Where does Maya work and what does she do?")[1].split("Q:")[0]
+    assert f"answer turns: rank {quoted[1]}, rank {quoted[2]} (MISSED" in work, (quoted.groups(), work)
 
 
 def test_stats_json_reports_records_and_vectors(omne_cli, tmp_path):

@@ -312,3 +312,19 @@ async def test_any_pair_of_backends_postgres_to_postgres_and_sqlite_to_sqlite(tm
         postgres_cluster.drop_schema(schema)
     _migrate(source, tmp_path / "copy")
     assert _read_tables(tmp_path / "copy") == tables
+
+
+def test_a_url_that_is_not_postgresql_is_refused_not_taken_for_a_directory(tmp_path, omne_cli, monkeypatch) -> None:
+    import asyncio
+
+    source = tmp_path / "source"
+    asyncio.run(_fill(source))
+    monkeypatch.chdir(tmp_path)
+    for args in (("--from", str(source), "--to", "mysql://root@db/omne"), ("--from", "sqlite:///x", "--to", "t")):
+        result = omne_cli("memory", "migrate", *args, env={"OMNE_DATABASE_URL": ""})
+        url = args[1] if args[1].startswith("sqlite") else args[3]
+        option = "--from" if args[1].startswith("sqlite") else "--to"
+        assert result.returncode == 1 and result.stderr == (
+            f"omne: error: {option} {url}: not a postgresql:// URL; name a store directory or a "
+            "postgresql://user:password@host:port/dbname URL\n"), result.stderr
+    assert not (tmp_path / "mysql:").exists()

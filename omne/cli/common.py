@@ -93,6 +93,10 @@ def open_store(store: Path | None, *, must_exist: bool = False) -> Iterator[Sync
     command, which must not create an empty store where a typo'd path points."""
     server = server_of()
     if server is not None:
+        if store is not None:  # two stores named: never serve one while the user reads the other
+            raise InvalidInputError(f"--store {store} opens a store in this process, but this command runs through "
+                                    f"the server at {server.url} (--server or OMNE_URL): drop --store, or drop "
+                                    "--server and unset OMNE_URL")
         with SyncMemoryCore.connect(server.url, api_key=server.api_key) as core:
             yield core
         return

@@ -216,6 +216,8 @@ def export_(
     scope = scope_of(user, agent, session, team)
     if fmt not in ("jsonl", "sft"):
         raise InvalidInputError(f"--format must be jsonl or sft, got {fmt!r}")
+    if out is not None:
+        _check_writable(out)
     with open_store(store, must_exist=True) as core:
         if fmt == "sft":
             from omne.cli.construction import export_sft_to
@@ -232,6 +234,15 @@ def export_(
     typer.echo(f"wrote {lines} lines to {out}", err=True)
 
 
+def _check_writable(out: Path) -> None:
+    """Refuse an output path that cannot be a file before any work is done."""
+    if out.is_dir():
+        raise InvalidInputError(f"cannot write {out}: it is a directory; name a file with -o")
+    if not out.parent.is_dir():
+        raise InvalidInputError(f"cannot write {out}: no directory {out.parent}; create it or name another file "
+                                "with -o")
+
+
 @app.command("import")
 def import_(
     file: Annotated[Path, typer.Argument(help="A JSONL file written by `omne memory export`.")],
@@ -243,8 +254,10 @@ def import_(
 ) -> None:
     """Import an export; with scope options every line must fall inside that scope."""
     scope = optional_scope(user, agent, session, team)
-    if not file.is_file():
+    if not file.exists():
         raise InvalidInputError(f"{file}: no such file")
+    if not file.is_file():
+        raise InvalidInputError(f"{file}: not a file; name a JSONL file written by `omne memory export`")
     try:
         lines = file.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError:

@@ -20,6 +20,9 @@ def _config(value: str, option: str) -> OmneConfig:
     """The store a --from / --to value names: a postgresql:// URL or a store directory."""
     if value.startswith(_URL_PREFIXES):
         return validate_config(OmneConfig, {"database": value}, what=option)
+    if "://" in value:  # another database's URL would otherwise become a directory named after its scheme
+        raise InvalidInputError(f"{option} {value}: not a postgresql:// URL; name a store directory or a "
+                                "postgresql://user:password@host:port/dbname URL")
     return OmneConfig(store_dir=Path(value).expanduser())
 
 

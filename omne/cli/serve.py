@@ -60,9 +60,9 @@ def inspect(
     config = OmneConfig.from_env(store)
     if not storage_exists(config):
         raise InvalidInputError(f"no Omne store at {config.store_dir}: check --store (or $OMNE_STORE)")
-    typer.echo(f"Omne memory inspector: http://127.0.0.1:{port}/  (Ctrl-C stops it)", err=True)
     run(config, host="127.0.0.1", port=port, log_level=log_level,
-        locked_advice="its inspector is at {url}/ (log in there with an API key to edit)")
+        locked_advice="its inspector is at {url}/ (log in there with an API key to edit)",
+        on_listening=lambda url: typer.echo(f"Omne memory inspector: {url}/  (Ctrl-C stops it)", err=True))
 
 
 @contextmanager

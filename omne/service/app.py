@@ -49,6 +49,9 @@ def _error(status: int, kind: str, message: str) -> JSONResponse:
 def _describe_request_error(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors()[:5]:
+        if err.get("type") == "json_invalid":  # loc is ("body", offset of the error)
+            return (f"invalid request: the request body is not valid JSON (at character {err['loc'][-1]}); send a "
+                    "JSON object")
         where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "request"
         parts.append(f"{where}: {err.get('msg', 'invalid')}")
     return "invalid request: " + "; ".join(parts)

@@ -45,10 +45,11 @@ def revoke_key(store: KeyStore, key_id: str) -> None:
 
 
 def resolve(store: KeyStore, presented: str | None, *, required: bool) -> ApiKey | None:
-    """The key a request presents (None: no key, allowed only when keys are not required). Raises
-    AuthenticationError for a missing, unknown or revoked key."""
+    """The key a request presents (None: no key, allowed only when keys are not required and the store holds no
+    live key: one created while a keyless server runs makes keys required). Raises AuthenticationError for a
+    missing, unknown or revoked key."""
     if not presented:
-        if required:
+        if required or store.api_keys():
             raise AuthenticationError("this server requires an API key: send `Authorization: Bearer <key>` "
                                       "(create one with `omne keys create`)")
         return None

@@ -5,14 +5,16 @@ omne.service.owner), so an embedded open of the same store can say where the ser
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
-from collections.abc import Sequence
+import socket
+from collections.abc import Callable, Sequence
 
 import uvicorn
 from omne.config import OmneConfig
 from omne.core import MemoryCore
 from omne.embedding import Embedder
-from omne.errors import StoreLockedError
+from omne.errors import InvalidInputError, StoreLockedError
 from omne.service import auth
 from omne.service.app import Background, create_app
 from omne.service.owner import remove_owner, served_store_error, write_owner
@@ -32,13 +34,15 @@ def has_keys(config: OmneConfig) -> bool:
 
 def serve(config: OmneConfig, *, host: str = "127.0.0.1", port: int = 8765, require_keys: bool = False,
           request_timeout_s: float = 60.0, log_level: str = "info", embedder: Embedder | None = None,
-          background: Sequence[Background] = (), locked_advice: str | None = None) -> None:
+          background: Sequence[Background] = (), locked_advice: str | None = None,
+          on_listening: Callable[[str], None] | None = None) -> None:
     """Serve the store until SIGINT/SIGTERM; in-flight requests finish before the store closes.
 
     Keys are required when `require_keys` is set or the store holds any live key; without keys only a
     loopback `host` is accepted. `embedder` replaces the default MiniLM (e.g. a test embedder); `background`
     runs beside the API on the served core (`omne serve --worker`: the construction worker). When another
-    `omne serve` holds the store, the error names it, with `locked_advice` ({url}: its URL) or the default."""
+    `omne serve` holds the store, the error names it, with `locked_advice` ({url}: its URL) or the default.
+    `on_listening` is called with the server's URL once it listens (`omne inspect` prints it)."""
     keys_required = require_keys or has_keys(config)
     auth.check_bind(host, keys_required=keys_required)
     _log_to_stderr(log_level)
@@ -53,6 +57,8 @@ def serve(config: OmneConfig, *, host: str = "127.0.0.1", port: int = 8765, requ
         info = write_owner(config.store_dir, f"http://{display_host}:{port}")
         log.info("omne serve: %s on %s (keys %s)", config.store_dir, info.url,
                  "required" if keys_required else "not required, loopback only")
+        if on_listening is not None:
+            on_listening(info.url)
 
     def stopped() -> None:
         remove_owner(config.store_dir)
@@ -66,11 +72,36 @@ def serve(config: OmneConfig, *, host: str = "127.0.0.1", port: int = 8765, requ
                 "MemoryCore.connect), or stop it first")) from exc
 
     asyncio.run(probe())
-    app = create_app(open_core, keys_required=keys_required, request_timeout_s=request_timeout_s,
-                     max_body_bytes=config.limits.max_file_bytes, on_start=started, on_stop=stopped,
-                     background=background)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=30,
-                access_log=log_level == "debug")
+    listener = _listen(host, port)  # a port in use is one clear error, not uvicorn's log and exit code 3
+    try:
+        app = create_app(open_core, keys_required=keys_required, request_timeout_s=request_timeout_s,
+                         max_body_bytes=config.limits.max_file_bytes, on_start=started, on_stop=stopped,
+                         background=background)
+        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level,
+                                               timeout_graceful_shutdown=30, access_log=log_level == "debug"))
+        server.run(sockets=[listener])
+    finally:
+        listener.close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind the server's socket, or raise InvalidInputError naming the fix (a port in use, an unknown address)."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    except socket.gaierror as exc:
+        raise InvalidInputError(f"cannot listen on {host}: unknown host ({exc.strerror}); check --host") from None
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise InvalidInputError(f"port {port} on {host} is already in use (another `omne serve`, or another "
+                                    "program); choose a free one with --port, or stop what holds it") from None
+        raise InvalidInputError(f"cannot listen on {host}:{port} ({exc.strerror}); check --host and --port") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def _log_to_stderr(level: str) -> None:

@@ -59,6 +59,14 @@ class PostgresDatabase:
 
     def __init__(self, url: str, *, pool_size: int = 8, connect_timeout_s: float = 30.0) -> None:
         self.url = url
+        try:  # one plain connection first: a refused or misconfigured server fails at once with its own reason,
+            # where the pool would retry (logging each attempt) until its timeout
+            psycopg.connect(url, connect_timeout=max(1, round(connect_timeout_s))).close()
+        except psycopg.Error as exc:
+            reason = " ".join(str(exc).split())
+            raise StorageError(f"cannot open the PostgreSQL store at {redact(url)}: {reason}. Check that the server "
+                               "runs, the URL (OMNE_DATABASE_URL or --database) and that its user may create "
+                               "tables.") from None
         self.pool: ConnectionPool[Conn] = ConnectionPool(
             url, min_size=1, max_size=pool_size, open=False, configure=_utc_session,
             kwargs={"autocommit": True, "row_factory": dict_row}, name="omne")

@@ -93,7 +93,9 @@ class EdgeVectorIndex:
             if "WouldBlock" in str(exc):
                 raise StoreLockedError(
                     f"the vector index at {path} is open in another process. An embedded store has one owner "
-                    "process: stop the other one, or point every process at a Qdrant server (OMNE_QDRANT_URL)."
+                    "process: stop the other one, make it the owner with `omne serve` and connect the others to it "
+                    "(MemoryCore.connect(url), --server URL), or point every process at a Qdrant server "
+                    "(OMNE_QDRANT_URL)."
                 ) from exc
             raise StorageError(f"cannot open the vector index at {path}: {exc}") from exc
         # the first write checks (not the open: a process that only reads never counts): a store left
