@@ -405,3 +405,24 @@ async def test_the_store_limits_hold_over_http(tmp_path):
                 assert error_of(unknown)[:2] == (422, "InvalidInputError") and "invalid update" in error_of(unknown)[2]
     finally:
         await core.close()
+
+
+async def test_healthz_reports_keys_required_once_a_key_is_created_while_the_server_runs(tmp_path):
+    """A keyless loopback server starts requiring keys as soon as the store holds one (`omne keys create` beside
+    it); /healthz must say so from then on, not the state it started with."""
+    core = await MemoryCore.open(tmp_path / "store", embedder=HashEmbedder())
+
+    async def open_core() -> MemoryCore:
+        return core
+
+    app = create_app(open_core, keys_required=False)
+    try:
+        async with app.router.lifespan_context(app):
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+                assert (await http.get("/healthz")).json() == {"status": "ok", "auth": False}
+                key, _ = auth.create_key(core.key_store, scope=Scope(user="ada"))
+                assert (await http.get("/healthz")).json() == {"status": "ok", "auth": True}
+                auth.revoke_key(core.key_store, key.id)
+                assert (await http.get("/healthz")).json() == {"status": "ok", "auth": False}
+    finally:
+        await core.close()

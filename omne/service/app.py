@@ -181,8 +181,10 @@ def create_app(open_core: OpenCore, *, keys_required: bool, request_timeout_s: f
         return _error(500, "InternalError", "the server failed on this request; see its log")
 
     @app.get("/healthz", response_model=Health)
-    async def healthz() -> Health:
-        return Health(status="ok", auth=keys_required)
+    async def healthz(request: Request) -> Health:
+        core: MemoryCore = request.app.state.core
+        required = await asyncio.to_thread(auth.keys_required, core.key_store, required=keys_required)
+        return Health(status="ok", auth=required)
 
     app.include_router(_router(request_timeout_s), prefix=API_PREFIX)
     if inspector:

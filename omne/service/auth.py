@@ -44,12 +44,18 @@ def revoke_key(store: KeyStore, key_id: str) -> None:
         raise NotFoundError(f"no live API key with id {key_id!r}; see `omne keys list`")
 
 
+def keys_required(store: KeyStore, *, required: bool) -> bool:
+    """Whether requests need a key: the server was told so, or the store holds a live key (one created while a
+    keyless server runs makes keys required from the next request on)."""
+    return required or bool(store.api_keys())
+
+
 def resolve(store: KeyStore, presented: str | None, *, required: bool) -> ApiKey | None:
     """The key a request presents (None: no key, allowed only when keys are not required and the store holds no
     live key: one created while a keyless server runs makes keys required). Raises AuthenticationError for a
     missing, unknown or revoked key."""
     if not presented:
-        if required or store.api_keys():
+        if keys_required(store, required=required):
             raise AuthenticationError("this server requires an API key: send `Authorization: Bearer <key>` "
                                       "(create one with `omne keys create`)")
         return None
