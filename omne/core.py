@@ -307,9 +307,11 @@ class MemoryCore:
         """Write a new version of a record; the old one is kept, superseded, in history. A message's new
         version keeps its time (and its place in the session's chain) unless `event_time` is changed."""
         old = await self.get(record_id, scope=scope)
+        if old.deleted_at is not None:
+            raise InvalidInputError(f"record {record_id} is forgotten, so it has no current version to update (its "
+                                    "versions stay in history); add a new record instead")
         if not old.live:
-            raise InvalidInputError(f"record {record_id} is {'forgotten' if old.deleted_at else 'superseded'}; "
-                                    "update its current version (see history)")
+            raise InvalidInputError(f"record {record_id} is superseded; update its current version (see history)")
         for key in ("id", "scope", "kind", "created_at", "version", "superseded_by", "deleted_at"):
             if key in changes:
                 raise InvalidInputError(f"update cannot change {key!r}")

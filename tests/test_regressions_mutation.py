@@ -245,7 +245,8 @@ async def test_update_refuses_identity_fields_and_dead_versions_by_name(fast_cor
     with pytest.raises(InvalidInputError, match=rf"^record {record.id} is superseded; update its current version"):
         await fast_core.update(record.id, scope=ALICE, text="again")
     await fast_core.forget(newer.id, scope=ALICE)
-    with pytest.raises(InvalidInputError, match=rf"^record {newer.id} is forgotten; update its current version"):
+    with pytest.raises(InvalidInputError, match=rf"^record {newer.id} is forgotten, so it has no current version "
+                       r"to update \(its versions stay in history\); add a new record instead$"):
         await fast_core.update(newer.id, scope=ALICE, text="again")
 
 
