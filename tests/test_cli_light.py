@@ -59,7 +59,7 @@ def _memory_commands(*args: str) -> set[str]:
 
     from omne.cli import build_app
 
-    root = typer.main.get_command(build_app(*args))
+    root = typer.main.get_command(build_app(args[0], args[1:]))
     memory = root.commands["memory"]  # type: ignore[attr-defined]
     return set(memory.commands)
 
@@ -67,12 +67,16 @@ def _memory_commands(*args: str) -> set[str]:
 def test_a_memory_call_builds_only_its_own_subcommand():
     assert _memory_commands("memory", "search") == {"search"}
     assert _memory_commands("memory", "list") == {"list"}  # a command named apart from its function
+    url = "http://127.0.0.1:8765"  # the group's own options before the command, in both spellings
+    assert _memory_commands("memory", "--server", url, "--api-key", "k", "search", "x") == {"search"}
+    assert _memory_commands("memory", f"--server={url}", "stats") == {"stats"}
+    assert _memory_commands("memory", "--api-key", "stats", "get", "x") == {"get"}  # a value, not the command
 
 
 def test_help_group_options_and_typos_still_see_every_memory_command():
     everything = _memory_commands("memory")
     assert {"add", "search", "get", "list", "stats", "jobs", "ingest", "migrate"} <= everything
-    assert _memory_commands("memory", "--server") == everything  # a group option first: nothing is pruned
+    assert _memory_commands("memory", "--server") == everything  # a group option and no command
     assert _memory_commands("memory", "serch") == everything  # click then suggests "search"
     assert _memory_commands("memory", "--help") == everything
 

@@ -6,6 +6,7 @@ import copy
 import importlib
 import os
 import sys
+from collections.abc import Sequence
 from typing import Annotated
 
 # httpx imports its own command-line tool (httpx._main: click, rich, pygments; about 0.09 s) whenever those are
@@ -15,6 +16,7 @@ sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]  # None: t
 
 import typer  # noqa: E402 - after the entry above
 from pydantic import ValidationError  # noqa: E402
+from typer.utils import get_params_from_function  # noqa: E402
 
 from omne.errors import OmneError, describe_validation_error  # noqa: E402
 
@@ -28,15 +30,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_app(command: str | None = None, subcommand: str | None = None) -> typer.Typer:
+def build_app(command: str | None = None, rest: Sequence[str] = ()) -> typer.Typer:
     """The `omne` app; given the `command` a call runs, only that command is built (a CLI call then imports only
     what it needs: `omne memory --server URL ...` stays light), and of a command group such as `memory` only
-    the `subcommand` that follows it directly (click builds each command's parameters when the app runs)."""
+    the subcommand that `rest` (the arguments after the command) names (click builds every command it holds)."""
     app = typer.Typer(help="Omne: long-term memory for AutoGen agents.", no_args_is_help=True,
                       pretty_exceptions_enable=False, add_completion=False)
     app.callback()(_root)  # a group even when only one command is built
     if command in COMMANDS:
-        _add(app, command, subcommand)
+        _add(app, command, rest)
     else:
         for name in COMMANDS:
             _add(app, name)
@@ -52,7 +54,7 @@ def _root(database: Annotated[str | None, typer.Option(
         os.environ["OMNE_DATABASE_URL"] = database
 
 
-def _add(app: typer.Typer, name: str, subcommand: str | None = None) -> None:
+def _add(app: typer.Typer, name: str, rest: Sequence[str] = ()) -> None:
     if name == "chat":  # its options are the chat's own (assistants.cli_chat parses them)
         app.command("chat", add_help_option=False,
                     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
@@ -61,20 +63,45 @@ def _add(app: typer.Typer, name: str, subcommand: str | None = None) -> None:
     module, attribute = COMMANDS[name]
     target = getattr(importlib.import_module(f"omne.cli.{module}"), attribute)
     if isinstance(target, typer.Typer):
-        app.add_typer(_only(target, subcommand), name=name)
+        app.add_typer(_only(target, rest), name=name)
     else:
         app.command(name)(target)
 
 
-def _only(group: typer.Typer, subcommand: str | None) -> typer.Typer:
-    """`group` with `subcommand` as its only command when it has one of that name; otherwise `group` itself (so
-    `omne memory --help`, a group option before the command and a mistyped name see every command)."""
-    kept = [info for info in group.registered_commands if _command_name(info) == subcommand]
+def _only(group: typer.Typer, rest: Sequence[str]) -> typer.Typer:
+    """`group` with only the command that `rest` names after the group's own options; `group` itself when `rest`
+    names none of its commands (`omne memory --help`, a mistyped name: click then lists or suggests them all)."""
+    name = _named_command(rest, _valued_options(group))
+    kept = [info for info in group.registered_commands if _command_name(info) == name]
     if not kept:
         return group
     pruned = copy.copy(group)  # the group's own settings and callback, one command
     pruned.registered_commands = kept
     return pruned
+
+
+def _named_command(rest: Sequence[str], valued: set[str]) -> str | None:
+    """The first argument that is not one of the group's options (`--opt value`, `--opt=value`, a flag)."""
+    tokens = iter(rest)
+    for token in tokens:
+        if token in valued:
+            next(tokens, None)  # the option's value
+        elif not token.startswith("-"):
+            return token
+    return None
+
+
+def _valued_options(group: typer.Typer) -> set[str]:
+    """The names of the group callback's options that take a value (every one but the boolean flags)."""
+    callback = group.registered_callback.callback if group.registered_callback else None
+    if callback is None:
+        return set()
+    names: set[str] = set()
+    for param in get_params_from_function(callback).values():
+        info = param.default
+        if isinstance(info, typer.models.OptionInfo) and param.annotation is not bool:
+            names.update(d for d in info.param_decls or (f"--{param.name.replace('_', '-')}",) if d.startswith("-"))
+    return names
 
 
 def _command_name(info: typer.models.CommandInfo) -> str | None:
@@ -93,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the `omne` console script."""
     try:
         args = sys.argv[1:] if argv is None else argv
-        app = build_app(args[0] if args else None, args[1] if len(args) > 1 else None)
+        app = build_app(args[0] if args else None, args[1:])
         code = app(args=args, prog_name="omne", standalone_mode=False)
     except typer.TyperException as exc:  # click's errors, as typer ships them
         if type(exc).__name__ == "NoArgsIsHelpError":  # `omne` or `omne memory` alone: the help was shown
