@@ -28,9 +28,10 @@ from omne.retrieval.models import SearchHit
 from omne.service import auth
 from omne.service.mcp_http import MCP_PATH, McpEndpoint
 from omne.service.wire import (
-    API_PREFIX, AddRequest, BlockEdit, ErrorResponse, Health, IdsRequest, IngestForm, PayloadTooLargeError,
+    API_PREFIX, AddRequest, BlockEdit, ErrorResponse, Health, IdsRequest, PayloadTooLargeError,
     RememberRequest, RequestTimeoutError, SearchRequest, public_type, status_of,
 )
+from omne.service.wire_ingest import IngestForm
 from omne.types import ApiKey, Edge, Record, Scope
 from omne.validation import describe_validation_error, require_scope
 

@@ -24,17 +24,17 @@ from pydantic_core import PydanticSerializationError
 from omne.config import OmneConfig
 from omne.errors import BackendUnavailableError, InvalidInputError, OmneError
 from omne.export import write_lines
-from omne.ingest.images import ImageContext
-from omne.ingest.models import IngestOptions, IngestResult
 from omne.retrieval.models import RetrievalConfig, SearchHit
 from omne.service.wire import (
-    API_PREFIX, ERROR_TYPES, AddRequest, BlockEdit, IdsRequest, IngestForm, RememberRequest, SearchRequest,
+    API_PREFIX, ERROR_TYPES, AddRequest, BlockEdit, IdsRequest, RememberRequest, SearchRequest,
 )
 from omne.types import Edge, Record, RecordKind, Scope
 from omne.validation import require_query, require_scope
 
 if TYPE_CHECKING:  # imported when first used: a CLI call through a server stays light
     from omne.agents.blocks import Block
+    from omne.ingest.images import ImageContext
+    from omne.ingest.models import IngestOptions, IngestResult
     from omne.ingest.writer import Progress
     from omne.storage.job_models import Job, JobStatus
 
@@ -181,6 +181,9 @@ class RemoteMemoryCore:
         """Upload a file for the server to ingest. A vision model cannot travel: captions of images sent
         through a server come from `context` (alt text, the message's words, the file name); the server
         reports no progress (the call returns when it is done)."""
+        from omne.ingest.models import IngestResult
+        from omne.service.wire_ingest import IngestForm
+
         params = self._scoped(scope)
         if vision is not None:
             raise InvalidInputError("a vision model runs only beside an embedded store: through a server, image "

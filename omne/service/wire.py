@@ -9,8 +9,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from omne import errors
-from omne.ingest.images import ImageContext
-from omne.ingest.models import IngestOptions
 from omne.retrieval.models import RetrievalConfig
 from omne.types import Edge, Record
 
@@ -109,20 +107,6 @@ class BlockEdit(BaseModel):
 
     value: str
     editor: str = "developer"
-
-
-class IngestForm(BaseModel):
-    """The JSON `options` field of an ingest upload: the JSON-able keywords of `MemoryCore.ingest`."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str | None = None  # None: the upload's file name; "": unnamed bytes (named by their content hash)
-    options: IngestOptions | None = None
-    message_id: str | None = None
-    context: ImageContext | None = None  # what the message around an image says about it (for its caption)
-    mime: str | None = None
-    metadata: dict[str, Any] | None = None
-    tags: list[str] = Field(default_factory=list)
 
 
 class Health(BaseModel):
