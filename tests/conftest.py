@@ -46,14 +46,22 @@ BACKEND_MODULES = {
 def pytest_generate_tests(metafunc):
     module = metafunc.module.__name__.rsplit(".", 1)[-1]
     if module in BACKEND_MODULES and not metafunc.definition.get_closest_marker("sqlite_only"):
-        metafunc.parametrize("backend", ["sqlite", "postgres"], indirect=True)
+        metafunc.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
     if module not in SERVED_MODULES:
         return
     if metafunc.definition.get_closest_marker("embedded_only"):  # e.g. construction, which a server runs itself
         return
     for name in ("core", "fast_core"):
         if name in metafunc.fixturenames:
-            metafunc.parametrize(name, ["embedded", "served"], indirect=True)
+            metafunc.parametrize(name, ["embedded", pytest.param("served", marks=pytest.mark.served)], indirect=True)
+
+
+def pytest_collection_modifyitems(items):
+    """Every test that runs the CLI (the `omne_cli` fixture) starts a child process: mark it `subprocess`, so a
+    selection (`-m "not subprocess"`, e.g. benchmarks/mutation/run.py's) can leave it out by what it does."""
+    for item in items:
+        if "omne_cli" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.subprocess)
 
 
 @pytest.fixture(autouse=True)
