@@ -73,3 +73,77 @@ async def test_importing_a_newer_export_over_an_older_copy_applies_a_forget(fast
         assert await _export(copy, scope) == newer
     finally:
         await copy.close()
+
+
+# -- the record store's contract, pinned by the storage-log mutation run (benchmarks/RESULTS-mutation.md) ---------
+
+
+def _open_storage(tmp_path):
+    from omne.config import OmneConfig
+    from omne.storage import open_storage
+
+    return open_storage(OmneConfig.from_env(tmp_path / "store"))
+
+
+def test_history_is_confined_to_the_asked_scope(tmp_path):
+    """Mutant caught: `history`'s `scope_where(scope, "+")` given None (another scope's versions of an id leaked)."""
+    storage = _open_storage(tmp_path)
+    try:
+        old = Record(kind=RecordKind.FACT, scope=PLANNER, text="the deploy is on friday", created_at=T0)
+        new = old.model_copy(update={"id": "v2-" + old.id, "text": "the deploy is on monday", "version": 2,
+                                     "created_at": T0 + timedelta(hours=1)})
+        storage.records.insert([old])
+        storage.records.supersede(old, new)
+        assert [r.text for r in storage.records.history(old.id, PLANNER)] == [old.text, new.text]
+        assert storage.records.history(old.id, CODER) == []
+        assert storage.records.history(new.id, Scope(user="someone-else")) == []
+    finally:
+        storage.close()
+
+
+def test_a_supersedes_edge_carries_the_new_versions_time(tmp_path):
+    """Mutant caught: `supersede`'s SUPERSEDES edge built without `created_at=new.created_at` (it took the clock's
+    time instead, so an export's edge disagreed with the version it links)."""
+    storage = _open_storage(tmp_path)
+    try:
+        old = Record(kind=RecordKind.FACT, scope=PLANNER, text="a", created_at=T0)
+        new = old.model_copy(update={"id": "v2-" + old.id, "text": "b", "version": 2, "created_at": T0 + timedelta(days=1)})
+        storage.records.insert([old])
+        storage.records.supersede(old, new)
+        [edge] = storage.records.edges(PLANNER, kinds=[EdgeKind.SUPERSEDES])
+        assert (edge.src, edge.dst, edge.created_at) == (new.id, old.id, new.created_at)
+    finally:
+        storage.close()
+
+
+def test_taken_and_foreign_ids_are_named_in_the_error(tmp_path):
+    """Mutants caught: `_taken_id`'s `or "?"` → `and "?"` (the error said `record id ?`), and
+    `foreign_id_error(None)` in `upsert_raw` (an import's refusal did not name the id)."""
+    import pytest
+
+    from omne.errors import InvalidInputError
+
+    storage = _open_storage(tmp_path)
+    try:
+        record = Record(kind=RecordKind.FACT, scope=PLANNER, text="mine")
+        storage.records.insert([record])
+        with pytest.raises(InvalidInputError, match=f"^record id {record.id} is already taken"):
+            storage.records.insert([Record(kind=RecordKind.FACT, scope=PLANNER, text="fresh"),
+                                    record.model_copy(update={"text": "again"})])
+        with pytest.raises(InvalidInputError, match=f"^record {record.id} belongs to another scope"):
+            storage.records.upsert_raw([record.model_copy(update={"scope": CODER})])
+        assert storage.records.count(None) == 1
+    finally:
+        storage.close()
+
+
+def test_the_saved_state_of_an_unknown_context_is_none(tmp_path):
+    """Mutant caught: `context_state`'s `if rows` made always true (an unknown context raised IndexError)."""
+    storage = _open_storage(tmp_path)
+    try:
+        assert storage.records.context_state(PLANNER, "never-saved") is None
+        storage.records.save_context_state(PLANNER, "ctx", '{"n": 1}', T0)
+        assert storage.records.context_state(PLANNER, "ctx") == '{"n": 1}'
+        assert storage.records.context_state(CODER, "ctx") is None
+    finally:
+        storage.close()
