@@ -57,11 +57,16 @@ def pytest_generate_tests(metafunc):
 
 
 def pytest_collection_modifyitems(items):
-    """Every test that runs the CLI (the `omne_cli` fixture) starts a child process: mark it `subprocess`, so a
-    selection (`-m "not subprocess"`, e.g. benchmarks/mutation/run.py's) can leave it out by what it does."""
+    """Mark tests by what they need, so a selection (`-m "not subprocess and not postgres"`, e.g.
+    benchmarks/mutation/run.py's) can leave them out by what they do: `subprocess` for every test that runs the
+    CLI (the `omne_cli` fixture), `postgres` for every test that takes the throwaway cluster directly (the
+    backend-parametrised ones get it from pytest_generate_tests)."""
     for item in items:
-        if "omne_cli" in getattr(item, "fixturenames", ()):
+        names = getattr(item, "fixturenames", ())
+        if "omne_cli" in names:
             item.add_marker(pytest.mark.subprocess)
+        if "postgres_url" in names or "postgres_cluster" in names:
+            item.add_marker(pytest.mark.postgres)
 
 
 @pytest.fixture(autouse=True)
