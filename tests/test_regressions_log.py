@@ -147,3 +147,83 @@ def test_the_saved_state_of_an_unknown_context_is_none(tmp_path):
         assert storage.records.context_state(CODER, "ctx") is None
     finally:
         storage.close()
+
+
+def test_list_applies_its_filter_and_lists_everything_without_one(tmp_path):
+    """Mutant caught: `_filter_sql`'s `if flt is None` → `is not None` (a filtered list returned every kind, and
+    an unfiltered one crashed)."""
+    from omne.storage.protocols import RecordFilter
+
+    storage = _open_storage(tmp_path)
+    try:
+        fact = Record(kind=RecordKind.FACT, scope=PLANNER, text="a fact", created_at=T0)
+        note = Record(kind=RecordKind.INSIGHT, scope=PLANNER, text="an insight", created_at=T0 + timedelta(minutes=1))
+        storage.records.insert([fact, note])
+        assert [r.id for r in storage.records.list(PLANNER)] == [fact.id, note.id]
+        assert [r.id for r in storage.records.list(PLANNER, RecordFilter(kinds=(RecordKind.INSIGHT,)))] == [note.id]
+    finally:
+        storage.close()
+
+
+def test_live_facts_returns_each_live_record_once_across_pages(tmp_path):
+    """Mutants caught: `live_facts`' pages of 500 ids (`range(0, len(ids), 500)` → `range(0, 500)`, no step,
+    starting at 1, a step of 501; a page of 501), which skipped or repeated ids past the first page, and
+    `name=None` in the facts it returns."""
+    storage = _open_storage(tmp_path)
+    try:
+        records = [Record(kind=RecordKind.MESSAGE, scope=PLANNER, role="assistant", name=f"agent-{i}", text=f"m {i}",
+                          created_at=T0 + timedelta(seconds=i)) for i in range(1002)]
+        other = Record(kind=RecordKind.FACT, scope=CODER, text="not the planner's")
+        storage.records.insert([*records, other])
+        gone = records[1001]
+        storage.records.mark_deleted(gone, T0 + timedelta(days=1))
+        ids = [r.id for r in records] + [other.id]
+        facts = storage.records.live_facts(ids, PLANNER)
+        assert sorted(f.id for f in facts) == sorted(r.id for r in records[:1001])  # each once, in any order
+        assert sorted(f.name for f in facts) == sorted(f"agent-{i}" for i in range(1001))
+        assert {f.scope for f in facts} == {PLANNER}
+    finally:
+        storage.close()
+
+
+def test_a_new_version_closes_the_old_ones_validity_and_a_stale_one_is_refused(tmp_path):
+    """Mutants caught: `supersede`'s `valid_to = COALESCE(valid_to, new.valid_from or new.created_at)` with `and`
+    (the old version stayed valid forever), and its refusal's message."""
+    import pytest
+
+    from omne.errors import InvalidInputError
+
+    storage = _open_storage(tmp_path)
+    try:
+        old = Record(kind=RecordKind.FACT, scope=PLANNER, text="v1", created_at=T0)
+        new = old.model_copy(update={"id": "v2-" + old.id, "text": "v2", "version": 2, "created_at": T0 + timedelta(hours=2)})
+        storage.records.insert([old])
+        storage.records.supersede(old, new)
+        [closed] = storage.records.get_many([old.id], PLANNER)
+        assert closed.valid_to == new.created_at and closed.superseded_by == new.id
+        dated = new.model_copy(update={"id": "v3-" + old.id, "text": "v3", "version": 3,
+                                       "valid_from": T0 + timedelta(days=3), "created_at": T0 + timedelta(days=4)})
+        storage.records.supersede(new, dated)
+        assert storage.records.get_many([new.id], PLANNER)[0].valid_to == dated.valid_from
+        with pytest.raises(InvalidInputError) as error:
+            storage.records.supersede(old, old.model_copy(update={"id": "v2b-" + old.id, "version": 2}))
+        assert str(error.value) == (f"record {old.id} is no longer current (superseded or forgotten by a concurrent "
+                                    "write); update its current version (see history)")
+    finally:
+        storage.close()
+
+
+def test_an_unchained_message_stays_out_of_the_chain_when_updated(tmp_path):
+    """Mutant caught: `supersede` linking the new version (`if chained` → `if chained or True`): a message written
+    without chaining (`link_messages=False`) joined its scope's chain when it was updated."""
+    storage = _open_storage(tmp_path)
+    try:
+        first, second = _message(PLANNER, 0, "one"), _message(PLANNER, 1, "two")
+        storage.records.insert([first, second], link_messages=True)
+        loose = _message(PLANNER, 2, "three")
+        storage.records.insert([loose])
+        storage.records.supersede(loose, loose.model_copy(update={"id": "v2-" + loose.id, "text": "three!", "version": 2}))
+        chain = [(e.src, e.dst) for e in storage.records.edges(PLANNER, kinds=[EdgeKind.NEXT])]
+        assert chain == [(first.id, second.id)]
+    finally:
+        storage.close()

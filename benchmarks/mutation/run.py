@@ -112,6 +112,17 @@ def _narrowed_pyproject(text: str, module: Module) -> str:
     return text[:table.start()] + "\n".join(lines) + "\n" + text[table.end():]
 
 
+def _case_only(diff: str) -> bool:
+    """Whether a mutant's diff changes only letter case outside single-quoted SQL literals: in SQL keywords and
+    identifiers (case-insensitive in SQLite) or sqlite3.Row keys (looked up case-insensitively), an equivalent
+    mutant; elsewhere (a message, a dict key) it is not, so each is still read by hand."""
+    lines = diff.splitlines()
+    old = "\n".join(line[1:] for line in lines if line.startswith("-") and not line.startswith("---"))
+    new = "\n".join(line[1:] for line in lines if line.startswith("+") and not line.startswith("+++"))
+    return (old != new and old.lower() == new.lower()
+            and re.findall(r"'[^']*'", old) == re.findall(r"'[^']*'", new))
+
+
 def _copy_checkout(work: Path) -> None:
     """The tracked and untracked-but-not-ignored files of the checkout, copied into `work` (mutants/ kept)."""
     files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
@@ -181,7 +192,9 @@ def run_module(name: str, module: Module, work_root: Path, *, mode: str, jobs: i
               + ", ".join(f"{count} {status}" for status, count in sorted(counts.items())),
               f"- killed (timeouts and segfaults count as killed): {killed} of {checked} checked", "", "## Not killed", ""]
     for key in survivors:
-        report += [f"### {key} ({statuses[key]})", "", "```diff", _mutmut(work, "show", key).strip(), "```", ""]
+        diff = _mutmut(work, "show", key).strip()
+        note = ", letter case only" if _case_only(diff) else ""
+        report += [f"### {key} ({statuses[key]}{note})", "", "```diff", diff, "```", ""]
     timeouts = sorted(k for k, s in statuses.items() if s == "timeout")
     if timeouts:  # tests that ran past the limit may have been passing, only slowly: check these by hand
         report += ["## Timeouts (counted as killed; a slow survivor ends here too: check each)", "",
