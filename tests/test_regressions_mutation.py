@@ -317,3 +317,44 @@ async def test_a_store_path_under_a_file_is_a_clear_storage_error(tmp_path):
     (tmp_path / "file").write_text("not a directory")
     with pytest.raises(StorageError, match=r"^cannot open the record store at .*Check that the directory exists"):
         await open_fast_core(tmp_path / "file" / "store")
+
+
+# -- omne/core.py: similar, annotate --------------------------------------------------------------------------
+
+async def test_similar_returns_the_scopes_nearest_live_records_best_first(fast_core):
+    """Mutants of `MemoryCore.similar`: the limit's bounds (`1 <= limit <= 1000`) and message, the scope check,
+    the kinds filter, the limit passed on, the dense hits returned."""
+    facts = await fast_core.add([_fact("the tram leaves at nine"), _fact("the harbour opens at ten")])
+    note = (await fast_core.add(Record(kind=RecordKind.INSIGHT, scope=ALICE, text="the tram leaves at nine")))[0]
+    await fast_core.add(Record(kind=RecordKind.FACT, scope=Scope(user="bob"), text="the tram leaves at nine"))
+    vector = fast_core.embedder.embed(["the tram leaves at nine"])[0]
+    hits = await fast_core.similar(vector, scope=ALICE)
+    assert {h.id for h in hits} == {facts[0].id, facts[1].id, note.id} and [h.rank for h in hits] == [1, 2, 3]
+    assert hits[-1].id == facts[1].id and hits[0].score >= hits[1].score > hits[2].score
+    assert [h.id for h in await fast_core.similar(vector, scope=ALICE, kinds=["insight"])] == [note.id]
+    assert len(await fast_core.similar(vector, scope=ALICE, limit=1)) == 1
+    assert len(await fast_core.similar(vector, scope=ALICE, limit=1000)) == 3
+    for limit in (0, 1001):
+        with pytest.raises(InvalidInputError) as error:
+            await fast_core.similar(vector, scope=ALICE, limit=limit)
+        assert str(error.value) == "limit must be between 1 and 1000"
+    with pytest.raises(InvalidInputError, match="^scope must be an omne.Scope"):
+        await fast_core.similar(vector, scope={"user": "alice"})
+
+
+async def test_annotate_bounds_importance_and_refuses_dead_versions(fast_core):
+    """Mutants of `MemoryCore.annotate`: the importance bounds (0 and 1 allowed, inclusive) and messages, and the
+    refusal of a superseded version."""
+    record = (await fast_core.add(_fact("the kettle is blue")))[0]
+    for importance in (0.0, 1.0):
+        stored = await fast_core.annotate(record.id, scope=ALICE, importance=importance, metadata={"seen": 2})
+        assert (stored.importance, stored.metadata) == (importance, {"seen": 2})
+    for importance in (-0.01, 1.01):
+        with pytest.raises(InvalidInputError) as error:
+            await fast_core.annotate(record.id, scope=ALICE, importance=importance, metadata={})
+        assert str(error.value) == "importance must be between 0 and 1"
+    newer = await fast_core.update(record.id, scope=ALICE, text="the kettle is red")
+    with pytest.raises(InvalidInputError) as error:
+        await fast_core.annotate(record.id, scope=ALICE, importance=0.5, metadata={})
+    assert str(error.value) == f"record {record.id} is no longer current; annotate its current version"
+    assert (await fast_core.get(newer.id, scope=ALICE)).importance == newer.importance
