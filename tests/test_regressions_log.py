@@ -150,8 +150,9 @@ def test_the_saved_state_of_an_unknown_context_is_none(tmp_path):
 
 
 def test_list_applies_its_filter_and_lists_everything_without_one(tmp_path):
-    """Mutant caught: `_filter_sql`'s `if flt is None` → `is not None` (a filtered list returned every kind, and
-    an unfiltered one crashed)."""
+    """Mutants caught: `_filter_sql`'s `if flt is None` → `is not None` (a filtered list returned every kind, and
+    an unfiltered one crashed), and each of its conditions (kinds, roles, any-of tags, inclusive time bounds)
+    dropped, inverted or given the wrong parameters."""
     from omne.storage.protocols import RecordFilter
 
     storage = _open_storage(tmp_path)
@@ -161,6 +162,22 @@ def test_list_applies_its_filter_and_lists_everything_without_one(tmp_path):
         storage.records.insert([fact, note])
         assert [r.id for r in storage.records.list(PLANNER)] == [fact.id, note.id]
         assert [r.id for r in storage.records.list(PLANNER, RecordFilter(kinds=(RecordKind.INSIGHT,)))] == [note.id]
+        said = _message(PLANNER, 5, "said")
+        tagged = Record(kind=RecordKind.FACT, scope=PLANNER, text="tagged", tags=["ops", "db"], created_at=T0,
+                        event_time=T0 + timedelta(minutes=10))
+        storage.records.insert([said, tagged])
+
+        def ids(**fields) -> list[str]:
+            return [r.id for r in storage.records.list(PLANNER, RecordFilter(**fields))]
+
+        assert ids(kinds=(RecordKind.FACT, RecordKind.MESSAGE)) == [fact.id, said.id, tagged.id]
+        assert ids(roles=("assistant",)) == [said.id] and ids(roles=("user", "assistant")) == [said.id]
+        assert ids(tags=("db",)) == [tagged.id] and ids(tags=("web", "ops")) == [tagged.id] and ids(tags=("web",)) == []
+        assert ids(start=T0 + timedelta(minutes=5)) == [said.id, tagged.id]
+        assert ids(end=T0 + timedelta(minutes=5)) == [fact.id, note.id, said.id]
+        assert ids(start=T0 + timedelta(minutes=1), end=T0 + timedelta(minutes=5)) == [note.id, said.id]
+        assert ids(kinds=(RecordKind.FACT,), tags=("ops",), start=T0 + timedelta(minutes=10),
+                   end=T0 + timedelta(minutes=10)) == [tagged.id]
     finally:
         storage.close()
 
