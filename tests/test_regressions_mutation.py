@@ -358,3 +358,45 @@ async def test_annotate_bounds_importance_and_refuses_dead_versions(fast_core):
         await fast_core.annotate(record.id, scope=ALICE, importance=0.5, metadata={})
     assert str(error.value) == f"record {record.id} is no longer current; annotate its current version"
     assert (await fast_core.get(newer.id, scope=ALICE)).importance == newer.importance
+
+
+# -- omne/core.py: the developer's block verbs ----------------------------------------------------------------
+
+async def test_core_blocks_are_listed_read_edited_and_versioned_in_exactly_their_scope(fast_core):
+    """Mutants of `MemoryCore.blocks` / `block` / `edit_block` / `block_history` (reached before only through the
+    service's API): exact-scope listing sorted by label, the missing-block message, the default editor, the
+    history oldest first."""
+    from omne.errors import NotFoundError
+
+    desk = Scope(user="alice", session="desk")
+    await fast_core.add([Record(kind="block", scope=ALICE, name="persona", text="Alice, tea", data={"limit": 20}),
+                         Record(kind="block", scope=ALICE, name="human", text="likes trams"),
+                         Record(kind="block", scope=desk, name="scratch", text="inside a session"),
+                         Record(kind="block", scope=ALICE, text="a block without a label")])
+    assert [b.label for b in await fast_core.blocks(scope=ALICE)] == ["human", "persona"]
+    assert [b.label for b in await fast_core.blocks(scope=desk)] == ["scratch"]
+    assert (await fast_core.block("persona", scope=ALICE)).value == "Alice, tea"
+    with pytest.raises(NotFoundError) as error:
+        await fast_core.block("scratch", scope=ALICE)
+    assert str(error.value) == f"no memory block 'scratch' in scope {ALICE}"
+    edited = await fast_core.edit_block("persona", "Alice, green tea", scope=ALICE)
+    assert (edited.value, edited.version, edited.edited_by) == ("Alice, green tea", 2, "developer")
+    assert (await fast_core.edit_block("persona", "Alice", scope=ALICE, editor="ops")).edited_by == "ops"
+    with pytest.raises(InvalidInputError):
+        await fast_core.edit_block("persona", "x" * 21, scope=ALICE)
+    with pytest.raises(NotFoundError):
+        await fast_core.edit_block("nobody", "x", scope=ALICE)
+    history = await fast_core.block_history("persona", scope=ALICE)
+    assert [(b.value, b.version) for b in history] == [("Alice, tea", 1), ("Alice, green tea", 2), ("Alice", 3)]
+    with pytest.raises(InvalidInputError, match="^scope must be an omne.Scope"):
+        await fast_core.blocks(scope=None)
+    with pytest.raises(InvalidInputError, match="^scope must be an omne.Scope"):
+        await fast_core.block("persona", scope="alice")
+
+
+async def test_process_needs_construction_enabled(fast_core):
+    """Mutants of `MemoryCore.process`: the refusal without construction and its message."""
+    with pytest.raises(InvalidInputError) as error:
+        await fast_core.process()
+    assert str(error.value) == ("memory construction is not enabled for this store; enable it with "
+                                "`await omne.construction.Construction.attach(core, client)`")
