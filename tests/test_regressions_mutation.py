@@ -333,6 +333,8 @@ async def test_similar_returns_the_scopes_nearest_live_records_best_first(fast_c
     assert hits[-1].id == facts[1].id and hits[0].score >= hits[1].score > hits[2].score
     assert [h.id for h in await fast_core.similar(vector, scope=ALICE, kinds=["insight"])] == [note.id]
     assert len(await fast_core.similar(vector, scope=ALICE, limit=1)) == 1
+    with pytest.raises(InvalidInputError, match="^invalid similar filter: "):
+        await fast_core.similar(vector, scope=ALICE, kinds=["memo"])
     assert len(await fast_core.similar(vector, scope=ALICE, limit=1000)) == 3
     for limit in (0, 1001):
         with pytest.raises(InvalidInputError) as error:
@@ -400,3 +402,77 @@ async def test_process_needs_construction_enabled(fast_core):
         await fast_core.process()
     assert str(error.value) == ("memory construction is not enabled for this store; enable it with "
                                 "`await omne.construction.Construction.attach(core, client)`")
+
+
+async def test_similar_returns_ten_by_default_and_an_empty_dense_list_as_a_list(fast_core):
+    """Mutants of `MemoryCore.similar`: the default `limit=10`; `found.get("dense", [])` without its default."""
+    await fast_core.add([_fact(f"tram line {i}") for i in range(12)])
+    vector = fast_core.embedder.embed(["tram line"])[0]
+    assert len(await fast_core.similar(vector, scope=ALICE)) == 10
+    assert await fast_core.similar(vector, scope=Scope(user="nobody")) == []
+
+
+async def test_update_keeps_a_given_valid_from(fast_core):
+    """Mutant of `MemoryCore.update`: `changes.get("valid_from", now)` → `changes.get(None, now)` (a correction
+    dated to when it became true was dated now)."""
+    from datetime import datetime, timezone
+
+    record = await fast_core.remember("Alice works at the harbour.", scope=ALICE)
+    since = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    newer = await fast_core.update(record.id, scope=ALICE, text="Alice works at the station.", valid_from=since)
+    assert newer.valid_from == since
+    assert (await fast_core.get(record.id, scope=ALICE)).valid_to == since
+
+
+async def test_the_cores_job_verbs_filter_by_scope_status_and_limit(fast_core):
+    """Mutants of `MemoryCore.jobs` / `job_counts` / `retry_failed_jobs`: the scope check, the statuses and limit
+    passed on (and their messages), the scope passed on, `now` for a retried job."""
+    from datetime import datetime, timezone
+
+    from omne.storage.job_models import JobSpec
+
+    bob = Scope(user="bob")
+    now = datetime.now(timezone.utc)
+    jobs = fast_core.job_store
+    jobs.enqueue([JobSpec(key=k, kind="demo", scope=s) for k, s in (("a1", ALICE), ("a2", ALICE), ("b1", bob))],
+                 now=now, max_attempts=1)
+    running = jobs.claim("w", now=now, lease_s=60)
+    jobs.fail(running.id, "w", "boom", now=now, backoff=None)
+    assert [j.key for j in await fast_core.jobs(scope=ALICE)] == ["a1", "a2"]
+    assert [j.key for j in await fast_core.jobs(statuses=["failed"])] == ["a1"]
+    assert [j.key for j in await fast_core.jobs(statuses=["pending"], limit=1)] == ["a2"]
+    assert [j.key for j in await fast_core.jobs(scope=bob, statuses=["pending", "failed"])] == ["b1"]
+    with pytest.raises(InvalidInputError) as error:
+        await fast_core.jobs(statuses=["stuck"])
+    assert str(error.value) == "job status must be one of pending, running, done, failed"
+    with pytest.raises(InvalidInputError, match="^limit must be between 1 and"):
+        await fast_core.jobs(limit=0)
+    assert (await fast_core.job_counts(scope=bob)) == {"pending": 1, "running": 0, "done": 0, "failed": 0}
+    assert (await fast_core.job_counts())["failed"] == 1
+    assert await fast_core.retry_failed_jobs(scope=bob) == 0
+    assert await fast_core.retry_failed_jobs(scope=ALICE) == 1
+    [retried] = await fast_core.jobs(scope=ALICE, statuses=["pending"], limit=1)
+    assert retried.key == "a1" and retried.run_after >= now
+    for verb in (fast_core.jobs, fast_core.job_counts, fast_core.retry_failed_jobs):
+        with pytest.raises(InvalidInputError, match="^scope must be an omne.Scope"):
+            await verb(scope={"user": "alice"})
+
+
+async def test_process_hands_its_options_to_the_attached_construction(fast_core):
+    """Mutants of `MemoryCore.process`: `max_jobs`, `owner` and `on_job` not passed on (or None)."""
+    seen: list[dict] = []
+
+    class Recorder:
+        async def process(self, **options):
+            seen.append(options)
+            return "report"
+
+    def on_job(outcome) -> None:
+        pass
+
+    fast_core.construction = Recorder()
+    try:
+        assert await fast_core.process(max_jobs=3, owner="w1", on_job=on_job) == "report"
+    finally:
+        fast_core.construction = None
+    assert seen == [{"max_jobs": 3, "owner": "w1", "on_job": on_job}]
