@@ -152,7 +152,8 @@ def test_the_saved_state_of_an_unknown_context_is_none(tmp_path):
 def test_list_applies_its_filter_and_lists_everything_without_one(tmp_path):
     """Mutants caught: `_filter_sql`'s `if flt is None` → `is not None` (a filtered list returned every kind, and
     an unfiltered one crashed), and each of its conditions (kinds, roles, any-of tags, inclusive time bounds)
-    dropped, inverted or given the wrong parameters."""
+    dropped, inverted or given the wrong parameters; `list`'s `live_only=True` default and its `text_contains`
+    condition."""
     from omne.storage.protocols import RecordFilter
 
     storage = _open_storage(tmp_path)
@@ -178,6 +179,11 @@ def test_list_applies_its_filter_and_lists_everything_without_one(tmp_path):
         assert ids(start=T0 + timedelta(minutes=1), end=T0 + timedelta(minutes=5)) == [note.id, said.id]
         assert ids(kinds=(RecordKind.FACT,), tags=("ops",), start=T0 + timedelta(minutes=10),
                    end=T0 + timedelta(minutes=10)) == [tagged.id]
+        assert ids(kinds=(RecordKind.MESSAGE,), roles=("assistant",)) == [said.id]
+        assert [r.id for r in storage.records.list(PLANNER, text_contains="TAGG")] == [tagged.id]
+        storage.records.mark_deleted(note, T0 + timedelta(days=1))
+        assert note.id not in [r.id for r in storage.records.list(PLANNER)]  # live only, by default
+        assert note.id in [r.id for r in storage.records.list(PLANNER, live_only=False)]
     finally:
         storage.close()
 
