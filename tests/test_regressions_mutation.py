@@ -476,3 +476,65 @@ async def test_process_hands_its_options_to_the_attached_construction(fast_core)
     finally:
         fast_core.construction = None
     assert seen == [{"max_jobs": 3, "owner": "w1", "on_job": on_job}]
+
+
+async def test_reads_by_id_never_cross_the_scope(fast_core):
+    """Mutants of `MemoryCore.get_many` / `history`: the scope passed to the store as None (another user's record
+    and versions were returned), and history's not-found message."""
+    from omne.errors import NotFoundError
+
+    bob = Scope(user="bob")
+    theirs = (await fast_core.add(Record(kind=RecordKind.FACT, scope=bob, text="bob's secret")))[0]
+    await fast_core.update(theirs.id, scope=bob, text="bob's newer secret")
+    assert await fast_core.get_many([theirs.id], scope=ALICE) == []
+    with pytest.raises(NotFoundError) as error:
+        await fast_core.history(theirs.id, scope=ALICE)
+    assert str(error.value) == f"no record {theirs.id} in scope {ALICE}"
+    assert len(await fast_core.history(theirs.id, scope=bob)) == 2
+
+
+async def test_update_keeps_or_replaces_source_ids_and_explains_a_bad_change(fast_core):
+    """Mutants of `MemoryCore.update`: `changes.get("source_ids", old.source_ids)` with another key (a given
+    `source_ids` was dropped), and the `invalid update: ...` message."""
+    record = (await fast_core.add(_fact("derived", source_ids=["a", "b"])))[0]
+    kept = await fast_core.update(record.id, scope=ALICE, text="derived again")
+    assert kept.source_ids == ["a", "b"]
+    replaced = await fast_core.update(kept.id, scope=ALICE, source_ids=["c"])
+    assert replaced.source_ids == ["c"] and replaced.text == "derived again"
+    with pytest.raises(InvalidInputError) as error:
+        await fast_core.update(replaced.id, scope=ALICE, importance=7)
+    assert str(error.value).startswith("invalid update: ") and "importance" in str(error.value)
+
+
+async def test_supersede_adds_its_edges(fast_core):
+    """Mutant of `MemoryCore.supersede`: `add_edges(None)` (the edges given with the new versions were lost)."""
+    from omne.types import Edge, EdgeKind
+
+    old, other = await fast_core.add([_fact("v1"), _fact("context")])
+    from omne.types import new_id
+
+    new = old.model_copy(update={"id": new_id(), "text": "v2", "version": 2})
+    edge = Edge(scope=ALICE, src=new.id, dst=other.id, kind=EdgeKind.DERIVED_FROM)
+    await fast_core.supersede([(old, new)], edges=[edge])
+    assert edge.id in {e.id for e in await fast_core.edges(scope=ALICE)}
+
+
+async def test_import_errors_name_the_line_and_the_record_limit(fast_core):
+    """Mutants of `MemoryCore.import_jsonl`: the messages of a too-deep line and an invalid record, the
+    `"record"` type test before the content limits, and the limit check's `line N` label."""
+    import json
+
+    good = json.dumps({"type": "record", "record": _fact("fine").model_dump(mode="json")})
+    deep = "[" * 100_000 + "]" * 100_000
+    with pytest.raises(InvalidInputError) as error:
+        await fast_core.import_jsonl([good, deep])
+    assert str(error.value) == "line 2: JSON nests too deeply to be an Omne export line"
+    bad = json.dumps({"type": "record", "record": {**_fact("x").model_dump(mode="json"), "importance": 7}})
+    with pytest.raises(InvalidInputError) as error:
+        await fast_core.import_jsonl([good, bad])
+    assert str(error.value).startswith("line 2: ") and "importance" in str(error.value)
+    huge = json.dumps({"type": "record", "record": _fact("x" * (fast_core.config.limits.max_text_bytes + 1))
+                       .model_dump(mode="json")})
+    with pytest.raises(InvalidInputError, match="^line 3: "):
+        await fast_core.import_jsonl([good, good, huge])
+    assert await fast_core.list(scope=ALICE) == []  # nothing written
