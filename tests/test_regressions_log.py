@@ -85,15 +85,20 @@ def _open_storage(tmp_path):
     return open_storage(OmneConfig.from_env(tmp_path / "store"))
 
 
+def _two_versions(storage, later: timedelta, text: str = "v1") -> tuple[Record, Record]:
+    """A fact written at T0 and its next version, `later`, through the record store itself."""
+    old = Record(kind=RecordKind.FACT, scope=PLANNER, text=text, created_at=T0)
+    new = old.model_copy(update={"id": "v2-" + old.id, "text": text + "'", "version": 2, "created_at": T0 + later})
+    storage.records.insert([old])
+    storage.records.supersede(old, new)
+    return old, new
+
+
 def test_history_is_confined_to_the_asked_scope(tmp_path):
     """Mutant caught: `history`'s `scope_where(scope, "+")` given None (another scope's versions of an id leaked)."""
     storage = _open_storage(tmp_path)
     try:
-        old = Record(kind=RecordKind.FACT, scope=PLANNER, text="the deploy is on friday", created_at=T0)
-        new = old.model_copy(update={"id": "v2-" + old.id, "text": "the deploy is on monday", "version": 2,
-                                     "created_at": T0 + timedelta(hours=1)})
-        storage.records.insert([old])
-        storage.records.supersede(old, new)
+        old, new = _two_versions(storage, timedelta(hours=1), "the deploy is on friday")
         assert [r.text for r in storage.records.history(old.id, PLANNER)] == [old.text, new.text]
         assert storage.records.history(old.id, CODER) == []
         assert storage.records.history(new.id, Scope(user="someone-else")) == []
@@ -106,10 +111,7 @@ def test_a_supersedes_edge_carries_the_new_versions_time(tmp_path):
     time instead, so an export's edge disagreed with the version it links)."""
     storage = _open_storage(tmp_path)
     try:
-        old = Record(kind=RecordKind.FACT, scope=PLANNER, text="a", created_at=T0)
-        new = old.model_copy(update={"id": "v2-" + old.id, "text": "b", "version": 2, "created_at": T0 + timedelta(days=1)})
-        storage.records.insert([old])
-        storage.records.supersede(old, new)
+        old, new = _two_versions(storage, timedelta(days=1))
         [edge] = storage.records.edges(PLANNER, kinds=[EdgeKind.SUPERSEDES])
         assert (edge.src, edge.dst, edge.created_at) == (new.id, old.id, new.created_at)
     finally:
@@ -218,10 +220,7 @@ def test_a_new_version_closes_the_old_ones_validity_and_a_stale_one_is_refused(t
 
     storage = _open_storage(tmp_path)
     try:
-        old = Record(kind=RecordKind.FACT, scope=PLANNER, text="v1", created_at=T0)
-        new = old.model_copy(update={"id": "v2-" + old.id, "text": "v2", "version": 2, "created_at": T0 + timedelta(hours=2)})
-        storage.records.insert([old])
-        storage.records.supersede(old, new)
+        old, new = _two_versions(storage, timedelta(hours=2))
         [closed] = storage.records.get_many([old.id], PLANNER)
         assert closed.valid_to == new.created_at and closed.superseded_by == new.id
         dated = new.model_copy(update={"id": "v3-" + old.id, "text": "v3", "version": 3,
