@@ -538,3 +538,10 @@ async def test_import_errors_name_the_line_and_the_record_limit(fast_core):
     with pytest.raises(InvalidInputError, match="^line 3: "):
         await fast_core.import_jsonl([good, good, huge])
     assert await fast_core.list(scope=ALICE) == []  # nothing written
+
+
+async def test_ingest_passes_the_name_of_bytes_on(fast_core):
+    """Mutants of `MemoryCore.ingest`: `name=None` / no `name` (bytes were ingested under a generated name)."""
+    result = await fast_core.ingest(b"The tram leaves at nine.\n", scope=ALICE, name="timetable.txt")
+    assert result.file == "timetable.txt"
+    assert {r.name for r in await fast_core.list(scope=ALICE, kinds=["document"])} == {"timetable.txt"}
