@@ -367,7 +367,7 @@ async def test_annotate_bounds_importance_and_refuses_dead_versions(fast_core):
 async def test_core_blocks_are_listed_read_edited_and_versioned_in_exactly_their_scope(fast_core):
     """Mutants of `MemoryCore.blocks` / `block` / `edit_block` / `block_history` (reached before only through the
     service's API): exact-scope listing sorted by label, the missing-block message, the default editor, the
-    history oldest first."""
+    developer's edit of a read-only block (`as_agent=False`), the history oldest first."""
     from omne.errors import NotFoundError
 
     desk = Scope(user="alice", session="desk")
@@ -386,8 +386,11 @@ async def test_core_blocks_are_listed_read_edited_and_versioned_in_exactly_their
     assert (await fast_core.edit_block("persona", "Alice", scope=ALICE, editor="ops")).edited_by == "ops"
     with pytest.raises(InvalidInputError):
         await fast_core.edit_block("persona", "x" * 21, scope=ALICE)
-    with pytest.raises(NotFoundError):
+    with pytest.raises(NotFoundError) as error:
         await fast_core.edit_block("nobody", "x", scope=ALICE)
+    assert str(error.value) == f"no memory block 'nobody' in scope {ALICE}"
+    await fast_core.add(Record(kind="block", scope=ALICE, name="rules", text="be kind", data={"read_only": True}))
+    assert (await fast_core.edit_block("rules", "be kind and brief", scope=ALICE)).value == "be kind and brief"
     history = await fast_core.block_history("persona", scope=ALICE)
     assert [(b.value, b.version) for b in history] == [("Alice, tea", 1), ("Alice, green tea", 2), ("Alice", 3)]
     with pytest.raises(InvalidInputError, match="^scope must be an omne.Scope"):
