@@ -548,3 +548,22 @@ async def test_ingest_passes_the_name_of_bytes_on(fast_core):
     result = await fast_core.ingest(b"The tram leaves at nine.\n", scope=ALICE, name="timetable.txt")
     assert result.file == "timetable.txt"
     assert {r.name for r in await fast_core.list(scope=ALICE, kinds=["document"])} == {"timetable.txt"}
+
+
+async def test_stats_and_edges_of_one_scope_count_only_that_scope(fast_core):
+    """Mutants of `MemoryCore.stats` (`count(None, live_only=False)`: another scope's versions counted) and
+    `MemoryCore.edges` (`record_ids` not passed on: every edge of the scope returned)."""
+    from omne.types import Edge, EdgeKind
+
+    a, b, c = await fast_core.add([_fact("one"), _fact("two"), _fact("three")])
+    await fast_core.update(a.id, scope=ALICE, text="one, corrected")
+    await fast_core.add(Record(kind=RecordKind.FACT, scope=Scope(user="bob"), text="bob's"))
+    stats = await fast_core.stats(ALICE)
+    assert (stats["records"], stats["records_with_history"], stats["vectors"]) == (3, 4, 3)
+    assert stats["by_kind"] == {"fact": 3} and stats["pending_index"] == 0
+    assert (await fast_core.stats())["records_with_history"] == 5
+    ab = Edge(scope=ALICE, src=b.id, dst=c.id, kind=EdgeKind.DERIVED_FROM)
+    await fast_core.add_edges([ab])
+    assert [e.id for e in await fast_core.edges(scope=ALICE, record_ids=[b.id])] == [ab.id]
+    assert [e.id for e in await fast_core.edges(scope=ALICE, record_ids=[c.id])] == [ab.id]
+    assert len(await fast_core.edges(scope=ALICE)) == 2  # with the SUPERSEDES edge of the update
