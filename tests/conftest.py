@@ -47,14 +47,27 @@ BACKEND_MODULES = {
 def pytest_generate_tests(metafunc):
     module = metafunc.module.__name__.rsplit(".", 1)[-1]
     if module in BACKEND_MODULES and not metafunc.definition.get_closest_marker("sqlite_only"):
-        metafunc.parametrize("backend", ["sqlite", "postgres"], indirect=True)
+        metafunc.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
     if module not in SERVED_MODULES:
         return
     if metafunc.definition.get_closest_marker("embedded_only"):  # e.g. construction, which a server runs itself
         return
     for name in ("core", "fast_core"):
         if name in metafunc.fixturenames:
-            metafunc.parametrize(name, ["embedded", "served"], indirect=True)
+            metafunc.parametrize(name, ["embedded", pytest.param("served", marks=pytest.mark.served)], indirect=True)
+
+
+def pytest_collection_modifyitems(items):
+    """Mark tests by what they need, so a selection (`-m "not subprocess and not postgres"`, e.g.
+    benchmarks/mutation/run.py's) can leave them out by what they do: `subprocess` for every test that runs the
+    CLI (the `omne_cli` fixture), `postgres` for every test that takes the throwaway cluster directly (the
+    backend-parametrised ones get it from pytest_generate_tests)."""
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        if "omne_cli" in names:
+            item.add_marker(pytest.mark.subprocess)
+        if "postgres_url" in names or "postgres_cluster" in names:
+            item.add_marker(pytest.mark.postgres)
 
 
 @pytest.fixture(autouse=True)

@@ -139,3 +139,163 @@ def test_opening_a_missing_store_names_it(tmp_path):
     with pytest.raises(NotFoundError, match="no Omne store"):
         open_storage(OmneConfig(store_dir=tmp_path / "nowhere"), must_exist=True)
     assert not (tmp_path / "nowhere").exists()  # nothing created
+
+
+# -- pinned by mutation testing (benchmarks/RESULTS-mutation.md, module `jobs`) ------------------------------
+
+
+def test_the_default_policy_is_five_attempts_and_a_five_minute_lease(tmp_path):
+    """Mutants: the defaults `max_attempts=5` / `lease_s=300.0` changed; `max_attempts < 1` made `<= 1` / `< 2`."""
+    from omne.errors import InvalidInputError
+
+    storage = open_storage(OmneConfig.from_env(tmp_path))
+    try:
+        queue = JobQueue(storage.jobs)
+        assert (queue.max_attempts, queue.lease_s) == (5, 300.0)
+        assert queue.enqueue([spec()])[0].max_attempts == 5
+        job = queue.claim("w")
+        assert job.lease_expires - job.updated_at == timedelta(seconds=300)
+        assert JobQueue(storage.jobs, max_attempts=1).max_attempts == 1  # one attempt, no retry, is allowed
+        with pytest.raises(InvalidInputError) as error:
+            JobQueue(storage.jobs, max_attempts=0)
+        assert str(error.value) == "max_attempts must be at least 1"
+    finally:
+        storage.close()
+
+
+def test_claim_takes_only_the_kinds_asked_for(queue):
+    """Mutant: `JobQueue.claim` drops its `kinds` (a summary worker would take a fact job)."""
+    queue.enqueue([JobSpec(key="f", kind="facts", scope=SCOPE), JobSpec(key="s", kind="summary", scope=SCOPE)])
+    assert queue.claim("w", kinds=["summary"]).key == "s"
+    assert queue.claim("w", kinds=["summary"]) is None
+    assert queue.claim("w", kinds=["facts", "summary"]).key == "f"
+
+
+def test_a_delayed_job_is_due_only_after_its_delay(queue, clock):
+    """Mutant: `now + delay_s` → `now - delay_s` (a debounced job would run at once)."""
+    job = queue.enqueue([spec(delay_s=30)])[0]
+    assert job.run_after == clock.now + timedelta(seconds=30)
+    assert queue.claim("w") is None
+    clock.advance(30)
+    assert queue.claim("w").key == "k1"
+
+
+def test_an_expired_last_attempt_is_failed_and_the_next_ready_job_is_claimed(queue, clock):
+    """Mutants: `continue` → `break` after failing a job whose lease expired on its last attempt (the ready job
+    behind it would wait for another poll); the lease message's expiry time and wording."""
+    queue.enqueue([spec("a")])
+    for _ in range(3):
+        leased = queue.claim("w")
+        clock.advance(61)
+    queue.enqueue([spec("b")])
+    assert queue.claim("w2").key == "b"
+    dead = queue.store.by_key("a")
+    assert dead.status is JobStatus.FAILED and dead.finished_at == clock.now and dead.lease_owner is None
+    expiries = [leased.lease_expires - timedelta(seconds=61 * back) for back in (2, 1, 0)]
+    assert [e.error for e in dead.errors] == [
+        f"lease held by worker w expired at {at.isoformat(timespec='microseconds')} before the job finished "
+        "(worker crashed or stalled)" for at in expiries]
+
+
+def test_a_failed_job_records_when_it_finished(queue, clock):
+    """Mutant: `_finish_failed` writes `finished_at = ts(None)`."""
+    queue.enqueue([spec()])
+    job = queue.claim("w")
+    clock.advance(5)
+    failed = queue.fail(job.id, "w", "no model configured", retry=False)
+    assert failed.finished_at == clock.now and failed.lease_owner is None and failed.lease_expires is None
+
+
+def test_a_long_failure_reason_is_cut_and_marked(queue):
+    """Mutants of `cut_error`: the limit made exclusive, the cut skipped, the marker changed."""
+    from omne.storage.job_models import MAX_ERROR_CHARS
+
+    queue.enqueue([spec("a"), spec("b")])
+    exact, long = "e" * MAX_ERROR_CHARS, "x" * (MAX_ERROR_CHARS + 1)
+    a, b = queue.claim("w"), queue.claim("w")
+    assert queue.fail(a.id, "w", exact, retry=False).reason == exact
+    assert queue.fail(b.id, "w", long, retry=False).reason == "x" * MAX_ERROR_CHARS + " [...]"
+
+
+def test_a_rerun_after_rearm_is_not_marked_finished(queue):
+    """Mutant: `complete` writes `finished_at` for a job re-armed while running (it is pending again)."""
+    queue.enqueue([spec(rearm=True)])
+    job = queue.claim("w")
+    queue.enqueue([spec(rearm=True)])
+    again = queue.complete(job.id, "w")
+    assert again.status is JobStatus.PENDING and again.finished_at is None and again.attempts == 0
+
+
+def test_a_result_holding_non_json_values_is_kept_as_text(queue, clock):
+    """Mutants: `complete`'s `json.dumps(..., default=str)` without `default` (a datetime in a result crashed
+    the completion, and the job ran again)."""
+    queue.enqueue([spec()])
+    job = queue.claim("w")
+    done = queue.complete(job.id, "w", {"at": clock.now, "text": "café"})
+    assert done.status is JobStatus.DONE and done.result == {"at": str(clock.now), "text": "café"}
+
+
+def test_lookups_of_missing_jobs(queue):
+    """Mutants: `by_key` on a missing key (`if rows or True` raised IndexError); `get`'s message."""
+    from omne.errors import NotFoundError
+
+    assert queue.store.by_key("nope") is None
+    with pytest.raises(NotFoundError, match="^no job nope$"):
+        queue.store.get("nope")
+
+
+def test_list_limits_and_combines_scope_with_several_statuses(queue):
+    """Mutants of `list`: the LIMIT dropped or its parameter None, the status placeholders joined wrongly, the
+    scope's parameters replaced by the statuses'."""
+    queue.enqueue([spec("a"), spec("b"), spec("c"), JobSpec(key="d", kind="demo", scope=Scope(user="u2"))])
+    queue.claim("w")
+    assert [j.key for j in queue.store.list(limit=2)] == ["a", "b"]
+    assert [j.key for j in queue.store.list(scope=Scope(user="u1"), statuses=["running", "pending"])] == ["a", "b", "c"]
+    assert [j.key for j in queue.store.list(scope=Scope(user="u2"), statuses=["running", "pending"], limit=5)] == ["d"]
+
+
+def test_records_after_returns_five_hundred_by_default(tmp_path):
+    """Mutant: `records_after`'s default `limit=500` changed (a cursor's page size)."""
+    from omne.types import Record, RecordKind
+
+    storage = open_storage(OmneConfig.from_env(tmp_path))
+    try:
+        storage.records.insert([Record(kind=RecordKind.FACT, scope=SCOPE, text=f"fact {i}") for i in range(501)])
+        entries = storage.jobs.records_after(0)
+        assert len(entries) == 500 and entries[0].scope == SCOPE and len({e.id for e in entries}) == 500
+    finally:
+        storage.close()
+
+
+class _RefusingWrites:
+    """A connection whose INSERT and UPDATE statements fail as on a full disk; reads and BEGIN/COMMIT pass."""
+
+    def __init__(self, conn) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, *args):
+        import sqlite3
+
+        if sql.lstrip().upper().startswith(("INSERT", "UPDATE")):
+            raise sqlite3.OperationalError("database or disk is full")
+        return self._conn.execute(sql, *args)
+
+
+@pytest.mark.sqlite_only  # it swaps the SQLite connection
+def test_every_refused_job_queue_write_names_the_job_queue(queue):
+    """Mutants: each write's `transaction(..., what=_WHAT)` given None or no `what` (the error would blame the
+    record store, or "None")."""
+    from omne.errors import StorageError
+
+    queue.enqueue([spec("a"), spec("b"), spec("c")])
+    a, b = queue.claim("w"), queue.claim("w")
+    db = queue.store._db
+    db.conn = _RefusingWrites(db.conn)
+    writes = [lambda: queue.enqueue([spec("d")]), lambda: queue.claim("w"), lambda: queue.complete(a.id, "w"),
+              lambda: queue.fail(b.id, "w", "boom"), lambda: queue.retry_failed(),
+              lambda: queue.store.advance("c1", 3), lambda: queue.store.skip_to_end("c2")]
+    for write in writes:
+        with pytest.raises(StorageError, match="^the job queue could not be written"):
+            write()
+    db.conn = db.conn._conn
+    assert [j.status for j in queue.store.list()] == [JobStatus.RUNNING, JobStatus.RUNNING, JobStatus.PENDING]

@@ -9,6 +9,8 @@ import sys
 import textwrap
 import time
 
+import pytest
+
 from omne import MemoryCore, Scope
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -32,6 +34,7 @@ CHILD = textwrap.dedent("""
 """)
 
 
+@pytest.mark.subprocess
 async def test_sigkill_during_ingest_loses_no_acknowledged_record(tmp_path, embedder):
     store = tmp_path / "store"
     child = subprocess.Popen([sys.executable, "-c", CHILD, str(store)], stdout=subprocess.PIPE, text=True,

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
 from omne.core import MemoryCore
 from omne.service.app import create_app
@@ -123,6 +124,7 @@ async def test_read_only_without_a_key_and_edits_with_one_inside_its_scope(tmp_p
         await core.close()
 
 
+@pytest.mark.subprocess
 def test_omne_inspect_serves_the_inspector_on_a_local_store(tmp_path: Path, embedder) -> None:
     import asyncio
     import os

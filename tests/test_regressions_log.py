@@ -73,3 +73,179 @@ async def test_importing_a_newer_export_over_an_older_copy_applies_a_forget(fast
         assert await _export(copy, scope) == newer
     finally:
         await copy.close()
+
+
+# -- the record store's contract, pinned by the storage-log mutation run (benchmarks/RESULTS-mutation.md) ---------
+
+
+def _open_storage(tmp_path):
+    from omne.config import OmneConfig
+    from omne.storage import open_storage
+
+    return open_storage(OmneConfig.from_env(tmp_path / "store"))
+
+
+def _two_versions(storage, later: timedelta, text: str = "v1") -> tuple[Record, Record]:
+    """A fact written at T0 and its next version, `later`, through the record store itself."""
+    old = Record(kind=RecordKind.FACT, scope=PLANNER, text=text, created_at=T0)
+    new = old.model_copy(update={"id": "v2-" + old.id, "text": text + "'", "version": 2, "created_at": T0 + later})
+    storage.records.insert([old])
+    storage.records.supersede(old, new)
+    return old, new
+
+
+def test_history_is_confined_to_the_asked_scope(tmp_path):
+    """Mutant caught: `history`'s `scope_where(scope, "+")` given None (another scope's versions of an id leaked)."""
+    storage = _open_storage(tmp_path)
+    try:
+        old, new = _two_versions(storage, timedelta(hours=1), "the deploy is on friday")
+        assert [r.text for r in storage.records.history(old.id, PLANNER)] == [old.text, new.text]
+        assert storage.records.history(old.id, CODER) == []
+        assert storage.records.history(new.id, Scope(user="someone-else")) == []
+    finally:
+        storage.close()
+
+
+def test_a_supersedes_edge_carries_the_new_versions_time(tmp_path):
+    """Mutant caught: `supersede`'s SUPERSEDES edge built without `created_at=new.created_at` (it took the clock's
+    time instead, so an export's edge disagreed with the version it links)."""
+    storage = _open_storage(tmp_path)
+    try:
+        old, new = _two_versions(storage, timedelta(days=1))
+        [edge] = storage.records.edges(PLANNER, kinds=[EdgeKind.SUPERSEDES])
+        assert (edge.src, edge.dst, edge.created_at) == (new.id, old.id, new.created_at)
+    finally:
+        storage.close()
+
+
+def test_taken_and_foreign_ids_are_named_in_the_error(tmp_path):
+    """Mutants caught: `_taken_id`'s `or "?"` → `and "?"` (the error said `record id ?`), and
+    `foreign_id_error(None)` in `upsert_raw` (an import's refusal did not name the id)."""
+    import pytest
+
+    from omne.errors import InvalidInputError
+
+    storage = _open_storage(tmp_path)
+    try:
+        record = Record(kind=RecordKind.FACT, scope=PLANNER, text="mine")
+        storage.records.insert([record])
+        with pytest.raises(InvalidInputError, match=f"^record id {record.id} is already taken"):
+            storage.records.insert([Record(kind=RecordKind.FACT, scope=PLANNER, text="fresh"),
+                                    record.model_copy(update={"text": "again"})])
+        with pytest.raises(InvalidInputError, match=f"^record {record.id} belongs to another scope"):
+            storage.records.upsert_raw([record.model_copy(update={"scope": CODER})])
+        assert storage.records.count(None) == 1
+    finally:
+        storage.close()
+
+
+def test_the_saved_state_of_an_unknown_context_is_none(tmp_path):
+    """Mutant caught: `context_state`'s `if rows` made always true (an unknown context raised IndexError)."""
+    storage = _open_storage(tmp_path)
+    try:
+        assert storage.records.context_state(PLANNER, "never-saved") is None
+        storage.records.save_context_state(PLANNER, "ctx", '{"n": 1}', T0)
+        assert storage.records.context_state(PLANNER, "ctx") == '{"n": 1}'
+        assert storage.records.context_state(CODER, "ctx") is None
+    finally:
+        storage.close()
+
+
+def test_list_applies_its_filter_and_lists_everything_without_one(tmp_path):
+    """Mutants caught: `_filter_sql`'s `if flt is None` → `is not None` (a filtered list returned every kind, and
+    an unfiltered one crashed), and each of its conditions (kinds, roles, any-of tags, inclusive time bounds)
+    dropped, inverted or given the wrong parameters; `list`'s `live_only=True` default and its `text_contains`
+    condition."""
+    from omne.storage.protocols import RecordFilter
+
+    storage = _open_storage(tmp_path)
+    try:
+        fact = Record(kind=RecordKind.FACT, scope=PLANNER, text="a fact", created_at=T0)
+        note = Record(kind=RecordKind.INSIGHT, scope=PLANNER, text="an insight", created_at=T0 + timedelta(minutes=1))
+        storage.records.insert([fact, note])
+        assert [r.id for r in storage.records.list(PLANNER)] == [fact.id, note.id]
+        assert [r.id for r in storage.records.list(PLANNER, RecordFilter(kinds=(RecordKind.INSIGHT,)))] == [note.id]
+        said = _message(PLANNER, 5, "said")
+        tagged = Record(kind=RecordKind.FACT, scope=PLANNER, text="tagged", tags=["ops", "db"], created_at=T0,
+                        event_time=T0 + timedelta(minutes=10))
+        storage.records.insert([said, tagged])
+
+        def ids(**fields) -> list[str]:
+            return [r.id for r in storage.records.list(PLANNER, RecordFilter(**fields))]
+
+        assert ids(kinds=(RecordKind.FACT, RecordKind.MESSAGE)) == [fact.id, said.id, tagged.id]
+        assert ids(roles=("assistant",)) == [said.id] and ids(roles=("user", "assistant")) == [said.id]
+        assert ids(tags=("db",)) == [tagged.id] and ids(tags=("web", "ops")) == [tagged.id] and ids(tags=("web",)) == []
+        assert ids(start=T0 + timedelta(minutes=5)) == [said.id, tagged.id]
+        assert ids(end=T0 + timedelta(minutes=5)) == [fact.id, note.id, said.id]
+        assert ids(start=T0 + timedelta(minutes=1), end=T0 + timedelta(minutes=5)) == [note.id, said.id]
+        assert ids(kinds=(RecordKind.FACT,), tags=("ops",), start=T0 + timedelta(minutes=10),
+                   end=T0 + timedelta(minutes=10)) == [tagged.id]
+        assert ids(kinds=(RecordKind.MESSAGE,), roles=("assistant",)) == [said.id]
+        assert [r.id for r in storage.records.list(PLANNER, text_contains="TAGG")] == [tagged.id]
+        storage.records.mark_deleted(note, T0 + timedelta(days=1))
+        assert note.id not in [r.id for r in storage.records.list(PLANNER)]  # live only, by default
+        assert note.id in [r.id for r in storage.records.list(PLANNER, live_only=False)]
+    finally:
+        storage.close()
+
+
+def test_live_facts_returns_each_live_record_once_across_pages(tmp_path):
+    """Mutants caught: `live_facts`' pages of 500 ids (`range(0, len(ids), 500)` → `range(0, 500)`, no step,
+    starting at 1, a step of 501; a page of 501), which skipped or repeated ids past the first page, and
+    `name=None` in the facts it returns."""
+    storage = _open_storage(tmp_path)
+    try:
+        records = [Record(kind=RecordKind.MESSAGE, scope=PLANNER, role="assistant", name=f"agent-{i}", text=f"m {i}",
+                          created_at=T0 + timedelta(seconds=i)) for i in range(1002)]
+        other = Record(kind=RecordKind.FACT, scope=CODER, text="not the planner's")
+        storage.records.insert([*records, other])
+        gone = records[1001]
+        storage.records.mark_deleted(gone, T0 + timedelta(days=1))
+        ids = [r.id for r in records] + [other.id]
+        facts = storage.records.live_facts(ids, PLANNER)
+        assert sorted(f.id for f in facts) == sorted(r.id for r in records[:1001])  # each once, in any order
+        assert sorted(f.name for f in facts) == sorted(f"agent-{i}" for i in range(1001))
+        assert {f.scope for f in facts} == {PLANNER}
+    finally:
+        storage.close()
+
+
+def test_a_new_version_closes_the_old_ones_validity_and_a_stale_one_is_refused(tmp_path):
+    """Mutants caught: `supersede`'s `valid_to = COALESCE(valid_to, new.valid_from or new.created_at)` with `and`
+    (the old version stayed valid forever), and its refusal's message."""
+    import pytest
+
+    from omne.errors import InvalidInputError
+
+    storage = _open_storage(tmp_path)
+    try:
+        old, new = _two_versions(storage, timedelta(hours=2))
+        [closed] = storage.records.get_many([old.id], PLANNER)
+        assert closed.valid_to == new.created_at and closed.superseded_by == new.id
+        dated = new.model_copy(update={"id": "v3-" + old.id, "text": "v3", "version": 3,
+                                       "valid_from": T0 + timedelta(days=3), "created_at": T0 + timedelta(days=4)})
+        storage.records.supersede(new, dated)
+        assert storage.records.get_many([new.id], PLANNER)[0].valid_to == dated.valid_from
+        with pytest.raises(InvalidInputError) as error:
+            storage.records.supersede(old, old.model_copy(update={"id": "v2b-" + old.id, "version": 2}))
+        assert str(error.value) == (f"record {old.id} is no longer current (superseded or forgotten by a concurrent "
+                                    "write); update its current version (see history)")
+    finally:
+        storage.close()
+
+
+def test_an_unchained_message_stays_out_of_the_chain_when_updated(tmp_path):
+    """Mutant caught: `supersede` linking the new version (`if chained` → `if chained or True`): a message written
+    without chaining (`link_messages=False`) joined its scope's chain when it was updated."""
+    storage = _open_storage(tmp_path)
+    try:
+        first, second = _message(PLANNER, 0, "one"), _message(PLANNER, 1, "two")
+        storage.records.insert([first, second], link_messages=True)
+        loose = _message(PLANNER, 2, "three")
+        storage.records.insert([loose])
+        storage.records.supersede(loose, loose.model_copy(update={"id": "v2-" + loose.id, "text": "three!", "version": 2}))
+        chain = [(e.src, e.dst) for e in storage.records.edges(PLANNER, kinds=[EdgeKind.NEXT])]
+        assert chain == [(first.id, second.id)]
+    finally:
+        storage.close()

@@ -318,3 +318,253 @@ async def test_a_store_path_under_a_file_is_a_clear_storage_error(tmp_path):
     (tmp_path / "file").write_text("not a directory")
     with pytest.raises(StorageError, match=r"^cannot open the record store at .*Check that the directory exists"):
         await open_fast_core(tmp_path / "file" / "store")
+
+
+# -- omne/core.py: similar, annotate --------------------------------------------------------------------------
+
+async def test_similar_returns_the_scopes_nearest_live_records_best_first(fast_core):
+    """Mutants of `MemoryCore.similar`: the limit's bounds (`1 <= limit <= 1000`) and message, the scope check,
+    the kinds filter, the limit passed on, the dense hits returned."""
+    facts = await fast_core.add([_fact("the tram leaves at nine"), _fact("the harbour opens at ten")])
+    note = (await fast_core.add(Record(kind=RecordKind.INSIGHT, scope=ALICE, text="the tram leaves at nine")))[0]
+    await fast_core.add(Record(kind=RecordKind.FACT, scope=Scope(user="bob"), text="the tram leaves at nine"))
+    vector = fast_core.embedder.embed(["the tram leaves at nine"])[0]
+    hits = await fast_core.similar(vector, scope=ALICE)
+    assert {h.id for h in hits} == {facts[0].id, facts[1].id, note.id} and [h.rank for h in hits] == [1, 2, 3]
+    assert hits[-1].id == facts[1].id and hits[0].score >= hits[1].score > hits[2].score
+    assert [h.id for h in await fast_core.similar(vector, scope=ALICE, kinds=["insight"])] == [note.id]
+    assert len(await fast_core.similar(vector, scope=ALICE, limit=1)) == 1
+    with pytest.raises(InvalidInputError, match="^invalid similar filter: "):
+        await fast_core.similar(vector, scope=ALICE, kinds=["memo"])
+    assert len(await fast_core.similar(vector, scope=ALICE, limit=1000)) == 3
+    for limit in (0, 1001):
+        with pytest.raises(InvalidInputError) as error:
+            await fast_core.similar(vector, scope=ALICE, limit=limit)
+        assert str(error.value) == "limit must be between 1 and 1000"
+    with pytest.raises(InvalidInputError, match="^scope must be an omne.Scope"):
+        await fast_core.similar(vector, scope={"user": "alice"})
+
+
+async def test_annotate_bounds_importance_and_refuses_dead_versions(fast_core):
+    """Mutants of `MemoryCore.annotate`: the importance bounds (0 and 1 allowed, inclusive) and messages, and the
+    refusal of a superseded version."""
+    record = (await fast_core.add(_fact("the kettle is blue")))[0]
+    for importance in (0.0, 1.0):
+        stored = await fast_core.annotate(record.id, scope=ALICE, importance=importance, metadata={"seen": 2})
+        assert (stored.importance, stored.metadata) == (importance, {"seen": 2})
+    for importance in (-0.01, 1.01):
+        with pytest.raises(InvalidInputError) as error:
+            await fast_core.annotate(record.id, scope=ALICE, importance=importance, metadata={})
+        assert str(error.value) == "importance must be between 0 and 1"
+    newer = await fast_core.update(record.id, scope=ALICE, text="the kettle is red")
+    with pytest.raises(InvalidInputError) as error:
+        await fast_core.annotate(record.id, scope=ALICE, importance=0.5, metadata={})
+    assert str(error.value) == f"record {record.id} is no longer current; annotate its current version"
+    assert (await fast_core.get(newer.id, scope=ALICE)).importance == newer.importance
+
+
+# -- omne/core.py: the developer's block verbs ----------------------------------------------------------------
+
+async def test_core_blocks_are_listed_read_edited_and_versioned_in_exactly_their_scope(fast_core):
+    """Mutants of `MemoryCore.blocks` / `block` / `edit_block` / `block_history` (reached before only through the
+    service's API): exact-scope listing sorted by label, the missing-block message, the default editor, the
+    developer's edit of a read-only block (`as_agent=False`), the history oldest first."""
+    from omne.errors import NotFoundError
+
+    desk = Scope(user="alice", session="desk")
+    await fast_core.add([Record(kind="block", scope=ALICE, name="persona", text="Alice, tea", data={"limit": 20}),
+                         Record(kind="block", scope=ALICE, name="human", text="likes trams"),
+                         Record(kind="block", scope=desk, name="scratch", text="inside a session"),
+                         Record(kind="block", scope=ALICE, text="a block without a label")])
+    assert [b.label for b in await fast_core.blocks(scope=ALICE)] == ["human", "persona"]
+    assert [b.label for b in await fast_core.blocks(scope=desk)] == ["scratch"]
+    assert (await fast_core.block("persona", scope=ALICE)).value == "Alice, tea"
+    with pytest.raises(NotFoundError) as error:
+        await fast_core.block("scratch", scope=ALICE)
+    assert str(error.value) == f"no memory block 'scratch' in scope {ALICE}"
+    edited = await fast_core.edit_block("persona", "Alice, green tea", scope=ALICE)
+    assert (edited.value, edited.version, edited.edited_by) == ("Alice, green tea", 2, "developer")
+    assert (await fast_core.edit_block("persona", "Alice", scope=ALICE, editor="ops")).edited_by == "ops"
+    with pytest.raises(InvalidInputError):
+        await fast_core.edit_block("persona", "x" * 21, scope=ALICE)
+    with pytest.raises(NotFoundError) as error:
+        await fast_core.edit_block("nobody", "x", scope=ALICE)
+    assert str(error.value) == f"no memory block 'nobody' in scope {ALICE}"
+    await fast_core.add(Record(kind="block", scope=ALICE, name="rules", text="be kind", data={"read_only": True}))
+    assert (await fast_core.edit_block("rules", "be kind and brief", scope=ALICE)).value == "be kind and brief"
+    history = await fast_core.block_history("persona", scope=ALICE)
+    assert [(b.value, b.version) for b in history] == [("Alice, tea", 1), ("Alice, green tea", 2), ("Alice", 3)]
+    with pytest.raises(InvalidInputError, match="^scope must be an omne.Scope"):
+        await fast_core.blocks(scope=None)
+    with pytest.raises(InvalidInputError, match="^scope must be an omne.Scope"):
+        await fast_core.block("persona", scope="alice")
+
+
+async def test_process_needs_construction_enabled(fast_core):
+    """Mutants of `MemoryCore.process`: the refusal without construction and its message."""
+    with pytest.raises(InvalidInputError) as error:
+        await fast_core.process()
+    assert str(error.value) == ("memory construction is not enabled for this store; enable it with "
+                                "`await omne.construction.Construction.attach(core, client)`")
+
+
+async def test_similar_returns_ten_by_default_and_an_empty_dense_list_as_a_list(fast_core):
+    """Mutants of `MemoryCore.similar`: the default `limit=10`; `found.get("dense", [])` without its default."""
+    await fast_core.add([_fact(f"tram line {i}") for i in range(12)])
+    vector = fast_core.embedder.embed(["tram line"])[0]
+    assert len(await fast_core.similar(vector, scope=ALICE)) == 10
+    assert await fast_core.similar(vector, scope=Scope(user="nobody")) == []
+
+
+async def test_update_keeps_a_given_valid_from(fast_core):
+    """Mutant of `MemoryCore.update`: `changes.get("valid_from", now)` → `changes.get(None, now)` (a correction
+    dated to when it became true was dated now)."""
+    from datetime import datetime, timezone
+
+    record = await fast_core.remember("Alice works at the harbour.", scope=ALICE)
+    since = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    newer = await fast_core.update(record.id, scope=ALICE, text="Alice works at the station.", valid_from=since)
+    assert newer.valid_from == since
+    assert (await fast_core.get(record.id, scope=ALICE)).valid_to == since
+
+
+async def test_the_cores_job_verbs_filter_by_scope_status_and_limit(fast_core):
+    """Mutants of `MemoryCore.jobs` / `job_counts` / `retry_failed_jobs`: the scope check, the statuses and limit
+    passed on (and their messages), the scope passed on, `now` for a retried job."""
+    from datetime import datetime, timezone
+
+    from omne.storage.job_models import JobSpec
+
+    bob = Scope(user="bob")
+    now = datetime.now(timezone.utc)
+    jobs = fast_core.job_store
+    jobs.enqueue([JobSpec(key=k, kind="demo", scope=s) for k, s in (("a1", ALICE), ("a2", ALICE), ("b1", bob))],
+                 now=now, max_attempts=1)
+    running = jobs.claim("w", now=now, lease_s=60)
+    jobs.fail(running.id, "w", "boom", now=now, backoff=None)
+    assert [j.key for j in await fast_core.jobs(scope=ALICE)] == ["a1", "a2"]
+    assert [j.key for j in await fast_core.jobs(statuses=["failed"])] == ["a1"]
+    assert [j.key for j in await fast_core.jobs(statuses=["pending"], limit=1)] == ["a2"]
+    assert [j.key for j in await fast_core.jobs(scope=bob, statuses=["pending", "failed"])] == ["b1"]
+    with pytest.raises(InvalidInputError) as error:
+        await fast_core.jobs(statuses=["stuck"])
+    assert str(error.value) == "job status must be one of pending, running, done, failed"
+    with pytest.raises(InvalidInputError, match="^limit must be between 1 and"):
+        await fast_core.jobs(limit=0)
+    assert (await fast_core.job_counts(scope=bob)) == {"pending": 1, "running": 0, "done": 0, "failed": 0}
+    assert (await fast_core.job_counts())["failed"] == 1
+    assert await fast_core.retry_failed_jobs(scope=bob) == 0
+    assert await fast_core.retry_failed_jobs(scope=ALICE) == 1
+    [retried] = await fast_core.jobs(scope=ALICE, statuses=["pending"], limit=1)
+    assert retried.key == "a1" and retried.run_after >= now
+    for verb in (fast_core.jobs, fast_core.job_counts, fast_core.retry_failed_jobs):
+        with pytest.raises(InvalidInputError, match="^scope must be an omne.Scope"):
+            await verb(scope={"user": "alice"})
+
+
+async def test_process_hands_its_options_to_the_attached_construction(fast_core):
+    """Mutants of `MemoryCore.process`: `max_jobs`, `owner` and `on_job` not passed on (or None)."""
+    seen: list[dict] = []
+
+    class Recorder:
+        async def process(self, **options):
+            seen.append(options)
+            return "report"
+
+    def on_job(outcome) -> None:
+        pass
+
+    fast_core.construction = Recorder()
+    try:
+        assert await fast_core.process(max_jobs=3, owner="w1", on_job=on_job) == "report"
+    finally:
+        fast_core.construction = None
+    assert seen == [{"max_jobs": 3, "owner": "w1", "on_job": on_job}]
+
+
+async def test_reads_by_id_never_cross_the_scope(fast_core):
+    """Mutants of `MemoryCore.get_many` / `history`: the scope passed to the store as None (another user's record
+    and versions were returned), and history's not-found message."""
+    from omne.errors import NotFoundError
+
+    bob = Scope(user="bob")
+    theirs = (await fast_core.add(Record(kind=RecordKind.FACT, scope=bob, text="bob's secret")))[0]
+    await fast_core.update(theirs.id, scope=bob, text="bob's newer secret")
+    assert await fast_core.get_many([theirs.id], scope=ALICE) == []
+    with pytest.raises(NotFoundError) as error:
+        await fast_core.history(theirs.id, scope=ALICE)
+    assert str(error.value) == f"no record {theirs.id} in scope {ALICE}"
+    assert len(await fast_core.history(theirs.id, scope=bob)) == 2
+
+
+async def test_update_keeps_or_replaces_source_ids_and_explains_a_bad_change(fast_core):
+    """Mutants of `MemoryCore.update`: `changes.get("source_ids", old.source_ids)` with another key (a given
+    `source_ids` was dropped), and the `invalid update: ...` message."""
+    record = (await fast_core.add(_fact("derived", source_ids=["a", "b"])))[0]
+    kept = await fast_core.update(record.id, scope=ALICE, text="derived again")
+    assert kept.source_ids == ["a", "b"]
+    replaced = await fast_core.update(kept.id, scope=ALICE, source_ids=["c"])
+    assert replaced.source_ids == ["c"] and replaced.text == "derived again"
+    with pytest.raises(InvalidInputError) as error:
+        await fast_core.update(replaced.id, scope=ALICE, importance=7)
+    assert str(error.value).startswith("invalid update: ") and "importance" in str(error.value)
+
+
+async def test_supersede_adds_its_edges(fast_core):
+    """Mutant of `MemoryCore.supersede`: `add_edges(None)` (the edges given with the new versions were lost)."""
+    from omne.types import Edge, EdgeKind
+
+    old, other = await fast_core.add([_fact("v1"), _fact("context")])
+    from omne.types import new_id
+
+    new = old.model_copy(update={"id": new_id(), "text": "v2", "version": 2})
+    edge = Edge(scope=ALICE, src=new.id, dst=other.id, kind=EdgeKind.DERIVED_FROM)
+    await fast_core.supersede([(old, new)], edges=[edge])
+    assert edge.id in {e.id for e in await fast_core.edges(scope=ALICE)}
+
+
+async def test_import_errors_name_the_line_and_the_record_limit(fast_core):
+    """Mutants of `MemoryCore.import_jsonl`: the messages of a too-deep line and an invalid record, the
+    `"record"` type test before the content limits, and the limit check's `line N` label."""
+    import json
+
+    good = json.dumps({"type": "record", "record": _fact("fine").model_dump(mode="json")})
+    deep = "[" * 100_000 + "]" * 100_000
+    with pytest.raises(InvalidInputError) as error:
+        await fast_core.import_jsonl([good, deep])
+    assert str(error.value) == "line 2: JSON nests too deeply to be an Omne export line"
+    bad = json.dumps({"type": "record", "record": {**_fact("x").model_dump(mode="json"), "importance": 7}})
+    with pytest.raises(InvalidInputError) as error:
+        await fast_core.import_jsonl([good, bad])
+    assert str(error.value).startswith("line 2: ") and "importance" in str(error.value)
+    huge = json.dumps({"type": "record", "record": _fact("x" * (fast_core.config.limits.max_text_bytes + 1))
+                       .model_dump(mode="json")})
+    with pytest.raises(InvalidInputError, match="^line 3: "):
+        await fast_core.import_jsonl([good, good, huge])
+    assert await fast_core.list(scope=ALICE) == []  # nothing written
+
+
+async def test_ingest_passes_the_name_of_bytes_on(fast_core):
+    """Mutants of `MemoryCore.ingest`: `name=None` / no `name` (bytes were ingested under a generated name)."""
+    result = await fast_core.ingest(b"The tram leaves at nine.\n", scope=ALICE, name="timetable.txt")
+    assert result.file == "timetable.txt"
+    assert {r.name for r in await fast_core.list(scope=ALICE, kinds=["document"])} == {"timetable.txt"}
+
+
+async def test_stats_and_edges_of_one_scope_count_only_that_scope(fast_core):
+    """Mutants of `MemoryCore.stats` (`count(None, live_only=False)`: another scope's versions counted) and
+    `MemoryCore.edges` (`record_ids` not passed on: every edge of the scope returned)."""
+    from omne.types import Edge, EdgeKind
+
+    a, b, c = await fast_core.add([_fact("one"), _fact("two"), _fact("three")])
+    await fast_core.update(a.id, scope=ALICE, text="one, corrected")
+    await fast_core.add(Record(kind=RecordKind.FACT, scope=Scope(user="bob"), text="bob's"))
+    stats = await fast_core.stats(ALICE)
+    assert (stats["records"], stats["records_with_history"], stats["vectors"]) == (3, 4, 3)
+    assert stats["by_kind"] == {"fact": 3} and stats["pending_index"] == 0
+    assert (await fast_core.stats())["records_with_history"] == 5
+    ab = Edge(scope=ALICE, src=b.id, dst=c.id, kind=EdgeKind.DERIVED_FROM)
+    await fast_core.add_edges([ab])
+    assert [e.id for e in await fast_core.edges(scope=ALICE, record_ids=[b.id])] == [ab.id]
+    assert [e.id for e in await fast_core.edges(scope=ALICE, record_ids=[c.id])] == [ab.id]
+    assert len(await fast_core.edges(scope=ALICE)) == 2  # with the SUPERSEDES edge of the update

@@ -270,6 +270,7 @@ async def test_a_target_with_only_keys_or_cursors_of_its_own_is_refused(tmp_path
         _migrate(source, target)
 
 
+@pytest.mark.subprocess
 def test_migrate_command(tmp_path, postgres_url) -> None:
     import asyncio
     import subprocess
