@@ -65,7 +65,8 @@ MODULES: dict[str, Module] = {
     "storage-sqlite": Module(mutate=(
         "omne/storage/sqlite_db.py", "omne/storage/sqlite_schema.py", "omne/storage/sqlite_storage.py",
         "omne/storage/versions.py", "omne/storage/message_chain.py", "omne/storage/id_rules.py",
-        "omne/storage/sqlite_dump.py", "omne/storage/sqlite_keys.py", "omne/storage/dump_models.py",
+        "omne/storage/sqlite_dump.py", "omne/storage/sql_keys.py", "omne/storage/sql_dialect.py",
+        "omne/storage/dump_models.py",
         "omne/storage/space.py"), tests=(*_LOG_TESTS, "tests/test_service_auth.py", *_IN_PROCESS)),
     "storage-index": Module(mutate=(
         "omne/storage/qdrant_edge_index.py", "omne/storage/index_payload.py", "omne/storage/context.py"),
