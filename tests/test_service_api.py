@@ -4,6 +4,9 @@ one user gets 403/404 for another user's records on every endpoint), revoked and
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 import pytest
@@ -48,6 +51,21 @@ async def api(tmp_path):
         yield client
         await client.http.aclose()
     await core.close()
+
+
+@asynccontextmanager
+async def _keyless_http(core: MemoryCore, **app_options: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of a keyless app serving `core`; the core is closed afterwards."""
+    async def open_core() -> MemoryCore:
+        return core
+
+    app = create_app(open_core, keys_required=False, **app_options)
+    try:
+        async with app.router.lifespan_context(app):
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+                yield http
+    finally:
+        await core.close()
 
 
 def error_of(response: httpx.Response) -> tuple[int, str, str]:
@@ -294,19 +312,11 @@ def test_non_loopback_bind_without_keys_is_refused(omne_cli, tmp_path):
 async def test_a_read_past_the_time_limit_is_504_and_the_server_keeps_serving(tmp_path):
     core = await MemoryCore.open(tmp_path / "store", embedder=HashEmbedder())
 
-    async def open_core() -> MemoryCore:
-        return core
-
-    app = create_app(open_core, keys_required=False, request_timeout_s=1e-9)
-    try:
-        async with app.router.lifespan_context(app):
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
-                response = await http.post("/v1/search", params={"user": "u"}, json={"query": "anything"})
-                assert error_of(response)[:2] == (504, "RequestTimeoutError")
-                assert (await http.post("/v1/remember", params={"user": "u"}, json={"text": "still here"})).status_code \
-                    == 200  # writes are not cut short
-    finally:
-        await core.close()
+    async with _keyless_http(core, request_timeout_s=1e-9) as http:
+        response = await http.post("/v1/search", params={"user": "u"}, json={"query": "anything"})
+        assert error_of(response)[:2] == (504, "RequestTimeoutError")
+        assert (await http.post("/v1/remember", params={"user": "u"}, json={"text": "still here"})).status_code \
+            == 200  # writes are not cut short
 
 
 async def test_the_remote_core_raises_the_library_errors_and_serves_blocks_and_context_state(fast_core):
@@ -388,23 +398,15 @@ async def test_the_store_limits_hold_over_http(tmp_path):
     config = OmneConfig(store_dir=tmp_path / "store", limits=LimitsConfig(max_batch=3, max_text_bytes=100))
     core = await MemoryCore.open(config=config, embedder=HashEmbedder())
 
-    async def open_core() -> MemoryCore:
-        return core
-
-    app = create_app(open_core, keys_required=False)
-    try:
-        async with app.router.lifespan_context(app):
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
-                fact = {"text": "x", "kind": "fact", "scope": {"user": "u"}}
-                too_many = await http.post("/v1/records", json={"records": [fact] * 4})
-                assert error_of(too_many) == (422, "InvalidInputError", "a batch holds at most 3 records; got 4")
-                too_long = await http.post("/v1/remember", params={"user": "u"}, json={"text": "y" * 101})
-                assert error_of(too_long)[:2] == (422, "InvalidInputError") and "100-byte" in error_of(too_long)[2]
-                kept = (await http.post("/v1/records", json={"records": [fact] * 3})).json()[0]["id"]
-                unknown = await http.patch(f"/v1/records/{kept}", params={"user": "u"}, json={"colour": "red"})
-                assert error_of(unknown)[:2] == (422, "InvalidInputError") and "invalid update" in error_of(unknown)[2]
-    finally:
-        await core.close()
+    async with _keyless_http(core) as http:
+        fact = {"text": "x", "kind": "fact", "scope": {"user": "u"}}
+        too_many = await http.post("/v1/records", json={"records": [fact] * 4})
+        assert error_of(too_many) == (422, "InvalidInputError", "a batch holds at most 3 records; got 4")
+        too_long = await http.post("/v1/remember", params={"user": "u"}, json={"text": "y" * 101})
+        assert error_of(too_long)[:2] == (422, "InvalidInputError") and "100-byte" in error_of(too_long)[2]
+        kept = (await http.post("/v1/records", json={"records": [fact] * 3})).json()[0]["id"]
+        unknown = await http.patch(f"/v1/records/{kept}", params={"user": "u"}, json={"colour": "red"})
+        assert error_of(unknown)[:2] == (422, "InvalidInputError") and "invalid update" in error_of(unknown)[2]
 
 
 async def test_healthz_reports_keys_required_once_a_key_is_created_while_the_server_runs(tmp_path):
@@ -412,17 +414,9 @@ async def test_healthz_reports_keys_required_once_a_key_is_created_while_the_ser
     it); /healthz must say so from then on, not the state it started with."""
     core = await MemoryCore.open(tmp_path / "store", embedder=HashEmbedder())
 
-    async def open_core() -> MemoryCore:
-        return core
-
-    app = create_app(open_core, keys_required=False)
-    try:
-        async with app.router.lifespan_context(app):
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
-                assert (await http.get("/healthz")).json() == {"status": "ok", "auth": False}
-                key, _ = auth.create_key(core.key_store, scope=Scope(user="ada"))
-                assert (await http.get("/healthz")).json() == {"status": "ok", "auth": True}
-                auth.revoke_key(core.key_store, key.id)
-                assert (await http.get("/healthz")).json() == {"status": "ok", "auth": False}
-    finally:
-        await core.close()
+    async with _keyless_http(core) as http:
+        assert (await http.get("/healthz")).json() == {"status": "ok", "auth": False}
+        key, _ = auth.create_key(core.key_store, scope=Scope(user="ada"))
+        assert (await http.get("/healthz")).json() == {"status": "ok", "auth": True}
+        auth.revoke_key(core.key_store, key.id)
+        assert (await http.get("/healthz")).json() == {"status": "ok", "auth": False}
