@@ -163,3 +163,13 @@ def test_store_and_server_together_are_refused_not_one_silently_ignored(omne, tm
                                      f"runs through the server at {url} (--server or OMNE_URL): drop --store, or drop "
                                      "--server and unset OMNE_URL\n"), err
     assert not other.exists()
+
+
+def test_counts_of_one_are_singular(omne, tmp_path):
+    omne("memory", "add", "Kim rides on Sundays.", "--user", "kim")
+    code, _, err = omne("memory", "export", "--user", "kim", "--out", str(tmp_path / "one.jsonl"))
+    assert code == 0 and "wrote 1 line to" in err
+    code, out, _ = omne("memory", "import", str(tmp_path / "one.jsonl"), "--store", str(tmp_path / "copy"))
+    assert code == 0 and out.strip() == "imported 1 line"
+    code, out, _ = omne("memory", "optimize", "--store", str(tmp_path / "copy"))
+    assert code == 0 and out.strip() == "1 vector indexed"

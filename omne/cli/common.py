@@ -111,6 +111,11 @@ def open_store(store: Path | None, *, must_exist: bool = False) -> Iterator[Sync
         yield core
 
 
+def counted(n: int, noun: str) -> str:
+    """`n` and the noun, plural unless n is 1 ("1 line", "3 lines")."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def emit(data: Any, as_json: bool, text: str | None = None) -> None:
     """Print JSON (machine-readable) or the human text."""
     if as_json:

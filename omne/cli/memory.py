@@ -11,8 +11,8 @@ from typing import Annotated, Any
 import typer
 
 from omne.cli.common import (
-    AgentOpt, JsonOpt, Server, SessionOpt, StoreOpt, TeamOpt, UserOpt, emit, open_store, optional_scope, parse_time,
-    scope_of, use_server,
+    AgentOpt, JsonOpt, Server, SessionOpt, StoreOpt, TeamOpt, UserOpt, counted, emit, open_store, optional_scope,
+    parse_time, scope_of, use_server,
 )
 from omne.errors import InvalidInputError
 from omne.sync import SyncMemoryCore
@@ -224,14 +224,14 @@ def export_(
 
             examples = export_sft_to(core, out, scope)
             if out is not None:
-                typer.echo(f"wrote {examples} examples to {out}", err=True)
+                typer.echo(f"wrote {counted(examples, 'example')} to {out}", err=True)
             return
         if out is None:
             core.export_jsonl(sys.stdout, scope=scope)
             return
         with out.open("w", encoding="utf-8") as handle:
             lines = core.export_jsonl(handle, scope=scope)
-    typer.echo(f"wrote {lines} lines to {out}", err=True)
+    typer.echo(f"wrote {counted(lines, 'line')} to {out}", err=True)
 
 
 def _check_writable(out: Path) -> None:
@@ -265,7 +265,7 @@ def import_(
     with open_store(store) as core:
         count = core.import_jsonl(lines, scope=scope)
         optimized = optimize_index and count >= OPTIMIZE_AFTER_IMPORT and _optimize(core)
-    emit({"imported": count, "optimized": optimized}, as_json, f"imported {count} lines")
+    emit({"imported": count, "optimized": optimized}, as_json, f"imported {counted(count, 'line')}")
 
 
 def _optimize(core: SyncMemoryCore) -> bool:
@@ -284,7 +284,7 @@ def optimize(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     with open_store(store) as core:
         built = _optimize(core)
         vectors = core.stats()["vectors"]
-    emit({"optimized": built, "vectors": vectors}, as_json, f"{vectors} vectors indexed")
+    emit({"optimized": built, "vectors": vectors}, as_json, f"{counted(vectors, 'vector')} indexed")
 
 
 from omne.cli.construction import jobs as _jobs  # noqa: E402 - construction commands live in their own module
