@@ -53,6 +53,8 @@ def _describe_request_error(exc: RequestValidationError) -> str:
         if err.get("type") == "json_invalid":  # loc is ("body", offset of the error)
             return (f"invalid request: the request body is not valid JSON (at character {err['loc'][-1]}); send a "
                     "JSON object")
+        if tuple(err.get("loc", ())) == ("body",):  # the whole body has the wrong shape (a list, a string, ...)
+            return "invalid request: the request body must be a JSON object (see /openapi.json for its fields)"
         where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "request"
         parts.append(f"{where}: {err.get('msg', 'invalid')}")
     return "invalid request: " + "; ".join(parts)
