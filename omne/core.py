@@ -19,13 +19,12 @@ from omne.config import OmneConfig
 from omne.embedding import Embedder, LazyMiniLM
 from omne.errors import InvalidInputError, NotFoundError
 from omne.export import write_lines
+from omne.index_upkeep import IndexUpkeep
 from omne.retrieval.models import RetrievalConfig, SearchHit
 from omne.retrieval.pipeline import Retriever, SearchContext
 from omne.schemas import SchemaRegistry
 from omne.storage.backends import open_storage
-from omne.storage.context import embed_records, fill_missing_contexts
 from omne.storage.job_models import Job, JobStatus
-from omne.storage.log_follower import POSITION_FILE, LogFollower
 from omne.storage.protocols import IndexHit, JobStore, KeyStore, RecordFilter, Storage, VectorIndex
 from omne.types import Edge, Record, RecordKind, Scope, new_id, utcnow
 from omne.validation import check_content, check_records, describe_validation_error, require_query, require_scope
@@ -39,11 +38,6 @@ if TYPE_CHECKING:
     from omne.service.client import RemoteMemoryCore
 
 log = logging.getLogger("omne")
-
-_RECONCILE_BATCH = 256
-FOLLOW_INTERVAL_S = 0.2  # how often a server on a shared database catches its own index up with the log
-_FOLLOW_BACKOFF_MAX_S = 5.0
-
 
 def _open_index(config: OmneConfig, dim: int) -> VectorIndex:
     if config.vectors.backend == "server":
@@ -105,16 +99,11 @@ class MemoryCore:
         self._retriever = Retriever(self._store, index, embedder)
         self.retrieval = retrieval or PRESETS[DEFAULT_PRESET]  # what `search` runs when given no config
         self.link_messages = link_messages  # chain each scope's messages (NEXT edges) as they are added
-        # with contextual vectors (the `context` stage), where each message's previous one is found
-        self._context_from = self._store if contextual else None
         self.write_hooks: builtins.list[WriteHook] = list(write_hooks or [])  # run after indexing, in order
-        self._write_lock = asyncio.Lock()
         # On a database several servers share, with a local index: that index follows the shared change log.
-        vector_log = storage.vectors if config.vectors.backend == "edge" else None
-        self._follower = None if vector_log is None else LogFollower(
-            vector_log, index, embedder, config.store_dir / POSITION_FILE, context_from=self._context_from)
-        self._following: asyncio.Task[None] | None = None
-        self._stop_following = asyncio.Event()
+        self._upkeep = IndexUpkeep(self._store, index, embedder, contextual=contextual,
+                                   vector_log=storage.vectors if config.vectors.backend == "edge" else None,
+                                   store_dir=config.store_dir)
         # Set by omne.construction.Construction.attach (which also joins write_hooks): runs jobs (`process`).
         self.construction: Construction | None = None
         self.closed = False  # set by close(); shared-core registries drop closed cores
@@ -122,7 +111,7 @@ class MemoryCore:
     @property
     def contextual(self) -> bool:
         """Whether each message is also embedded after the previous one (see `open`)."""
-        return self._context_from is not None
+        return self._upkeep.contextual
 
     # -- lifecycle ------------------------------------------------------------------------
     @classmethod
@@ -169,16 +158,10 @@ class MemoryCore:
         storage, index = await asyncio.to_thread(_open)
         core = cls(config, storage, index, embedder, write_hooks, retrieval, link_messages, contextual)
         try:
-            # an index made before contextual vectors gets them, its dense vectors kept; a server on a shared
-            # database embeds none (every server serves those records' vectors as their contextual ones)
-            await asyncio.to_thread(fill_missing_contexts, index, embedder,
-                                    core._context_from if core._follower is None else None)
-            await core.reconcile()
+            await core._upkeep.open()
         except BaseException:
             await asyncio.to_thread(core._close_sync)
             raise
-        if core._follower is not None:
-            core._following = asyncio.create_task(core._follow_log(), name="omne-follow-log")
         return core
 
     @staticmethod
@@ -192,9 +175,7 @@ class MemoryCore:
     async def close(self) -> None:
         if self.construction is not None:
             await self.construction.close()
-        if self._following is not None:  # let a catch-up in flight finish: its thread uses the index
-            self._stop_following.set()
-            await self._following
+        await self._upkeep.stop()
         await asyncio.to_thread(self._close_sync)
         self.closed = True
 
@@ -230,7 +211,7 @@ class MemoryCore:
             return []
         checked = check_records(batch, self.config.limits, self.schemas)
         await asyncio.to_thread(self._store.insert, checked, list(edges), link_messages=self.link_messages)
-        vectors = await self._index_written(checked)
+        vectors = await self._upkeep.index_written(checked)
         for hook in self.write_hooks:
             try:
                 await hook.after_add(self, checked, vectors)
@@ -285,8 +266,8 @@ class MemoryCore:
             await asyncio.to_thread(self._store.supersede, old, new)
         if edges:
             await self.add_edges(edges)
-        if self._follower is not None:
-            await self._index_written(checked)  # embedded here at once; the catch-up drops the old versions
+        if self._upkeep.follows_log:
+            await self._upkeep.index_written(checked)  # embedded here at once; the catch-up drops the old versions
         else:
             await self.reconcile()
         return checked
@@ -339,86 +320,16 @@ class MemoryCore:
         await self.reconcile()
         return record.model_copy(update={"deleted_at": when})
 
-    async def _index_written(self, records: Sequence[Record]) -> dict[str, np.ndarray]:
-        """Index records this core has just committed; returns their vectors. On a shared database the vectors are
-        stored beside the records too, for the other servers, and the index catches up with the log."""
-        async with self._write_lock:  # a concurrent forget/update must not be overtaken by this upsert
-            if self._follower is not None:
-                return await asyncio.to_thread(self._follower.index_new, records)
-            return await self._index_records(records)
-
-    async def _index_records(self, records: Sequence[Record]) -> dict[str, np.ndarray]:
-        """Embed (batched: each record's text, and its contextual text when it has one, see
-        omne.storage.context) and upsert live records; delete the others; mark them clean; return the vectors."""
-        live = [r for r in records if r.live]
-        gone = [r.id for r in records if not r.live]
-        items = await asyncio.to_thread(embed_records, self.embedder, live, self._context_from)
-        await asyncio.to_thread(self._index.upsert, items)
-        await asyncio.to_thread(self._index.delete, gone)
-        await asyncio.to_thread(self._store.mark_clean, [r.id for r in records])
-        return {item.record.id: item.vector for item in items}
-
     async def reconcile(self) -> int:
         """Bring the vector index in line with the log; returns how many records were re-indexed.
 
         On a PostgreSQL database with a local index (several servers, one memory), the index catches up with
         the changes every server made since its position in the log, embedding any record that has no stored
-        vector; `open` also starts a task that catches up every FOLLOW_INTERVAL_S seconds until `close`, which
+        vector; `open` also starts a task that catches up every 0.2 s (omne.index_upkeep) until `close`, which
         leaves a record without a vector to its writer for a grace period (omne.storage.log_follower). Either way,
         an index that disagrees with the log although nothing is pending (it lost points its records or position
         claim it holds) is rebuilt from the log."""
-        if self._follower is not None:
-            done = await self._catch_up(wait_for_writers=False)
-            async with self._write_lock:
-                lost = await asyncio.to_thread(self._follower_lost_points)
-            return done + (await self._catch_up(wait_for_writers=False) if lost else 0)
-        async with self._write_lock:
-            live = await asyncio.to_thread(self._store.count)
-            vectors = await asyncio.to_thread(self._index.count)
-            if live != vectors and not await asyncio.to_thread(self._store.dirty, 1):
-                log.warning("vector index holds %d points for %d live records; rebuilding it", vectors, live)
-                await asyncio.to_thread(self._store.mark_all_dirty)
-            done = 0
-            while batch := await asyncio.to_thread(self._store.dirty, _RECONCILE_BATCH):
-                await self._index_records(batch)
-                done += len(batch)
-            return done
-
-    def _follower_lost_points(self) -> bool:
-        """Whether the derived index holds fewer or more points than the log has live records with nothing pending
-        (checked before and after counting, so another server's write in between is not taken for a loss); if
-        so the follower replays the log from its start (stored vectors: nothing is embedded again)."""
-        assert self._follower is not None
-        if self._follower.pending():
-            return False
-        live, vectors = self._store.count(), self._index.count()
-        if live == vectors or self._follower.pending():
-            return False
-        log.warning("vector index holds %d points for %d live records; rebuilding it from the log", vectors, live)
-        self._follower.replay()
-        return True
-
-    async def _catch_up(self, *, wait_for_writers: bool) -> int:
-        assert self._follower is not None
-        async with self._write_lock:
-            return await asyncio.to_thread(self._follower.catch_up, wait_for_writers=wait_for_writers)
-
-    async def _follow_log(self) -> None:
-        """Catch up with the shared log until `close` (a failure is logged and retried, backing off)."""
-        delay = FOLLOW_INTERVAL_S
-        while True:
-            try:
-                await asyncio.wait_for(self._stop_following.wait(), delay)
-                return
-            except TimeoutError:
-                pass
-            try:
-                await self._catch_up(wait_for_writers=True)  # a record's writer stores its vector: no embedding twice
-                delay = FOLLOW_INTERVAL_S
-            except Exception as exc:  # noqa: BLE001 - e.g. the database is unreachable for a while: try again
-                delay = min(delay * 2, _FOLLOW_BACKOFF_MAX_S)
-                log.warning("the vector index could not catch up with the shared log (%s); retrying in %.1f s",
-                            exc, delay)
+        return await self._upkeep.reconcile()
 
     async def optimize(self) -> bool:
         """Build the vector index's HNSW graph for data added since the last call, now. Rarely needed: the
@@ -429,8 +340,7 @@ class MemoryCore:
         With the embedded index this blocks the whole process while it runs (the binding holds the GIL:
         about 45 s for 100k new records on 2 cores), so run it at a quiet moment, never per request;
         `omne memory import` runs it after a large import and `omne memory optimize` runs it on demand."""
-        async with self._write_lock:
-            return await asyncio.to_thread(self._index.optimize)
+        return await self._upkeep.optimize()
 
     # -- read path ------------------------------------------------------------------------
     async def similar(self, vector: np.ndarray, *, scope: Scope, kinds: Sequence[RecordKind | str] | None = None,
@@ -514,8 +424,7 @@ class MemoryCore:
                 "records_with_history": self._store.count(scope, live_only=False),
                 "vectors": self._index.count(scope),
                 "by_kind": self._store.count_by_kind(scope),
-                "pending_index": (self._store.count_dirty(scope) if self._follower is None
-                                  else self._follower.pending(scope)),
+                "pending_index": self._upkeep.pending(scope),
                 "store": str(self.config.store_dir),
             }
         return await asyncio.to_thread(_stats)
@@ -568,8 +477,8 @@ class MemoryCore:
         for start in range(0, len(records), self.config.limits.max_batch):
             chunk = records[start:start + self.config.limits.max_batch]
             await asyncio.to_thread(self._store.upsert_raw, chunk, edges if start == 0 else ())
-            if self._follower is not None:  # embedded here at once, not left for a catch-up to find
-                await self._index_written(chunk)
+            if self._upkeep.follows_log:  # embedded here at once, not left for a catch-up to find
+                await self._upkeep.index_written(chunk)
         if not records and edges:
             await asyncio.to_thread(self._store.add_edges, edges)
         await self.reconcile()
