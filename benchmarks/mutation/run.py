@@ -75,7 +75,7 @@ MODULES: dict[str, Module] = {
     "storage-follow": Module(mutate=("omne/storage/log_follower.py", "omne/storage/migration.py"), tests=(
         "tests/test_shared_log_index.py", "tests/test_storage_migration.py", *_IN_PROCESS),
         later="its tests need the PostgreSQL cluster (shared log, migration); see RESULTS-mutation.md"),
-    "core": Module(mutate=("omne/core.py",), tests=(
+    "core": Module(mutate=("omne/core.py", "omne/index_upkeep.py"), tests=(
         "tests/test_core_records.py", "tests/test_core_isolation.py", "tests/test_core_input.py",
         "tests/test_core_verbs.py", "tests/test_regressions_log.py", "tests/test_regressions_mutation.py",
         "tests/test_regressions_vector_index.py", "tests/test_default_read_path.py", "tests/test_storage_protocols.py",
