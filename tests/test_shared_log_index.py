@@ -5,6 +5,9 @@ period. Real throwaway PostgreSQL cluster, real Qdrant Edge indexes; the hashing
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import numpy as np
 import pytest
 
@@ -41,14 +44,27 @@ async def _open(path, embedder=None) -> MemoryCore:
     return await MemoryCore.open(path, embedder=embedder or CountingEmbedder())
 
 
+@asynccontextmanager
+async def _two_cores(tmp_path, a_embedder=None, b_embedder=None) -> AsyncIterator[tuple[MemoryCore, MemoryCore]]:
+    """Cores "a" and "b" on the shared database, each with its own index and embedder; both closed after."""
+    a = await _open(tmp_path / "a", a_embedder)
+    try:
+        b = await _open(tmp_path / "b", b_embedder)
+        try:
+            yield a, b
+        finally:
+            await b.close()
+    finally:
+        await a.close()
+
+
 async def _ids(core: MemoryCore, query: str) -> list[str]:
     return [hit.record.id for hit in await core.search(query, scope=U, top_k=5)]
 
 
 async def test_a_record_added_through_one_core_is_found_by_another_without_embedding_it_again(database, tmp_path):
     a_embedder, b_embedder = CountingEmbedder(), CountingEmbedder()
-    a, b = await _open(tmp_path / "a", a_embedder), await _open(tmp_path / "b", b_embedder)
-    try:
+    async with _two_cores(tmp_path, a_embedder, b_embedder) as (a, b):
         added = await a.remember("the ferry to Skye leaves at nine", scope=U)
         assert await b.reconcile() == 1  # B's own index catches up with the shared log
         assert (await _ids(b, "ferry Skye"))[0] == added.id
@@ -56,14 +72,10 @@ async def test_a_record_added_through_one_core_is_found_by_another_without_embed
         assert "the ferry to Skye leaves at nine" not in b_embedder.texts  # B used the vector A stored
         assert (await b.stats(U))["vectors"] == (await b.stats(U))["records"] == 1
         assert (await b.stats(U))["pending_index"] == 0
-    finally:
-        await a.close()
-        await b.close()
 
 
 async def test_forget_and_update_through_one_core_leave_no_stale_hit_in_another(database, tmp_path):
-    a, b = await _open(tmp_path / "a"), await _open(tmp_path / "b")
-    try:
+    async with _two_cores(tmp_path) as (a, b):
         gone = await a.remember("the locker code is 4711", scope=U)
         old = await a.remember("the meeting room is Birch", scope=U)
         await b.reconcile()
@@ -76,25 +88,18 @@ async def test_forget_and_update_through_one_core_leave_no_stale_hit_in_another(
         assert (await _ids(b, "meeting room Cedar"))[0] == new.id
         stats = await b.stats(U)
         assert stats["vectors"] == stats["records"] == 1  # the forgotten and superseded points left B's index
-    finally:
-        await a.close()
-        await b.close()
 
 
 async def test_the_background_catch_up_finds_another_cores_write_within_a_second(database, tmp_path):
     import asyncio
     import time
 
-    a, b = await _open(tmp_path / "a"), await _open(tmp_path / "b")
-    try:
+    async with _two_cores(tmp_path) as (a, b):
         added = await a.remember("the lighthouse keeper is called Morag", scope=U)
         start = time.monotonic()
         while added.id not in await _ids(b, "lighthouse keeper"):  # no reconcile call: B's task catches up
             assert time.monotonic() - start < 1.0
             await asyncio.sleep(0.02)
-    finally:
-        await a.close()
-        await b.close()
 
 
 async def test_a_core_opened_later_builds_its_index_from_stored_vectors_alone(database, tmp_path):
