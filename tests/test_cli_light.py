@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import json
 import os
 import subprocess
@@ -10,13 +12,16 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from tests.support.server_proc import running_server
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("numpy", "torch", "sentence_transformers", "qdrant_client", "qdrant_edge", "fastapi", "uvicorn",
+HEAVY = ("numpy", "onnxruntime", "torch", "sentence_transformers", "qdrant_client", "qdrant_edge", "fastapi", "uvicorn",
          "omne.core", "omne.embedding", "omne.storage.sqlite_store", "omne.retrieval.pipeline", "omne.agents",
-         "omne.construction", "omne.ingest.pipeline", "benchmarks",
-         "httpx._main", "pygments", "rich.console")  # httpx's own CLI (about 0.09 s): omne never runs it
+         "omne.construction", "omne.ingest.pipeline", "omne.ingest.models", "benchmarks",
+         "httpx._main", "pygments", "rich.console",  # httpx's own CLI (about 0.09 s): omne never runs it
+         "h2")  # HTTP/2, which httpcore imports whenever it is installed (about 10 ms): the client speaks HTTP/1.1
 
 CHILD = textwrap.dedent('''
     import json, sys
@@ -84,3 +89,25 @@ def test_help_group_options_and_typos_still_see_every_memory_command():
 def test_a_mistyped_memory_command_is_named_with_a_suggestion():
     code, _, output = _modules_after("memory", "serch", "x", env={})
     assert code == 2 and "No such command 'serch'" in output and "Did you mean 'search'?" in output, output
+
+
+def test_the_console_entry_leaves_objects_to_the_os_and_skips_pydantic_plugins(monkeypatch, capsys):
+    """The console script (argv None) freezes the garbage collector at exit (the interpreter's last collections
+    cost about 45 ms a call) and skips pydantic's plugin scan, unless the user set PYDANTIC_DISABLE_PLUGINS;
+    a caller passing argv (tests, scripts) keeps its process as it was."""
+    from omne.cli import main
+
+    registered: list[object] = []
+    monkeypatch.setattr(atexit, "register", registered.append)
+    monkeypatch.delenv("PYDANTIC_DISABLE_PLUGINS", raising=False)
+    monkeypatch.setattr(sys, "argv", ["omne", "--help"])
+    with pytest.raises(SystemExit) as exit:
+        main()
+    assert exit.value.code == 0 and "memory" in capsys.readouterr().out
+    assert registered == [gc.freeze] and os.environ["PYDANTIC_DISABLE_PLUGINS"] == "__all__"
+
+    registered.clear()
+    monkeypatch.setenv("PYDANTIC_DISABLE_PLUGINS", "")  # the user's choice: every plugin
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert registered == [] and os.environ["PYDANTIC_DISABLE_PLUGINS"] == ""

@@ -8,16 +8,18 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Iterator
+from typing import TYPE_CHECKING, Annotated, Any, Iterator
 
 import typer
 from pydantic import BaseModel
 
-from omne.config import OmneConfig
 from omne.errors import InvalidInputError, StoreLockedError
 from omne.sync import SyncMemoryCore
 from omne.types import Scope
 from omne.validation import make_scope
+
+if TYPE_CHECKING:  # a command through a server never builds the configuration models
+    from omne.config import OmneConfig
 
 StoreOpt = Annotated[Path | None, typer.Option("--store", help="Store directory (default: $OMNE_STORE or the user data dir).")]
 UserOpt = Annotated[str | None, typer.Option("--user", help="Scope: user id.")]
@@ -97,9 +99,14 @@ def open_store(store: Path | None, *, must_exist: bool = False) -> Iterator[Sync
             raise InvalidInputError(f"--store {store} opens a store in this process, but this command runs through "
                                     f"the server at {server.url} (--server or OMNE_URL): drop --store, or drop "
                                     "--server and unset OMNE_URL")
+        # httpcore imports h2 for HTTP/2 whenever it is installed (about 10 ms); the client speaks HTTP/1.1, and
+        # nothing else in a CLI call through a server would use it. None: the import system says "missing".
+        sys.modules.setdefault("h2", None)  # type: ignore[arg-type]
         with SyncMemoryCore.connect(server.url, api_key=server.api_key) as core:
             yield core
         return
+    from omne.config import OmneConfig
+
     config = OmneConfig.from_env(store)
     if must_exist:
         existing_store(config)

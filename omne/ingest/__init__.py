@@ -16,7 +16,7 @@ _EXPORTS = {
     "BlobStore": "blobs", "to_markdown": "convert", "ImageContext": "images",
     "format_location": "location", "search_files": "location",
     "MessageRecords": "messages", "records_from_content": "messages", "records_from_message": "messages",
-    "BINARY_TAG": "models", "DOCUMENT_TAG": "models", "IMAGE_TAG": "models", "PROVENANCE_KEY": "models",
+    "BINARY_TAG": "tags", "DOCUMENT_TAG": "tags", "IMAGE_TAG": "tags", "PROVENANCE_KEY": "tags",
     "FileFormat": "models", "ImageDetails": "models", "IngestOptions": "models", "IngestResult": "models",
     "Location": "models", "Provenance": "models", "SourceInfo": "models",
     "ingest": "pipeline",

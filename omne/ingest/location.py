@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from omne.ingest.models import DOCUMENT_TAG, IMAGE_TAG, Provenance
+from omne.ingest.tags import DOCUMENT_TAG, IMAGE_TAG, PROVENANCE_KEY
 from omne.types import Record, RecordKind, Scope
 
 if TYPE_CHECKING:
@@ -21,6 +21,10 @@ def format_location(record: Record) -> str:
 
     Records not written by ingest give an empty string.
     """
+    if PROVENANCE_KEY not in record.metadata:  # not ingested: no need to build the ingest models
+        return ""
+    from omne.ingest.models import Provenance
+
     prov = Provenance.of(record)
     if prov is None:
         return ""

@@ -8,12 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from omne.ingest.tags import PROVENANCE_KEY
 from omne.types import Record
-
-PROVENANCE_KEY = "ingest"  # the one metadata key ingest owns on a record
-DOCUMENT_TAG = "document"
-IMAGE_TAG = "image"
-BINARY_TAG = "binary"
 
 
 class FileFormat(StrEnum):

@@ -18,10 +18,9 @@ from omne.ingest.chunking import Chunker, ChunkDraft
 from omne.ingest.convert import Section, converter_name, sections
 from omne.ingest.formats import MIME_TYPES, check_content, detect_format, extension_of
 from omne.ingest.images import ImageContext, describe_image, image_text, inspect_image
-from omne.ingest.models import (
-    BINARY_TAG, DOCUMENT_TAG, IMAGE_TAG, PROVENANCE_KEY, FileFormat, IngestOptions, IngestResult, Location, Provenance, SourceInfo,
-)
+from omne.ingest.models import FileFormat, IngestOptions, IngestResult, Location, Provenance, SourceInfo
 from omne.ingest.source import SourceFile
+from omne.ingest.tags import BINARY_TAG, DOCUMENT_TAG, IMAGE_TAG, PROVENANCE_KEY
 from omne.ingest.writer import Progress, attach_edges, is_current, live_records, source_lock, source_tag, write_version
 from omne.tokenizer import word_pieces
 from omne.types import Record, RecordKind, Scope
