@@ -16,6 +16,7 @@ from omne.errors import StorageError
 from omne.storage.postgres_storage import PostgresStorage
 from omne.storage.qdrant_edge_index import EdgeVectorIndex
 from omne.testing import HashEmbedder
+from tests.support.postgres import schema_name
 
 U = Scope(user="u")
 
@@ -169,16 +170,17 @@ def test_a_record_whose_writer_died_before_storing_its_vector_is_embedded_after_
 
 async def test_an_index_derived_from_another_database_is_refused_with_the_fix(postgres_cluster, tmp_path,
                                                                             monkeypatch):
-    monkeypatch.setenv("OMNE_DATABASE_URL", postgres_cluster.create_schema("derived_one"))
+    one, two = schema_name("derived_one_"), schema_name("derived_two_")
+    monkeypatch.setenv("OMNE_DATABASE_URL", postgres_cluster.create_schema(one))
     await (await _open(tmp_path / "a")).close()
-    monkeypatch.setenv("OMNE_DATABASE_URL", postgres_cluster.create_schema("derived_two"))
+    monkeypatch.setenv("OMNE_DATABASE_URL", postgres_cluster.create_schema(two))
     try:
         with pytest.raises(StorageError, match="derived from another database's store: give this server a store "
                                                "directory of its own"):
             await _open(tmp_path / "a")
     finally:
-        postgres_cluster.drop_schema("derived_one")
-        postgres_cluster.drop_schema("derived_two")
+        postgres_cluster.drop_schema(one)
+        postgres_cluster.drop_schema(two)
 
 
 async def test_an_emptied_index_is_rebuilt_from_the_log(database, tmp_path):

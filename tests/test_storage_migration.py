@@ -19,6 +19,7 @@ from omne.errors import InvalidInputError, StorageError
 from omne.storage import JobSpec, Storage, migrate_storage, open_storage
 from omne.storage.dump_models import Table
 from omne.testing import HashEmbedder
+from tests.support.postgres import schema_name
 from omne.types import ApiKey, Edge, EdgeKind, Record, RecordKind, Scope
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
@@ -304,7 +305,7 @@ async def test_any_pair_of_backends_postgres_to_postgres_and_sqlite_to_sqlite(tm
     await _fill(source)
     tables = _read_tables(source)
     _migrate(source, postgres_url)
-    schema = f"moved_{os.getpid()}"
+    schema = schema_name("moved_")
     second = postgres_cluster.create_schema(schema)
     try:
         _migrate(postgres_url, second)
