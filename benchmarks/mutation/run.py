@@ -91,7 +91,9 @@ MODULES: dict[str, Module] = {
         "omne/storage/postgres_db.py", "omne/storage/postgres_schema.py", "omne/storage/postgres_store.py",
         "omne/storage/postgres_storage.py", "omne/storage/postgres_vectors.py", "omne/storage/postgres_dump.py"),
         tests=("tests/test_postgres_store.py", "tests/test_regressions_log.py", "tests/test_storage_protocols.py",
-               "tests/test_shared_log_index.py", "tests/test_storage_migration.py", *_POSTGRES_ONLY), postgres=True),
+               "tests/test_shared_log_index.py", "tests/test_storage_migration.py", "tests/test_core_records.py",
+               "tests/test_core_isolation.py", "tests/test_graph.py", "tests/test_forgotten_reads.py",
+               *_POSTGRES_ONLY), postgres=True),
     "postgres-jobs": Module(mutate=("omne/storage/postgres_jobs.py",), tests=(
         "tests/test_construction_jobs.py", "tests/test_storage_protocols.py", *_POSTGRES_ONLY), postgres=True),
     "core": Module(mutate=("omne/core.py", "omne/index_upkeep.py"), tests=(
