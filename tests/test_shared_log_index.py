@@ -163,6 +163,10 @@ def test_a_record_whose_writer_died_before_storing_its_vector_is_embedded_after_
         assert follower.catch_up() == 0 and follower.position == 2  # left to its writer ...
         assert follower.catch_up(wait_for_writers=False) == 1 and index.count() == 3  # ... unless asked not to
         assert follower.position == 3
+        follower.replay()  # from the start of the log: the next catch-up rewrites every point, embedding none
+        assert follower.position == 0 and follower.pending() == 3
+        assert follower.catch_up() == 3 and follower.position == 3 and index.count() == 3
+        assert len(embedder.texts) == 3
     finally:
         index.close()
         storage.close()

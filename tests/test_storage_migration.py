@@ -271,6 +271,42 @@ async def test_a_target_with_only_keys_or_cursors_of_its_own_is_refused(tmp_path
         _migrate(source, target)
 
 
+async def test_progress_names_each_table_in_order_page_by_page(tmp_path) -> None:
+    """What `omne memory migrate` draws its bar per table from: (table, rows the target holds, rows the source
+    holds), first at the start of each table, then after each page of a log table."""
+    source, target = tmp_path / "source", tmp_path / "target"
+    await _fill(source)
+    tables = _read_tables(source)
+    calls: list[tuple[Table, int, int]] = []
+    _migrate(source, target, page=4, progress=lambda table, done, total: calls.append((table, done, total)))
+    for table in (Table.RECORDS, Table.EDGES, Table.JOBS):
+        total = len(tables[table.value])
+        pages = [min(done, total) for done in range(4, total + 4, 4)]
+        assert [(done, n) for t, done, n in calls if t is table] == [(0, total), *((d, total) for d in pages)]
+    assert [t for t, _, _ in calls if t not in (Table.RECORDS, Table.EDGES, Table.JOBS)] == [
+        Table.CONTEXT_STATE, Table.JOB_CURSORS, Table.API_KEYS]
+    assert calls[-3:] == [(Table.CONTEXT_STATE, 2, 2), (Table.JOB_CURSORS, 1, 1), (Table.API_KEYS, 2, 2)]
+    assert [t for t, _, _ in calls] == sorted((t for t, _, _ in calls), key=list(Table).index)  # table by table
+
+
+async def test_a_target_holding_log_rows_the_source_lacks_is_refused_with_the_whole_fix(tmp_path) -> None:
+    """The source has no row at the target's newest position (here: the source is empty)."""
+    source, target = tmp_path / "empty", tmp_path / "target"
+    await _fill(target)
+    empty, filled = open_storage(_config(source)), open_storage(_config(target))
+    try:
+        newest = filled.dump.table_stats()[Table.RECORDS].last_seq
+        with pytest.raises(InvalidInputError) as refused:
+            migrate_storage(empty, filled)
+    finally:
+        empty.close()
+        filled.close()
+    assert str(refused.value) == (
+        f"the target {filled.location} is not empty and is not an earlier migration from {empty.location} (records at "
+        f"position {newest} is not the source's); migrate into an empty store: a new directory for --to, or an "
+        "empty PostgreSQL database (or a schema of its own, e.g. postgresql://...?options=-csearch_path%3Dnewschema)")
+
+
 @pytest.mark.subprocess
 def test_migrate_command(tmp_path, postgres_url) -> None:
     import asyncio
