@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -259,30 +260,47 @@ async def test_a_target_that_is_not_empty_is_refused_naming_the_fix(tmp_path, po
 
 
 async def test_a_target_with_only_keys_or_cursors_of_its_own_is_refused(tmp_path) -> None:
-    source, target = tmp_path / "source", tmp_path / "target"
+    """A complete copy that then got a row of its own, in any table, is no longer a prefix of the source."""
+    source = tmp_path / "source"
     await _fill(source)
-    _migrate(source, target)
-    storage = open_storage(_config(target))
-    try:
-        storage.keys.add_api_key(ApiKey(id="k-new", admin=True, created_at=NOW), "hash-new")
-    finally:
-        storage.close()
-    with pytest.raises(InvalidInputError, match="API key k-new is not the source's"):
+    tables = _read_tables(source)
+    edge_of_its_own = Edge(scope=BEN, src=tables["records"][0][1]["id"], dst=tables["records"][-1][1]["id"],
+                           kind=EdgeKind.SIMILAR)
+    next_edge, next_job = tables["edges"][-1][0] + 1, tables["jobs"][-1][0] + 1
+    writes: dict[str, Any] = {
+        f"edges at position {next_edge} is not the source's": lambda st: st.records.add_edges([edge_of_its_own]),
+        f"jobs at position {next_job} is not the source's": lambda st: st.jobs.enqueue(
+            [JobSpec(key="job-new", kind="summarise", scope=ANA)], now=NOW, max_attempts=1),
+        "API key k-new is not the source's": lambda st: st.keys.add_api_key(
+            ApiKey(id="k-new", admin=True, created_at=NOW), "hash-new"),
+        "job cursor 'reflections' is not the source's": lambda st: st.jobs.advance("reflections", 1),
+        f"context 'ctx-new' in {BEN} is not the source's": lambda st: st.records.save_context_state(
+            BEN, "ctx-new", "{}", NOW),
+    }
+    for n, (refusal, write) in enumerate(writes.items()):
+        target = tmp_path / f"target-{n}"
         _migrate(source, target)
+        storage = open_storage(_config(target))
+        try:
+            write(storage)
+        finally:
+            storage.close()
+        with pytest.raises(InvalidInputError, match=re.escape(f"({refusal}); migrate into an empty store")):
+            _migrate(source, target)
 
 
-async def test_progress_names_each_table_in_order_page_by_page(tmp_path) -> None:
-    """What `omne memory migrate` draws its bar per table from: (table, rows the target holds, rows the source
-    holds), first at the start of each table, then after each page of a log table."""
+async def test_a_row_per_page_copies_every_table_and_reports_each_page_by_table(tmp_path) -> None:
+    """Progress is what `omne memory migrate` draws its bar per table from: (table, rows the target holds, rows
+    the source holds), first at the start of each table, then after each page of a log table."""
     source, target = tmp_path / "source", tmp_path / "target"
     await _fill(source)
     tables = _read_tables(source)
     calls: list[tuple[Table, int, int]] = []
-    _migrate(source, target, page=4, progress=lambda table, done, total: calls.append((table, done, total)))
+    _migrate(source, target, page=1, progress=lambda table, done, total: calls.append((table, done, total)))
+    assert _read_tables(target) == tables  # the two context states too, a page each
     for table in (Table.RECORDS, Table.EDGES, Table.JOBS):
         total = len(tables[table.value])
-        pages = [min(done, total) for done in range(4, total + 4, 4)]
-        assert [(done, n) for t, done, n in calls if t is table] == [(0, total), *((d, total) for d in pages)]
+        assert [(done, n) for t, done, n in calls if t is table] == [(done, total) for done in range(total + 1)]
     assert [t for t, _, _ in calls if t not in (Table.RECORDS, Table.EDGES, Table.JOBS)] == [
         Table.CONTEXT_STATE, Table.JOB_CURSORS, Table.API_KEYS]
     assert calls[-3:] == [(Table.CONTEXT_STATE, 2, 2), (Table.JOB_CURSORS, 1, 1), (Table.API_KEYS, 2, 2)]
