@@ -5,6 +5,7 @@ period. Real throwaway PostgreSQL cluster, real Qdrant Edge indexes; the hashing
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -187,7 +188,7 @@ async def test_an_index_derived_from_another_database_is_refused_with_the_fix(po
         postgres_cluster.drop_schema(two)
 
 
-async def test_an_emptied_index_is_rebuilt_from_the_log(database, tmp_path):
+async def test_an_emptied_index_is_rebuilt_from_the_log(database, tmp_path, caplog):
     import shutil
 
     a = await _open(tmp_path / "a")
@@ -196,9 +197,33 @@ async def test_an_emptied_index_is_rebuilt_from_the_log(database, tmp_path):
     finally:
         await a.close()
     shutil.rmtree(tmp_path / "a" / "vectors")  # the index went; its position file stayed
-    again = await _open(tmp_path / "a")
+    with caplog.at_level(logging.WARNING, logger="omne"):
+        again = await _open(tmp_path / "a")
     try:
         assert (await again.stats(U))["vectors"] == 1
+        assert f"the vector index in {tmp_path / 'a'} is empty: rebuilding it from the log" in caplog.messages
+    finally:
+        await again.close()
+
+
+async def test_an_unreadable_index_position_re_applies_the_whole_log(database, tmp_path, caplog):
+    from omne.storage.log_follower import POSITION_FILE, FollowState
+
+    a = await _open(tmp_path / "a")
+    try:
+        added = await a.remember("the harbour opens at six", scope=U)
+    finally:
+        await a.close()
+    position = tmp_path / "a" / POSITION_FILE
+    saved = FollowState.model_validate_json(position.read_text())
+    position.write_text("{not json")  # e.g. a disk that lost the file's last write
+    embedder = CountingEmbedder()
+    with caplog.at_level(logging.WARNING, logger="omne"):
+        again = await _open(tmp_path / "a", embedder)
+    try:
+        assert f"unreadable index position {position}: re-applying the whole log to the index" in caplog.messages
+        assert (await _ids(again, "harbour"))[0] == added.id and embedder.texts == []  # the stored vector served
+        assert FollowState.model_validate_json(position.read_text()) == saved  # caught up, and saved again
     finally:
         await again.close()
 
@@ -207,15 +232,18 @@ class OtherModel(CountingEmbedder):
     name = "another-model"
 
 
-async def test_an_index_built_with_another_embedding_model_is_rebuilt_with_this_one(database, tmp_path):
+async def test_an_index_built_with_another_embedding_model_is_rebuilt_with_this_one(database, tmp_path, caplog):
     a = await _open(tmp_path / "a")
     try:
         added = await a.remember("the boat is called Mango", scope=U)
     finally:
         await a.close()
     other = OtherModel()
-    again = await _open(tmp_path / "a", other)
+    with caplog.at_level(logging.WARNING, logger="omne"):
+        again = await _open(tmp_path / "a", other)
     try:
+        assert (f"the vector index in {tmp_path / 'a'} holds {CountingEmbedder.name} vectors: rebuilding it from "
+                "the log with another-model") in caplog.messages
         assert other.texts == ["the boat is called Mango"]  # no stored vector of this model: embedded here
         assert (await again.stats(U))["vectors"] == 1 and (await _ids(again, "boat Mango"))[0] == added.id
     finally:
