@@ -233,9 +233,37 @@ async def test_a_source_written_between_runs_is_detected_not_half_copied(tmp_pat
         await core.update(fact.id, scope=BEN, text="Ben likes coffee now")
     finally:
         await core.close()
-    with pytest.raises(StorageError, match=r"changed while it was moved \(.*live records: .*migrate again into "
-                                           r"an empty target"):
+    with pytest.raises(StorageError, match=r"changed while it was moved \(live records: 10 in the source, 11 in the "
+                                           r"target\): stop its servers and workers, then migrate again into an "
+                                           r"empty target$"):
         _migrate(source, postgres_url)
+
+
+async def test_stores_that_differ_after_a_run_are_refused_naming_every_difference(tmp_path) -> None:
+    """The end-of-run comparison names each table and the live records that differ (here a complete copy lost an
+    edge and had a record forgotten behind the migration's back: neither is the target's newest row)."""
+    import sqlite3
+
+    source, target = tmp_path / "source", tmp_path / "target"
+    await _fill(source)
+    tables = _read_tables(source)
+    _migrate(source, target)
+    with sqlite3.connect(target / "records.sqlite3") as conn:
+        conn.execute("DELETE FROM edges WHERE seq = (SELECT MIN(seq) FROM edges)")
+        conn.execute("UPDATE records SET deleted_at = created_at WHERE seq = (SELECT MIN(seq) FROM records)")
+    live = open_storage(_config(source))
+    try:
+        live_records = live.records.count(None)
+        location = live.location
+    finally:
+        live.close()
+    edges = len(tables["edges"])
+    with pytest.raises(StorageError) as differ:
+        _migrate(source, target)
+    assert str(differ.value) == (
+        f"the source {location} changed while it was moved (edges: {edges} in the source, {edges - 1} in the target; "
+        f"live records: {live_records} in the source, {live_records - 1} in the target): stop its servers and "
+        "workers, then migrate again into an empty target")
 
 
 async def test_a_target_that_is_not_empty_is_refused_naming_the_fix(tmp_path, postgres_url) -> None:
@@ -295,6 +323,8 @@ async def test_a_row_per_page_copies_every_table_and_reports_each_page_by_table(
     source, target = tmp_path / "source", tmp_path / "target"
     await _fill(source)
     tables = _read_tables(source)
+    with pytest.raises(InvalidInputError, match=r"^page must be at least 1 row$"):
+        _migrate(source, target, page=0)
     calls: list[tuple[Table, int, int]] = []
     _migrate(source, target, page=1, progress=lambda table, done, total: calls.append((table, done, total)))
     assert _read_tables(target) == tables  # the two context states too, a page each
