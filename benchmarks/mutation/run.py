@@ -164,8 +164,14 @@ def _mutmut(work: Path, *args: str, log: Path | None = None, env: dict[str, str]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONDONTWRITEBYTECODE": "1", **(env or {})}
     if log is None:
         return subprocess.run(command, cwd=work, env=env, check=True, capture_output=True, text=True).stdout
-    with log.open("w") as out:
-        code = subprocess.run(command, cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT).returncode
+    with log.open("w") as out:  # a session of its own: stopping the run (Ctrl-C, SIGTERM) ends its forked mutants too
+        run = subprocess.Popen(command, cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            code = run.wait()
+        finally:
+            if run.returncode is None:
+                os.killpg(run.pid, signal.SIGKILL)
+                run.wait()
     if code:
         sys.exit(f"mutmut failed (exit {code}); see {log}")
     return log.read_text()
