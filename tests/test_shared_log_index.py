@@ -154,7 +154,9 @@ def test_a_record_whose_writer_died_before_storing_its_vector_is_embedded_after_
         follower.index_new([own])
         assert embedder.texts == ["written here"] and index.count() == 1  # the orphan waits for its writer
         assert follower.position == 0  # ... and the position stops before it
-        clock.now = 2.5
+        clock.now = 1.9
+        assert follower.catch_up() == 0 and follower.position == 0  # still within the grace period
+        clock.now = 2.0  # the grace period is over (exactly): the follower embeds it itself
         assert follower.catch_up() == 1 and index.count() == 2
         assert embedder.texts == ["written here", "written by a server that died"]
         assert follower.position == 2 and follower.pending() == 0
