@@ -9,7 +9,9 @@ For each module the checkout's tracked files are copied to `$MUTATION_WORK/<modu
 /tmp/omne-mutation), the pyproject's `[tool.mutmut]` there is narrowed to that module's code
 (`only_mutate`) and tests (`pytest_add_cli_args_test_selection`), and `mutmut run` runs with `--jobs`
 workers (default one per CPU; pass `--jobs 1` on a shared machine). mutmut then runs, for each mutant, only
-the selected tests that call the mutated function. The summary (score, every surviving mutant and its diff)
+the selected tests that call the mutated function. A module whose tests need PostgreSQL (`storage-follow`,
+`storage-postgres`, `postgres-jobs`) gets one throwaway cluster for its whole run, which every forked pytest attaches
+to (OMNE_TEST_POSTGRES_URL, tests/support/postgres.py); it is stopped however the run ends. The summary (score, every surviving mutant and its diff)
 goes to `benchmarks/mutation/results/<module>.md`; benchmarks/RESULTS-mutation.md explains each survivor. Not part of CI (tens of minutes per module); run it
 before a release-sized change to the listed modules.
 """
