@@ -128,6 +128,24 @@ async def test_a_core_opened_later_builds_its_index_from_stored_vectors_alone(da
         await reopened.close()
 
 
+def test_stored_vectors_read_back_as_float32_whatever_dtype_they_were_given_in(database):
+    """The shared log keeps little-endian float32, the index's type: an embedder returning float64 (numpy's
+    default) must not store 8-byte values that every server would read back as twice as many garbage floats."""
+    from omne.storage.protocols import IndexItem
+
+    storage = PostgresStorage(database)
+    try:
+        record = Record(kind="fact", text="the ferry to Skye leaves at nine", scope=U)
+        storage.records.insert([record])
+        vector, context = np.array([0.5, -1.25, 3.0]), np.array([1.0, 2.0, -0.75])  # float64
+        storage.vectors.save_vectors("m", [IndexItem(record=record, vector=vector, context=context)])
+        [change] = storage.vectors.changes_after(0, "m", 10)
+        assert change.vector.dtype == np.float32 and change.vector.tolist() == [0.5, -1.25, 3.0]
+        assert change.context is not None and change.context.tolist() == [1.0, 2.0, -0.75]
+    finally:
+        storage.close()
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 0.0
