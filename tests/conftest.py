@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import os
 import sys
 from pathlib import Path
@@ -47,7 +46,8 @@ BACKEND_MODULES = {
 def pytest_generate_tests(metafunc):
     module = metafunc.module.__name__.rsplit(".", 1)[-1]
     if module in BACKEND_MODULES and not metafunc.definition.get_closest_marker("sqlite_only"):
-        metafunc.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+        metafunc.parametrize("backend", [pytest.param("sqlite", marks=pytest.mark.sqlite),
+                                         pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
     if module not in SERVED_MODULES:
         return
     if metafunc.definition.get_closest_marker("embedded_only"):  # e.g. construction, which a server runs itself
@@ -60,14 +60,16 @@ def pytest_generate_tests(metafunc):
 def pytest_collection_modifyitems(items):
     """Mark tests by what they need, so a selection (`-m "not subprocess and not postgres"`, e.g.
     benchmarks/mutation/run.py's) can leave them out by what they do: `subprocess` for every test that runs the
-    CLI (the `omne_cli` fixture), `postgres` for every test that takes the throwaway cluster directly (the
-    backend-parametrised ones get it from pytest_generate_tests)."""
+    CLI (the `omne_cli` fixture), `postgres` for every test that takes the throwaway cluster directly, `sqlite`
+    for a `sqlite_only` one (the backend-parametrised runs get theirs from pytest_generate_tests)."""
     for item in items:
         names = getattr(item, "fixturenames", ())
         if "omne_cli" in names:
             item.add_marker(pytest.mark.subprocess)
         if "postgres_url" in names or "postgres_cluster" in names:
             item.add_marker(pytest.mark.postgres)
+        if item.get_closest_marker("sqlite_only"):
+            item.add_marker(pytest.mark.sqlite)
 
 
 @pytest.fixture(autouse=True)
@@ -87,16 +89,16 @@ def backend(request, monkeypatch) -> str:
 def separate_database(backend, request, monkeypatch):
     """Call before opening a second, separate store in a test: on PostgreSQL it points OMNE_DATABASE_URL at a
     fresh schema (stores already open keep theirs); on SQLite the store directory alone separates stores."""
+    from tests.support.postgres import schema_name
+
     def switch() -> None:
         if backend == "postgres":
             cluster = request.getfixturevalue("postgres_cluster")
-            schema = f"extra_{os.getpid()}_{next(_extra)}"
+            schema = schema_name("extra_")
             monkeypatch.setenv("OMNE_DATABASE_URL", cluster.create_schema(schema))
             request.addfinalizer(lambda: cluster.drop_schema(schema))
     return switch
 
-
-_extra = itertools.count(1)
 
 
 async def _maybe_served(request, memory):

@@ -109,6 +109,7 @@ WORKER = """
 """
 
 
+@pytest.mark.subprocess
 def test_two_worker_processes_run_500_jobs_each_exactly_once(postgres_url, tmp_path, monkeypatch):
     from omne.construction.jobs import JobQueue, JobSpec, JobStatus
     from omne.storage import open_storage

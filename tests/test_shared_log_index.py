@@ -5,6 +5,7 @@ period. Real throwaway PostgreSQL cluster, real Qdrant Edge indexes; the hashing
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,6 +17,7 @@ from omne.errors import StorageError
 from omne.storage.postgres_storage import PostgresStorage
 from omne.storage.qdrant_edge_index import EdgeVectorIndex
 from omne.testing import HashEmbedder
+from tests.support.postgres import schema_name
 
 U = Scope(user="u")
 
@@ -126,6 +128,24 @@ async def test_a_core_opened_later_builds_its_index_from_stored_vectors_alone(da
         await reopened.close()
 
 
+def test_stored_vectors_read_back_as_float32_whatever_dtype_they_were_given_in(database):
+    """The shared log keeps little-endian float32, the index's type: an embedder returning float64 (numpy's
+    default) must not store 8-byte values that every server would read back as twice as many garbage floats."""
+    from omne.storage.protocols import IndexItem
+
+    storage = PostgresStorage(database)
+    try:
+        record = Record(kind="fact", text="the ferry to Skye leaves at nine", scope=U)
+        storage.records.insert([record])
+        vector, context = np.array([0.5, -1.25, 3.0]), np.array([1.0, 2.0, -0.75])  # float64
+        storage.vectors.save_vectors("m", [IndexItem(record=record, vector=vector, context=context)])
+        [change] = storage.vectors.changes_after(0, "m", 10)
+        assert change.vector.dtype == np.float32 and change.vector.tolist() == [0.5, -1.25, 3.0]
+        assert change.context is not None and change.context.tolist() == [1.0, 2.0, -0.75]
+    finally:
+        storage.close()
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 0.0
@@ -152,7 +172,9 @@ def test_a_record_whose_writer_died_before_storing_its_vector_is_embedded_after_
         follower.index_new([own])
         assert embedder.texts == ["written here"] and index.count() == 1  # the orphan waits for its writer
         assert follower.position == 0  # ... and the position stops before it
-        clock.now = 2.5
+        clock.now = 1.9
+        assert follower.catch_up() == 0 and follower.position == 0  # still within the grace period
+        clock.now = 2.0  # the grace period is over (exactly): the follower embeds it itself
         assert follower.catch_up() == 1 and index.count() == 2
         assert embedder.texts == ["written here", "written by a server that died"]
         assert follower.position == 2 and follower.pending() == 0
@@ -162,6 +184,10 @@ def test_a_record_whose_writer_died_before_storing_its_vector_is_embedded_after_
         assert follower.catch_up() == 0 and follower.position == 2  # left to its writer ...
         assert follower.catch_up(wait_for_writers=False) == 1 and index.count() == 3  # ... unless asked not to
         assert follower.position == 3
+        follower.replay()  # from the start of the log: the next catch-up rewrites every point, embedding none
+        assert follower.position == 0 and follower.pending() == 3
+        assert follower.catch_up() == 3 and follower.position == 3 and index.count() == 3
+        assert len(embedder.texts) == 3
     finally:
         index.close()
         storage.close()
@@ -169,19 +195,20 @@ def test_a_record_whose_writer_died_before_storing_its_vector_is_embedded_after_
 
 async def test_an_index_derived_from_another_database_is_refused_with_the_fix(postgres_cluster, tmp_path,
                                                                             monkeypatch):
-    monkeypatch.setenv("OMNE_DATABASE_URL", postgres_cluster.create_schema("derived_one"))
+    one, two = schema_name("derived_one_"), schema_name("derived_two_")
+    monkeypatch.setenv("OMNE_DATABASE_URL", postgres_cluster.create_schema(one))
     await (await _open(tmp_path / "a")).close()
-    monkeypatch.setenv("OMNE_DATABASE_URL", postgres_cluster.create_schema("derived_two"))
+    monkeypatch.setenv("OMNE_DATABASE_URL", postgres_cluster.create_schema(two))
     try:
         with pytest.raises(StorageError, match="derived from another database's store: give this server a store "
                                                "directory of its own"):
             await _open(tmp_path / "a")
     finally:
-        postgres_cluster.drop_schema("derived_one")
-        postgres_cluster.drop_schema("derived_two")
+        postgres_cluster.drop_schema(one)
+        postgres_cluster.drop_schema(two)
 
 
-async def test_an_emptied_index_is_rebuilt_from_the_log(database, tmp_path):
+async def test_an_emptied_index_is_rebuilt_from_the_log(database, tmp_path, caplog):
     import shutil
 
     a = await _open(tmp_path / "a")
@@ -190,9 +217,33 @@ async def test_an_emptied_index_is_rebuilt_from_the_log(database, tmp_path):
     finally:
         await a.close()
     shutil.rmtree(tmp_path / "a" / "vectors")  # the index went; its position file stayed
-    again = await _open(tmp_path / "a")
+    with caplog.at_level(logging.WARNING, logger="omne"):
+        again = await _open(tmp_path / "a")
     try:
         assert (await again.stats(U))["vectors"] == 1
+        assert f"the vector index in {tmp_path / 'a'} is empty: rebuilding it from the log" in caplog.messages
+    finally:
+        await again.close()
+
+
+async def test_an_unreadable_index_position_re_applies_the_whole_log(database, tmp_path, caplog):
+    from omne.storage.log_follower import POSITION_FILE, FollowState
+
+    a = await _open(tmp_path / "a")
+    try:
+        added = await a.remember("the harbour opens at six", scope=U)
+    finally:
+        await a.close()
+    position = tmp_path / "a" / POSITION_FILE
+    saved = FollowState.model_validate_json(position.read_text())
+    position.write_text("{not json")  # e.g. a disk that lost the file's last write
+    embedder = CountingEmbedder()
+    with caplog.at_level(logging.WARNING, logger="omne"):
+        again = await _open(tmp_path / "a", embedder)
+    try:
+        assert f"unreadable index position {position}: re-applying the whole log to the index" in caplog.messages
+        assert (await _ids(again, "harbour"))[0] == added.id and embedder.texts == []  # the stored vector served
+        assert FollowState.model_validate_json(position.read_text()) == saved  # caught up, and saved again
     finally:
         await again.close()
 
@@ -201,15 +252,18 @@ class OtherModel(CountingEmbedder):
     name = "another-model"
 
 
-async def test_an_index_built_with_another_embedding_model_is_rebuilt_with_this_one(database, tmp_path):
+async def test_an_index_built_with_another_embedding_model_is_rebuilt_with_this_one(database, tmp_path, caplog):
     a = await _open(tmp_path / "a")
     try:
         added = await a.remember("the boat is called Mango", scope=U)
     finally:
         await a.close()
     other = OtherModel()
-    again = await _open(tmp_path / "a", other)
+    with caplog.at_level(logging.WARNING, logger="omne"):
+        again = await _open(tmp_path / "a", other)
     try:
+        assert (f"the vector index in {tmp_path / 'a'} holds {CountingEmbedder.name} vectors: rebuilding it from "
+                "the log with another-model") in caplog.messages
         assert other.texts == ["the boat is called Mango"]  # no stored vector of this model: embedded here
         assert (await again.stats(U))["vectors"] == 1 and (await _ids(again, "boat Mango"))[0] == added.id
     finally:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from omne.errors import InvalidInputError, StorageError
 from omne.storage import JobSpec, Storage, migrate_storage, open_storage
 from omne.storage.dump_models import Table
 from omne.testing import HashEmbedder
+from tests.support.postgres import schema_name
 from omne.types import ApiKey, Edge, EdgeKind, Record, RecordKind, Scope
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
@@ -231,9 +233,37 @@ async def test_a_source_written_between_runs_is_detected_not_half_copied(tmp_pat
         await core.update(fact.id, scope=BEN, text="Ben likes coffee now")
     finally:
         await core.close()
-    with pytest.raises(StorageError, match=r"changed while it was moved \(.*live records: .*migrate again into "
-                                           r"an empty target"):
+    with pytest.raises(StorageError, match=r"changed while it was moved \(live records: 10 in the source, 11 in the "
+                                           r"target\): stop its servers and workers, then migrate again into an "
+                                           r"empty target$"):
         _migrate(source, postgres_url)
+
+
+async def test_stores_that_differ_after_a_run_are_refused_naming_every_difference(tmp_path) -> None:
+    """The end-of-run comparison names each table and the live records that differ (here a complete copy lost an
+    edge and had a record forgotten behind the migration's back: neither is the target's newest row)."""
+    import sqlite3
+
+    source, target = tmp_path / "source", tmp_path / "target"
+    await _fill(source)
+    tables = _read_tables(source)
+    _migrate(source, target)
+    with sqlite3.connect(target / "records.sqlite3") as conn:
+        conn.execute("DELETE FROM edges WHERE seq = (SELECT MIN(seq) FROM edges)")
+        conn.execute("UPDATE records SET deleted_at = created_at WHERE seq = (SELECT MIN(seq) FROM records)")
+    live = open_storage(_config(source))
+    try:
+        live_records = live.records.count(None)
+        location = live.location
+    finally:
+        live.close()
+    edges = len(tables["edges"])
+    with pytest.raises(StorageError) as differ:
+        _migrate(source, target)
+    assert str(differ.value) == (
+        f"the source {location} changed while it was moved (edges: {edges} in the source, {edges - 1} in the target; "
+        f"live records: {live_records} in the source, {live_records - 1} in the target): stop its servers and "
+        "workers, then migrate again into an empty target")
 
 
 async def test_a_target_that_is_not_empty_is_refused_naming_the_fix(tmp_path, postgres_url) -> None:
@@ -258,16 +288,71 @@ async def test_a_target_that_is_not_empty_is_refused_naming_the_fix(tmp_path, po
 
 
 async def test_a_target_with_only_keys_or_cursors_of_its_own_is_refused(tmp_path) -> None:
+    """A complete copy that then got a row of its own, in any table, is no longer a prefix of the source."""
+    source = tmp_path / "source"
+    await _fill(source)
+    tables = _read_tables(source)
+    edge_of_its_own = Edge(scope=BEN, src=tables["records"][0][1]["id"], dst=tables["records"][-1][1]["id"],
+                           kind=EdgeKind.SIMILAR)
+    next_edge, next_job = tables["edges"][-1][0] + 1, tables["jobs"][-1][0] + 1
+    writes: dict[str, Any] = {
+        f"edges at position {next_edge} is not the source's": lambda st: st.records.add_edges([edge_of_its_own]),
+        f"jobs at position {next_job} is not the source's": lambda st: st.jobs.enqueue(
+            [JobSpec(key="job-new", kind="summarise", scope=ANA)], now=NOW, max_attempts=1),
+        "API key k-new is not the source's": lambda st: st.keys.add_api_key(
+            ApiKey(id="k-new", admin=True, created_at=NOW), "hash-new"),
+        "job cursor 'reflections' is not the source's": lambda st: st.jobs.advance("reflections", 1),
+        f"context 'ctx-new' in {BEN} is not the source's": lambda st: st.records.save_context_state(
+            BEN, "ctx-new", "{}", NOW),
+    }
+    for n, (refusal, write) in enumerate(writes.items()):
+        target = tmp_path / f"target-{n}"
+        _migrate(source, target)
+        storage = open_storage(_config(target))
+        try:
+            write(storage)
+        finally:
+            storage.close()
+        with pytest.raises(InvalidInputError, match=re.escape(f"({refusal}); migrate into an empty store")):
+            _migrate(source, target)
+
+
+async def test_a_row_per_page_copies_every_table_and_reports_each_page_by_table(tmp_path) -> None:
+    """Progress is what `omne memory migrate` draws its bar per table from: (table, rows the target holds, rows
+    the source holds), first at the start of each table, then after each page of a log table."""
     source, target = tmp_path / "source", tmp_path / "target"
     await _fill(source)
-    _migrate(source, target)
-    storage = open_storage(_config(target))
+    tables = _read_tables(source)
+    with pytest.raises(InvalidInputError, match=r"^page must be at least 1 row$"):
+        _migrate(source, target, page=0)
+    calls: list[tuple[Table, int, int]] = []
+    _migrate(source, target, page=1, progress=lambda table, done, total: calls.append((table, done, total)))
+    assert _read_tables(target) == tables  # the two context states too, a page each
+    for table in (Table.RECORDS, Table.EDGES, Table.JOBS):
+        total = len(tables[table.value])
+        assert [(done, n) for t, done, n in calls if t is table] == [(done, total) for done in range(total + 1)]
+    assert [t for t, _, _ in calls if t not in (Table.RECORDS, Table.EDGES, Table.JOBS)] == [
+        Table.CONTEXT_STATE, Table.JOB_CURSORS, Table.API_KEYS]
+    assert calls[-3:] == [(Table.CONTEXT_STATE, 2, 2), (Table.JOB_CURSORS, 1, 1), (Table.API_KEYS, 2, 2)]
+    assert [t for t, _, _ in calls] == sorted((t for t, _, _ in calls), key=list(Table).index)  # table by table
+
+
+async def test_a_target_holding_log_rows_the_source_lacks_is_refused_with_the_whole_fix(tmp_path) -> None:
+    """The source has no row at the target's newest position (here: the source is empty)."""
+    source, target = tmp_path / "empty", tmp_path / "target"
+    await _fill(target)
+    empty, filled = open_storage(_config(source)), open_storage(_config(target))
     try:
-        storage.keys.add_api_key(ApiKey(id="k-new", admin=True, created_at=NOW), "hash-new")
+        newest = filled.dump.table_stats()[Table.RECORDS].last_seq
+        with pytest.raises(InvalidInputError) as refused:
+            migrate_storage(empty, filled)
     finally:
-        storage.close()
-    with pytest.raises(InvalidInputError, match="API key k-new is not the source's"):
-        _migrate(source, target)
+        empty.close()
+        filled.close()
+    assert str(refused.value) == (
+        f"the target {filled.location} is not empty and is not an earlier migration from {empty.location} (records at "
+        f"position {newest} is not the source's); migrate into an empty store: a new directory for --to, or an "
+        "empty PostgreSQL database (or a schema of its own, e.g. postgresql://...?options=-csearch_path%3Dnewschema)")
 
 
 @pytest.mark.subprocess
@@ -304,7 +389,7 @@ async def test_any_pair_of_backends_postgres_to_postgres_and_sqlite_to_sqlite(tm
     await _fill(source)
     tables = _read_tables(source)
     _migrate(source, postgres_url)
-    schema = f"moved_{os.getpid()}"
+    schema = schema_name("moved_")
     second = postgres_cluster.create_schema(schema)
     try:
         _migrate(postgres_url, second)

@@ -9,7 +9,9 @@ For each module the checkout's tracked files are copied to `$MUTATION_WORK/<modu
 /tmp/omne-mutation), the pyproject's `[tool.mutmut]` there is narrowed to that module's code
 (`only_mutate`) and tests (`pytest_add_cli_args_test_selection`), and `mutmut run` runs with `--jobs`
 workers (default one per CPU; pass `--jobs 1` on a shared machine). mutmut then runs, for each mutant, only
-the selected tests that call the mutated function. The summary (score, every surviving mutant and its diff)
+the selected tests that call the mutated function. A module whose tests need PostgreSQL (`storage-follow`,
+`storage-postgres`, `postgres-jobs`) gets one throwaway cluster for its whole run, which every forked pytest attaches
+to (OMNE_TEST_POSTGRES_URL, tests/support/postgres.py); it is stopped however the run ends. The summary (score, every surviving mutant and its diff)
 goes to `benchmarks/mutation/results/<module>.md`; benchmarks/RESULTS-mutation.md explains each survivor. Not part of CI (tens of minutes per module); run it
 before a release-sized change to the listed modules.
 """
@@ -21,14 +23,17 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
 import tomllib
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))  # omne.testing and tests.support (the throwaway cluster) from this checkout
 RESULTS = ROOT / "benchmarks" / "mutation" / "results"
 # mutmut's verdicts that leave a mutant alive (the others: killed, timeout, segfault i.e. the test process died,
 # not checked, check was interrupted by user)
@@ -43,6 +48,7 @@ class Module:
     tests: tuple[str, ...]  # pytest arguments selecting the tests (files, -k expressions, --deselect ...)
     later: str = ""  # why it is not run by default yet (the module is being rewritten, or does not exist)
     skip: tuple[str, ...] = field(default=())  # do_not_mutate globs inside `mutate`
+    postgres: bool = False  # its tests need PostgreSQL: the run starts one throwaway cluster they all attach to
 
 
 # Each module's tests are its fast in-process ones: a surviving mutant runs every selected test that calls the
@@ -52,8 +58,15 @@ class Module:
 # backend test: it cannot reach the SQLite code, and each mutant's forked pytest would start a cluster of its own),
 # `served` (the same core code again behind HTTP: twice the time for nothing the module can break).
 # (and one node id: the protocol check compares a class's public attributes, which mutmut's trampolines extend)
-_IN_PROCESS = ("-m", "not subprocess and not postgres and not served",
-               "--deselect", "tests/test_storage_protocols.py::test_each_backend_class_implements_exactly_its_protocol")
+_PROTOCOL_CHECK = ("--deselect",
+                   "tests/test_storage_protocols.py::test_each_backend_class_implements_exactly_its_protocol")
+_IN_PROCESS = ("-m", "not subprocess and not postgres and not served", *_PROTOCOL_CHECK)
+# The PostgreSQL modules (`postgres=True`) keep the `postgres` tests: the runner starts one throwaway cluster for
+# the whole run and names it in OMNE_TEST_POSTGRES_URL, which tests/support/postgres.py attaches to (a schema per
+# test, named with the pid) instead of starting a cluster in each mutant's forked pytest. `sqlite` (the SQLite run
+# of a backend test, and the sqlite_only ones) is left out where it cannot reach the mutated code.
+_WITH_POSTGRES = ("-m", "not subprocess and not served", *_PROTOCOL_CHECK)
+_POSTGRES_ONLY = ("-m", "not subprocess and not served and not sqlite", *_PROTOCOL_CHECK)
 _LOG_TESTS = (
     "tests/test_core_records.py", "tests/test_core_isolation.py", "tests/test_regressions_log.py",
     "tests/test_regressions_mutation.py", "tests/test_storage_protocols.py", "tests/test_regressions_vector_index.py",
@@ -72,9 +85,19 @@ MODULES: dict[str, Module] = {
         "omne/storage/qdrant_edge_index.py", "omne/storage/index_payload.py", "omne/storage/context.py"),
         tests=("tests/test_regressions_vector_index.py", "tests/test_core_isolation.py", "tests/test_core_records.py",
                "tests/test_default_read_path.py", "tests/test_storage_auto_optimize.py", *_IN_PROCESS)),
+    # the PostgreSQL half: the shared log's follower and the migration between backends (its SQLite-to-SQLite
+    # refusals included, hence no `not sqlite`), then the record store, its schema, dump and vectors
     "storage-follow": Module(mutate=("omne/storage/log_follower.py", "omne/storage/migration.py"), tests=(
-        "tests/test_shared_log_index.py", "tests/test_storage_migration.py", *_IN_PROCESS),
-        later="its tests need the PostgreSQL cluster (shared log, migration); see RESULTS-mutation.md"),
+        "tests/test_shared_log_index.py", "tests/test_storage_migration.py", *_WITH_POSTGRES), postgres=True),
+    "storage-postgres": Module(mutate=(
+        "omne/storage/postgres_db.py", "omne/storage/postgres_schema.py", "omne/storage/postgres_store.py",
+        "omne/storage/postgres_storage.py", "omne/storage/postgres_vectors.py", "omne/storage/postgres_dump.py"),
+        tests=("tests/test_postgres_store.py", "tests/test_regressions_log.py", "tests/test_storage_protocols.py",
+               "tests/test_shared_log_index.py", "tests/test_storage_migration.py", "tests/test_core_records.py",
+               "tests/test_core_isolation.py", "tests/test_graph.py", "tests/test_forgotten_reads.py",
+               *_POSTGRES_ONLY), postgres=True),
+    "postgres-jobs": Module(mutate=("omne/storage/postgres_jobs.py",), tests=(
+        "tests/test_construction_jobs.py", "tests/test_storage_protocols.py", *_POSTGRES_ONLY), postgres=True),
     "core": Module(mutate=("omne/core.py", "omne/index_upkeep.py"), tests=(
         "tests/test_core_records.py", "tests/test_core_isolation.py", "tests/test_core_input.py",
         "tests/test_core_verbs.py", "tests/test_regressions_log.py", "tests/test_regressions_mutation.py",
@@ -138,13 +161,19 @@ def _copy_checkout(work: Path) -> None:
             shutil.copy2(source, target)
 
 
-def _mutmut(work: Path, *args: str, log: Path | None = None) -> str:
+def _mutmut(work: Path, *args: str, log: Path | None = None, env: dict[str, str] | None = None) -> str:
     command = [str(Path(sys.executable).with_name("mutmut")), *args]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONDONTWRITEBYTECODE": "1", **(env or {})}
     if log is None:
         return subprocess.run(command, cwd=work, env=env, check=True, capture_output=True, text=True).stdout
-    with log.open("w") as out:
-        code = subprocess.run(command, cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT).returncode
+    with log.open("w") as out:  # a session of its own: stopping the run (Ctrl-C, SIGTERM) ends its forked mutants too
+        run = subprocess.Popen(command, cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            code = run.wait()
+        finally:
+            if run.returncode is None:
+                os.killpg(run.pid, signal.SIGKILL)
+                run.wait()
     if code:
         sys.exit(f"mutmut failed (exit {code}); see {log}")
     return log.read_text()
@@ -177,7 +206,14 @@ def run_module(name: str, module: Module, work_root: Path, *, mode: str, jobs: i
     again += only
     started = time.monotonic()
     if mode != "report":
-        _mutmut(work, "run", "--max-children", str(jobs), *again, log=work / "run.log")
+        with ExitStack() as stack:
+            env: dict[str, str] = {}
+            if module.postgres:  # one cluster for the run, stopped however the run ends (Ctrl-C, SIGTERM too)
+                from omne.testing import throwaway_cluster
+                from tests.support.postgres import ATTACH_VARIABLE
+
+                env[ATTACH_VARIABLE] = stack.enter_context(throwaway_cluster(install=True)).url
+            _mutmut(work, "run", "--max-children", str(jobs), *again, log=work / "run.log", env=env)
     minutes = (time.monotonic() - started) / 60
     statuses = _statuses(work)
     counts: dict[str, int] = {}
@@ -223,9 +259,11 @@ def main() -> None:
                         help="test only mutants whose name matches (repeatable; mutmut names them module.function)")
     parser.add_argument("--work", type=Path, default=Path(os.environ.get("MUTATION_WORK", "/tmp/omne-mutation")))
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwinds: the run's PostgreSQL cluster is stopped
     if args.list:
         for name, module in MODULES.items():
             print(f"{name}: {' '.join(module.mutate)} <- {' '.join(module.tests)}"
+                  + ("  [starts a PostgreSQL cluster]" if module.postgres else "")
                   + (f"  [later: {module.later}]" if module.later else ""))
         return
     unknown = [m for m in args.modules if m not in MODULES]

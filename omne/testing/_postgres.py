@@ -1,5 +1,7 @@
 """A throwaway PostgreSQL cluster (`initdb` + `pg_ctl` in a temporary directory, on a free loopback port) for
-tests and benchmarks of the PostgreSQL record store. Nothing of it outlives `stop()`.
+tests and benchmarks of the PostgreSQL record store. Nothing of it outlives `stop()`. `PostgresServer` is the
+part that needs only a superuser URL (statements, one schema per store): the tests use it to attach to a server
+that is already running (the mutation runner's cluster, shared by the pytest it forks per mutant).
 
 The server binaries come from the machine's PostgreSQL packages (Debian: /usr/lib/postgresql/<major>/bin);
 `install=True` installs `postgresql` with apt-get when they are missing (as `make postgres` does). initdb
@@ -17,7 +19,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from omne.errors import StorageError
 
@@ -60,7 +62,41 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class PostgresCluster:
+class PostgresServer:
+    """A running PostgreSQL server that `url` reaches as a superuser: statements and one schema per store.
+    Stopping it is not this object's business (a `PostgresCluster` stops the one it started)."""
+
+    def __init__(self, url: str) -> None:
+        if urlsplit(url).scheme not in ("postgresql", "postgres"):
+            raise StorageError(f"not a postgresql:// URL: {url!r}")
+        self._url = url
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    def url_for_schema(self, schema: str) -> str:
+        """A URL whose connections work in `schema` (created by `create_schema`): one isolated store each."""
+        joiner = "&" if urlsplit(self.url).query else "?"
+        return f"{self.url}{joiner}options={quote(f'-csearch_path={schema}')}"
+
+    def execute(self, sql: str) -> None:
+        """Run one statement as the superuser (autocommit)."""
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute(sql.encode())
+
+    def create_schema(self, schema: str) -> str:
+        """Create `schema` and return the URL of a store that lives in it."""
+        self.execute(f'CREATE SCHEMA "{schema}"')
+        return self.url_for_schema(schema)
+
+    def drop_schema(self, schema: str) -> None:
+        self.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+class PostgresCluster(PostgresServer):
     """One running throwaway cluster; `url` reaches its `postgres` database as the superuser `postgres`.
 
     `durable=False` (tests) turns fsync and synchronous commit off; benchmarks keep the defaults."""
@@ -84,10 +120,6 @@ class PostgresCluster:
     @property
     def url(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-
-    def url_for_schema(self, schema: str) -> str:
-        """A URL whose connections work in `schema` (created by `create_schema`): one isolated store each."""
-        return f"{self.url}?options={quote(f'-csearch_path={schema}')}"
 
     def _pg(self, tool: str, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([*self._run_as, str(self.bin / tool), *args], capture_output=True, text=True,
@@ -113,21 +145,6 @@ class PostgresCluster:
         log = (self.root / "log").read_text(errors="replace")[-800:] if (self.root / "log").exists() else ""
         self.stop()
         raise StorageError(f"pg_ctl could not start a throwaway PostgreSQL cluster: {done.stderr.strip()} {log}")
-
-    def execute(self, sql: str) -> None:
-        """Run one statement as the superuser (autocommit)."""
-        import psycopg
-
-        with psycopg.connect(self.url, autocommit=True) as conn:
-            conn.execute(sql.encode())
-
-    def create_schema(self, schema: str) -> str:
-        """Create `schema` and return the URL of a store that lives in it."""
-        self.execute(f'CREATE SCHEMA "{schema}"')
-        return self.url_for_schema(schema)
-
-    def drop_schema(self, schema: str) -> None:
-        self.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
     def stop(self) -> None:
         """Stop the server at once and remove every file of the cluster."""
