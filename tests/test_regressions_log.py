@@ -249,3 +249,54 @@ def test_an_unchained_message_stays_out_of_the_chain_when_updated(tmp_path):
         assert chain == [(first.id, second.id)]
     finally:
         storage.close()
+
+
+def test_new_messages_follow_the_newest_live_message_before_them_not_the_scopes_earliest(tmp_path):
+    """Mutants caught: `_Chain.latest_at_or_before` returning None, or looking up `t <= NULL` (which finds
+    nothing): the new message was then merged from the scope's earliest live message, here one written without
+    chaining, so it hung off that loose message and the chain lost its link from the newest chained one."""
+    storage = _open_storage(tmp_path)
+    try:
+        first, second = _message(PLANNER, 1, "one"), _message(PLANNER, 2, "two")
+        storage.records.insert([first, second], link_messages=True)
+        loose = _message(PLANNER, 0, "written without chaining, before both")
+        storage.records.insert([loose])
+        third = _message(PLANNER, 3, "three")
+        storage.records.insert([third], link_messages=True)
+        chain = [(e.src, e.dst) for e in storage.records.edges(PLANNER, kinds=[EdgeKind.NEXT])]
+        assert chain == [(first.id, second.id), (second.id, third.id)]
+    finally:
+        storage.close()
+
+
+def test_every_field_of_a_record_and_an_edge_reads_back_as_written(tmp_path):
+    """Mutants caught: a field dropped, renamed or set to None in the row codecs (`_record_row`, `_row_record`,
+    `_edge_row`, `_row_edge`) or in `live_facts`' facts. Every field is set, to a value unlike its default, and read
+    back by each read: by id, listed, iterated in log order, as history, and (the live one) as facts."""
+    from omne.storage.protocols import RecordFacts
+    from omne.types import Edge
+
+    scope = Scope(user="u", agent="a", session="s", team="t")
+    live = Record(kind=RecordKind.MESSAGE, scope=scope, text="the kettle is blue — ünïcode ✓", role="assistant",
+                  name="planner", data={"ü": [1, 2.5, None], "n": {"deep": True}}, schema_name="preference",
+                  tags=["kitchen", "日本"], importance=0.25, source_ids=["src-1", "src-2"], metadata={"turn": 3, "é": "ü"},
+                  created_at=T0, event_time=T0 - timedelta(days=2), valid_from=T0 - timedelta(days=1),
+                  valid_to=T0 + timedelta(days=9), version=3)
+    old = Record(kind=RecordKind.FACT, scope=scope, text="the kettle was red", created_at=T0 - timedelta(days=3),
+                 superseded_by=live.id, deleted_at=T0 + timedelta(hours=1), version=2)
+    edge = Edge(scope=scope, src=live.id, dst=old.id, kind=EdgeKind.DERIVED_FROM, weight=0.75, data={"why": "ü"},
+                created_at=T0 + timedelta(minutes=5))
+    storage = _open_storage(tmp_path)
+    try:
+        storage.records.insert([old, live], [edge])
+        assert storage.records.get_many([live.id, old.id], scope) == [live, old]
+        assert storage.records.list(scope, live_only=False) == [old, live]
+        assert list(storage.records.iter_all(scope)) == [old, live]
+        assert storage.records.history(live.id, scope) == [old, live]
+        assert storage.records.live_facts([old.id, live.id], scope) == [RecordFacts(
+            id=live.id, kind=RecordKind.MESSAGE, scope=scope, role="assistant", name="planner",
+            tags=("kitchen", "日本"), when=live.event_time)]
+        assert storage.records.edges(scope) == [edge]
+        assert storage.records.links(scope, EdgeKind.DERIVED_FROM, [old.id]) == [(live.id, old.id)]
+    finally:
+        storage.close()
