@@ -300,3 +300,16 @@ def test_every_field_of_a_record_and_an_edge_reads_back_as_written(tmp_path):
         assert storage.records.links(scope, EdgeKind.DERIVED_FROM, [old.id]) == [(live.id, old.id)]
     finally:
         storage.close()
+
+
+def test_iter_all_yields_every_record_past_a_page_of_1000_in_log_order(tmp_path):
+    """Mutant caught: `iter_all`'s next page asked for after `None` instead of the last row's seq (`seq > NULL`
+    finds nothing): the scope's records past the first 1000 were never yielded (an export stopped there)."""
+    storage = _open_storage(tmp_path)
+    try:
+        records = [Record(kind=RecordKind.FACT, scope=PLANNER, text=f"fact {i}") for i in range(1001)]
+        storage.records.insert([*records[:500], Record(kind=RecordKind.FACT, scope=CODER, text="not the planner's")])
+        storage.records.insert(records[500:])
+        assert [r.id for r in storage.records.iter_all(PLANNER)] == [r.id for r in records]
+    finally:
+        storage.close()
