@@ -313,3 +313,57 @@ def test_iter_all_yields_every_record_past_a_page_of_1000_in_log_order(tmp_path)
         assert [r.id for r in storage.records.iter_all(PLANNER)] == [r.id for r in records]
     finally:
         storage.close()
+
+
+def test_get_many_returns_every_asked_record_of_the_scope_across_pages_in_the_order_asked(tmp_path):
+    """Mutants caught: `get_many`'s pages of 500 ids (`range(0, 500)`, no step, a step of 501), which dropped every
+    id past the first page or skipped one at each page's end."""
+    storage = _open_storage(tmp_path)
+    try:
+        records = [Record(kind=RecordKind.FACT, scope=PLANNER, text=f"fact {i}") for i in range(1001)]
+        other = Record(kind=RecordKind.FACT, scope=CODER, text="not the planner's")
+        storage.records.insert([*records, other])
+        asked = [r.id for r in reversed(records)]
+        assert [r.id for r in storage.records.get_many([*asked, other.id, "no-such-id"], PLANNER)] == asked
+    finally:
+        storage.close()
+
+
+def test_list_orders_by_time_then_write_order_either_way_and_limits(tmp_path):
+    """Mutants caught: `list`'s `ORDER BY t ..., seq ...` with either direction fixed or broken (two records of
+    one time came back in the wrong order, oldest first or newest first) and its `LIMIT ?` dropped, broken or
+    given None; no storage-level test listed newest first or with a limit."""
+    storage = _open_storage(tmp_path)
+    try:
+        first = Record(kind=RecordKind.FACT, scope=PLANNER, text="first of two at T0", created_at=T0)
+        second = Record(kind=RecordKind.FACT, scope=PLANNER, text="second of two at T0", created_at=T0)
+        later = Record(kind=RecordKind.FACT, scope=PLANNER, text="later", created_at=T0 + timedelta(minutes=1))
+        storage.records.insert([first, second, later])
+
+        def ids(**options) -> list[str]:
+            return [r.id for r in storage.records.list(PLANNER, **options)]
+
+        assert ids() == [first.id, second.id, later.id]
+        assert ids(newest_first=True) == [later.id, second.id, first.id]
+        assert ids(limit=2) == [first.id, second.id]
+        assert ids(newest_first=True, limit=2) == [later.id, second.id]
+    finally:
+        storage.close()
+
+
+def test_records_await_indexing_until_marked_clean_counted_per_scope(tmp_path):
+    """Mutants caught: `count_dirty` counting the whole store for a scope (`scope_where(None)`), and the dirty-flag
+    bookkeeping of `mark_clean` and `dirty` (which records, how many, in log order)."""
+    storage = _open_storage(tmp_path)
+    try:
+        mine = [Record(kind=RecordKind.FACT, scope=PLANNER, text=f"fact {i}") for i in range(3)]
+        theirs = Record(kind=RecordKind.FACT, scope=CODER, text="the coder's")
+        storage.records.insert([*mine, theirs])
+        assert (storage.records.count_dirty(PLANNER), storage.records.count_dirty(CODER)) == (3, 1)
+        assert storage.records.count_dirty() == 4
+        assert [r.id for r in storage.records.dirty(2)] == [mine[0].id, mine[1].id]
+        storage.records.mark_clean([mine[0].id, mine[2].id])
+        assert (storage.records.count_dirty(PLANNER), storage.records.count_dirty()) == (1, 2)
+        assert [r.id for r in storage.records.dirty(10)] == [mine[1].id, theirs.id]
+    finally:
+        storage.close()
