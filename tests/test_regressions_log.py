@@ -120,7 +120,8 @@ def test_a_supersedes_edge_carries_the_new_versions_time(tmp_path):
 
 def test_taken_and_foreign_ids_are_named_in_the_error(tmp_path):
     """Mutants caught: `_taken_id`'s `or "?"` → `and "?"` (the error said `record id ?`), and
-    `foreign_id_error(None)` in `upsert_raw` (an import's refusal did not name the id)."""
+    `foreign_id_error(None)` in `upsert_raw` (an import's refusal did not name the id); `first_taken` not
+    remembering the batch's own ids (an id used twice in one batch was named `?`), and both messages' wording."""
     import pytest
 
     from omne.errors import InvalidInputError
@@ -129,11 +130,18 @@ def test_taken_and_foreign_ids_are_named_in_the_error(tmp_path):
     try:
         record = Record(kind=RecordKind.FACT, scope=PLANNER, text="mine")
         storage.records.insert([record])
-        with pytest.raises(InvalidInputError, match=f"^record id {record.id} is already taken"):
+        with pytest.raises(InvalidInputError) as taken:
             storage.records.insert([Record(kind=RecordKind.FACT, scope=PLANNER, text="fresh"),
                                     record.model_copy(update={"text": "again"})])
-        with pytest.raises(InvalidInputError, match=f"^record {record.id} belongs to another scope"):
+        assert str(taken.value) == (f"record id {record.id} is already taken: leave `id` unset for a new record "
+                                    "(`update` writes a new version of one)")
+        twice = Record(kind=RecordKind.FACT, scope=PLANNER, text="once")
+        with pytest.raises(InvalidInputError, match=f"^record id {twice.id} is already taken"):
+            storage.records.insert([twice, twice.model_copy(update={"text": "twice"})])
+        with pytest.raises(InvalidInputError) as foreign:
             storage.records.upsert_raw([record.model_copy(update={"scope": CODER})])
+        assert str(foreign.value) == (f"record {record.id} belongs to another scope: an import replaces only records "
+                                      "of the scope it writes (leave such ids out)")
         assert storage.records.count(None) == 1
     finally:
         storage.close()

@@ -71,6 +71,19 @@ def test_revoking_names_the_key_and_a_revoked_or_unknown_key_is_refused(keys):
         assert str(unknown.value) == "unknown API key; check the key or create one with `omne keys create`"
 
 
+def test_the_key_list_holds_live_keys_oldest_first_and_revoked_ones_only_when_asked(keys):
+    """Mutants caught: `api_keys`' `include_revoked` ignored (`omne keys list --revoked` lost the revoked keys)."""
+    from datetime import datetime, timedelta, timezone
+
+    created = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+    keys.add_api_key(ApiKey(id="k-new", scope=ADA, created_at=created + timedelta(seconds=1)), "hash-new")
+    keys.add_api_key(ApiKey(id="k-old", admin=True, created_at=created), "hash-old")
+    keys.revoke_api_key("k-old", created + timedelta(days=1))
+    assert [k.id for k in keys.api_keys()] == ["k-new"]
+    assert [(k.id, k.revoked_at) for k in keys.api_keys(include_revoked=True)] == [
+        ("k-old", created + timedelta(days=1)), ("k-new", None)]
+
+
 def test_no_key_is_allowed_only_where_keys_are_not_required(keys):
     for presented in (None, ""):
         assert auth.resolve(keys, presented, required=False) is None
