@@ -121,7 +121,8 @@ def test_a_supersedes_edge_carries_the_new_versions_time(tmp_path):
 def test_taken_and_foreign_ids_are_named_in_the_error(tmp_path):
     """Mutants caught: `_taken_id`'s `or "?"` → `and "?"` (the error said `record id ?`), and
     `foreign_id_error(None)` in `upsert_raw` (an import's refusal did not name the id); `first_taken` not
-    remembering the batch's own ids (an id used twice in one batch was named `?`), and both messages' wording."""
+    remembering the batch's own ids (an id used twice in one batch was named `?`), both messages' wording, and
+    `first_foreign`'s default dropped (an import with no foreign id raised StopIteration)."""
     import pytest
 
     from omne.errors import InvalidInputError
@@ -143,6 +144,8 @@ def test_taken_and_foreign_ids_are_named_in_the_error(tmp_path):
         assert str(foreign.value) == (f"record {record.id} belongs to another scope: an import replaces only records "
                                       "of the scope it writes (leave such ids out)")
         assert storage.records.count(None) == 1
+        storage.records.upsert_raw([record.model_copy(update={"text": "mine, replaced"})])  # its own scope: replaced
+        assert [r.text for r in storage.records.get_many([record.id], PLANNER)] == ["mine, replaced"]
     finally:
         storage.close()
 
