@@ -378,3 +378,26 @@ def test_records_await_indexing_until_marked_clean_counted_per_scope(tmp_path):
         assert [r.id for r in storage.records.dirty(10)] == [mine[1].id, theirs.id]
     finally:
         storage.close()
+
+
+def test_a_link_made_again_keeps_its_derived_id_and_each_link_carries_the_time_of_its_write(tmp_path):
+    """Mutants caught: `next_edge` without its derived id (a random one: the link a forget rebuilds got a new id,
+    and the same chain written twice got two sets of ids) or with another derivation, and without
+    `created_at=when` (the clock's time instead of the write's: the first message's, or the forget's)."""
+    from omne.types import stable_id
+
+    storage = _open_storage(tmp_path)
+    try:
+        first = _message(PLANNER, 0, "one").model_copy(update={"created_at": T0})
+        last = _message(PLANNER, 2, "three").model_copy(update={"created_at": T0})
+        storage.records.insert([first, last], link_messages=True)
+        [original] = storage.records.edges(PLANNER, kinds=[EdgeKind.NEXT])
+        middle = _message(PLANNER, 1, "two")
+        storage.records.insert([middle], link_messages=True)
+        storage.records.mark_deleted(middle, T0 + timedelta(days=1))
+        [bridge] = storage.records.edges(PLANNER, kinds=[EdgeKind.NEXT])
+        assert (bridge.src, bridge.dst) == (original.src, original.dst) == (first.id, last.id)
+        assert bridge.id == original.id == stable_id(first.id, last.id, "next")
+        assert (original.created_at, bridge.created_at) == (T0, T0 + timedelta(days=1))
+    finally:
+        storage.close()
