@@ -401,3 +401,23 @@ def test_a_link_made_again_keeps_its_derived_id_and_each_link_carries_the_time_o
         assert (original.created_at, bridge.created_at) == (T0, T0 + timedelta(days=1))
     finally:
         storage.close()
+
+
+def test_one_batch_links_each_scopes_messages_and_a_stored_message_of_the_same_time_goes_first(tmp_path):
+    """Mutants caught: `message_links` keeping only the last scope's links of a batch (`links = ...`), and its
+    overlap walk stopping before a stored message whose time equals the batch's last (`<` for `<=`), which then
+    went after the new ones instead of before (stored before new on equal times)."""
+    storage = _open_storage(tmp_path)
+    try:
+        stored, tied = _message(PLANNER, 0, "stored at 0"), _message(PLANNER, 3, "stored at 3")
+        storage.records.insert([stored, tied], link_messages=True)
+        early, late = _message(PLANNER, 1, "new at 1"), _message(PLANNER, 3, "new at 3")
+        coder = [_message(CODER, 1, "coder at 1"), _message(CODER, 2, "coder at 2")]
+        storage.records.insert([early, late, *coder], link_messages=True)
+        planner_chain = [(e.src, e.dst) for e in storage.records.edges(PLANNER, kinds=[EdgeKind.NEXT])]
+        ids = [stored.id, early.id, tied.id, late.id]
+        assert sorted(planner_chain) == sorted(zip(ids, ids[1:]))
+        assert [(e.src, e.dst) for e in storage.records.edges(CODER, kinds=[EdgeKind.NEXT])] == [
+            (coder[0].id, coder[1].id)]
+    finally:
+        storage.close()
