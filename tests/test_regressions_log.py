@@ -282,15 +282,17 @@ def test_new_messages_follow_the_newest_live_message_before_them_not_the_scopes_
 
 def test_every_field_of_a_record_and_an_edge_reads_back_as_written(tmp_path):
     """Mutants caught: a field dropped, renamed or set to None in the row codecs (`_record_row`, `_row_record`,
-    `_edge_row`, `_row_edge`) or in `live_facts`' facts. Every field is set, to a value unlike its default, and read
-    back by each read: by id, listed, iterated in log order, as history, and (the live one) as facts."""
+    `_edge_row`, `_row_edge`) or in `live_facts`' facts, and `_edges_sql`'s placeholders for two kinds. Every field
+    is set, to a value unlike its default, and read back by each read: by id, listed, iterated in log order, as
+    history, and (the live one) as facts."""
     from omne.storage.protocols import RecordFacts
     from omne.types import Edge
 
     scope = Scope(user="u", agent="a", session="s", team="t")
     live = Record(kind=RecordKind.MESSAGE, scope=scope, text="the kettle is blue — ünïcode ✓", role="assistant",
                   name="planner", data={"ü": [1, 2.5, None], "n": {"deep": True}}, schema_name="preference",
-                  tags=["kitchen", "日本"], importance=0.25, source_ids=["src-1", "src-2"], metadata={"turn": 3, "é": "ü"},
+                  tags=["kitchen", "日本"], importance=0.25, source_ids=["src-1", "src-2"],
+                  metadata={"turn": 3, "é": "ü"},
                   created_at=T0, event_time=T0 - timedelta(days=2), valid_from=T0 - timedelta(days=1),
                   valid_to=T0 + timedelta(days=9), version=3)
     old = Record(kind=RecordKind.FACT, scope=scope, text="the kettle was red", created_at=T0 - timedelta(days=3),
@@ -308,6 +310,7 @@ def test_every_field_of_a_record_and_an_edge_reads_back_as_written(tmp_path):
             id=live.id, kind=RecordKind.MESSAGE, scope=scope, role="assistant", name="planner",
             tags=("kitchen", "日本"), when=live.event_time)]
         assert storage.records.edges(scope) == [edge]
+        assert storage.records.edges(scope, kinds=[EdgeKind.NEXT, EdgeKind.DERIVED_FROM]) == [edge]  # any of two
         assert storage.records.links(scope, EdgeKind.DERIVED_FROM, [old.id]) == [(live.id, old.id)]
     finally:
         storage.close()
