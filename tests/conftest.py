@@ -61,11 +61,14 @@ def pytest_collection_modifyitems(items):
     """Mark tests by what they need, so a selection (`-m "not subprocess and not postgres"`, e.g.
     benchmarks/mutation/run.py's) can leave them out by what they do: `subprocess` for every test that runs the
     CLI (the `omne_cli` fixture), `postgres` for every test that takes the throwaway cluster directly, `sqlite`
-    for a `sqlite_only` one (the backend-parametrised runs get theirs from pytest_generate_tests)."""
+    for a `sqlite_only` one (the backend-parametrised runs get theirs from pytest_generate_tests), `minilm` for
+    every test on the MiniLM embedder (the `embedder` fixture, directly or through `core`)."""
     for item in items:
         names = getattr(item, "fixturenames", ())
         if "omne_cli" in names:
             item.add_marker(pytest.mark.subprocess)
+        if "embedder" in names:
+            item.add_marker(pytest.mark.minilm)
         if "postgres_url" in names or "postgres_cluster" in names:
             item.add_marker(pytest.mark.postgres)
         if item.get_closest_marker("sqlite_only"):

@@ -120,7 +120,9 @@ def test_a_supersedes_edge_carries_the_new_versions_time(tmp_path):
 
 def test_taken_and_foreign_ids_are_named_in_the_error(tmp_path):
     """Mutants caught: `_taken_id`'s `or "?"` → `and "?"` (the error said `record id ?`), and
-    `foreign_id_error(None)` in `upsert_raw` (an import's refusal did not name the id)."""
+    `foreign_id_error(None)` in `upsert_raw` (an import's refusal did not name the id); `first_taken` not
+    remembering the batch's own ids (an id used twice in one batch was named `?`), both messages' wording, and
+    `first_foreign`'s default dropped (an import with no foreign id raised StopIteration)."""
     import pytest
 
     from omne.errors import InvalidInputError
@@ -129,12 +131,21 @@ def test_taken_and_foreign_ids_are_named_in_the_error(tmp_path):
     try:
         record = Record(kind=RecordKind.FACT, scope=PLANNER, text="mine")
         storage.records.insert([record])
-        with pytest.raises(InvalidInputError, match=f"^record id {record.id} is already taken"):
+        with pytest.raises(InvalidInputError) as taken:
             storage.records.insert([Record(kind=RecordKind.FACT, scope=PLANNER, text="fresh"),
                                     record.model_copy(update={"text": "again"})])
-        with pytest.raises(InvalidInputError, match=f"^record {record.id} belongs to another scope"):
+        assert str(taken.value) == (f"record id {record.id} is already taken: leave `id` unset for a new record "
+                                    "(`update` writes a new version of one)")
+        twice = Record(kind=RecordKind.FACT, scope=PLANNER, text="once")
+        with pytest.raises(InvalidInputError, match=f"^record id {twice.id} is already taken"):
+            storage.records.insert([twice, twice.model_copy(update={"text": "twice"})])
+        with pytest.raises(InvalidInputError) as foreign:
             storage.records.upsert_raw([record.model_copy(update={"scope": CODER})])
+        assert str(foreign.value) == (f"record {record.id} belongs to another scope: an import replaces only records "
+                                      "of the scope it writes (leave such ids out)")
         assert storage.records.count(None) == 1
+        storage.records.upsert_raw([record.model_copy(update={"text": "mine, replaced"})])  # its own scope: replaced
+        assert [r.text for r in storage.records.get_many([record.id], PLANNER)] == ["mine, replaced"]
     finally:
         storage.close()
 
@@ -247,5 +258,169 @@ def test_an_unchained_message_stays_out_of_the_chain_when_updated(tmp_path):
         storage.records.supersede(loose, loose.model_copy(update={"id": "v2-" + loose.id, "text": "three!", "version": 2}))
         chain = [(e.src, e.dst) for e in storage.records.edges(PLANNER, kinds=[EdgeKind.NEXT])]
         assert chain == [(first.id, second.id)]
+    finally:
+        storage.close()
+
+
+def test_new_messages_follow_the_newest_live_message_before_them_not_the_scopes_earliest(tmp_path):
+    """Mutants caught: `_Chain.latest_at_or_before` returning None, or looking up `t <= NULL` (which finds
+    nothing): the new message was then merged from the scope's earliest live message, here one written without
+    chaining, so it hung off that loose message and the chain lost its link from the newest chained one."""
+    storage = _open_storage(tmp_path)
+    try:
+        first, second = _message(PLANNER, 1, "one"), _message(PLANNER, 2, "two")
+        storage.records.insert([first, second], link_messages=True)
+        loose = _message(PLANNER, 0, "written without chaining, before both")
+        storage.records.insert([loose])
+        third = _message(PLANNER, 3, "three")
+        storage.records.insert([third], link_messages=True)
+        chain = [(e.src, e.dst) for e in storage.records.edges(PLANNER, kinds=[EdgeKind.NEXT])]
+        assert chain == [(first.id, second.id), (second.id, third.id)]
+    finally:
+        storage.close()
+
+
+def test_every_field_of_a_record_and_an_edge_reads_back_as_written(tmp_path):
+    """Mutants caught: a field dropped, renamed or set to None in the row codecs (`_record_row`, `_row_record`,
+    `_edge_row`, `_row_edge`) or in `live_facts`' facts, and `_edges_sql`'s placeholders for two kinds. Every field
+    is set, to a value unlike its default, and read back by each read: by id, listed, iterated in log order, as
+    history, and (the live one) as facts."""
+    from omne.storage.protocols import RecordFacts
+    from omne.types import Edge
+
+    scope = Scope(user="u", agent="a", session="s", team="t")
+    live = Record(kind=RecordKind.MESSAGE, scope=scope, text="the kettle is blue — ünïcode ✓", role="assistant",
+                  name="planner", data={"ü": [1, 2.5, None], "n": {"deep": True}}, schema_name="preference",
+                  tags=["kitchen", "日本"], importance=0.25, source_ids=["src-1", "src-2"],
+                  metadata={"turn": 3, "é": "ü"},
+                  created_at=T0, event_time=T0 - timedelta(days=2), valid_from=T0 - timedelta(days=1),
+                  valid_to=T0 + timedelta(days=9), version=3)
+    old = Record(kind=RecordKind.FACT, scope=scope, text="the kettle was red", created_at=T0 - timedelta(days=3),
+                 superseded_by=live.id, deleted_at=T0 + timedelta(hours=1), version=2)
+    edge = Edge(scope=scope, src=live.id, dst=old.id, kind=EdgeKind.DERIVED_FROM, weight=0.75, data={"why": "ü"},
+                created_at=T0 + timedelta(minutes=5))
+    storage = _open_storage(tmp_path)
+    try:
+        storage.records.insert([old, live], [edge])
+        assert storage.records.get_many([live.id, old.id], scope) == [live, old]
+        assert storage.records.list(scope, live_only=False) == [old, live]
+        assert list(storage.records.iter_all(scope)) == [old, live]
+        assert storage.records.history(live.id, scope) == [old, live]
+        assert storage.records.live_facts([old.id, live.id], scope) == [RecordFacts(
+            id=live.id, kind=RecordKind.MESSAGE, scope=scope, role="assistant", name="planner",
+            tags=("kitchen", "日本"), when=live.event_time)]
+        assert storage.records.edges(scope) == [edge]
+        assert storage.records.edges(scope, kinds=[EdgeKind.NEXT, EdgeKind.DERIVED_FROM]) == [edge]  # any of two
+        assert storage.records.links(scope, EdgeKind.DERIVED_FROM, [old.id]) == [(live.id, old.id)]
+    finally:
+        storage.close()
+
+
+def test_iter_all_yields_every_record_past_a_page_of_1000_in_log_order(tmp_path):
+    """Mutant caught: `iter_all`'s next page asked for after `None` instead of the last row's seq (`seq > NULL`
+    finds nothing): the scope's records past the first 1000 were never yielded (an export stopped there)."""
+    storage = _open_storage(tmp_path)
+    try:
+        records = [Record(kind=RecordKind.FACT, scope=PLANNER, text=f"fact {i}") for i in range(1001)]
+        storage.records.insert([*records[:500], Record(kind=RecordKind.FACT, scope=CODER, text="not the planner's")])
+        storage.records.insert(records[500:])
+        assert [r.id for r in storage.records.iter_all(PLANNER)] == [r.id for r in records]
+    finally:
+        storage.close()
+
+
+def test_get_many_returns_every_asked_record_of_the_scope_across_pages_in_the_order_asked(tmp_path):
+    """Mutants caught: `get_many`'s pages of 500 ids (`range(0, 500)`, no step, a step of 501), which dropped every
+    id past the first page or skipped one at each page's end."""
+    storage = _open_storage(tmp_path)
+    try:
+        records = [Record(kind=RecordKind.FACT, scope=PLANNER, text=f"fact {i}") for i in range(1001)]
+        other = Record(kind=RecordKind.FACT, scope=CODER, text="not the planner's")
+        storage.records.insert([*records, other])
+        asked = [r.id for r in reversed(records)]
+        assert [r.id for r in storage.records.get_many([*asked, other.id, "no-such-id"], PLANNER)] == asked
+    finally:
+        storage.close()
+
+
+def test_list_orders_by_time_then_write_order_either_way_and_limits(tmp_path):
+    """Mutants caught: `list`'s `ORDER BY t ..., seq ...` with either direction fixed or broken (two records of
+    one time came back in the wrong order, oldest first or newest first) and its `LIMIT ?` dropped, broken or
+    given None; no storage-level test listed newest first or with a limit."""
+    storage = _open_storage(tmp_path)
+    try:
+        first = Record(kind=RecordKind.FACT, scope=PLANNER, text="first of two at T0", created_at=T0)
+        second = Record(kind=RecordKind.FACT, scope=PLANNER, text="second of two at T0", created_at=T0)
+        later = Record(kind=RecordKind.FACT, scope=PLANNER, text="later", created_at=T0 + timedelta(minutes=1))
+        storage.records.insert([first, second, later])
+
+        def ids(**options) -> list[str]:
+            return [r.id for r in storage.records.list(PLANNER, **options)]
+
+        assert ids() == [first.id, second.id, later.id]
+        assert ids(newest_first=True) == [later.id, second.id, first.id]
+        assert ids(limit=2) == [first.id, second.id]
+        assert ids(newest_first=True, limit=2) == [later.id, second.id]
+    finally:
+        storage.close()
+
+
+def test_records_await_indexing_until_marked_clean_counted_per_scope(tmp_path):
+    """Mutants caught: `count_dirty` counting the whole store for a scope (`scope_where(None)`), and the dirty-flag
+    bookkeeping of `mark_clean` and `dirty` (which records, how many, in log order)."""
+    storage = _open_storage(tmp_path)
+    try:
+        mine = [Record(kind=RecordKind.FACT, scope=PLANNER, text=f"fact {i}") for i in range(3)]
+        theirs = Record(kind=RecordKind.FACT, scope=CODER, text="the coder's")
+        storage.records.insert([*mine, theirs])
+        assert (storage.records.count_dirty(PLANNER), storage.records.count_dirty(CODER)) == (3, 1)
+        assert storage.records.count_dirty() == 4
+        assert [r.id for r in storage.records.dirty(2)] == [mine[0].id, mine[1].id]
+        storage.records.mark_clean([mine[0].id, mine[2].id])
+        assert (storage.records.count_dirty(PLANNER), storage.records.count_dirty()) == (1, 2)
+        assert [r.id for r in storage.records.dirty(10)] == [mine[1].id, theirs.id]
+    finally:
+        storage.close()
+
+
+def test_a_link_made_again_keeps_its_derived_id_and_each_link_carries_the_time_of_its_write(tmp_path):
+    """Mutants caught: `next_edge` without its derived id (a random one: the link a forget rebuilds got a new id,
+    and the same chain written twice got two sets of ids) or with another derivation, and without
+    `created_at=when` (the clock's time instead of the write's: the first message's, or the forget's)."""
+    from omne.types import stable_id
+
+    storage = _open_storage(tmp_path)
+    try:
+        first = _message(PLANNER, 0, "one").model_copy(update={"created_at": T0})
+        last = _message(PLANNER, 2, "three").model_copy(update={"created_at": T0})
+        storage.records.insert([first, last], link_messages=True)
+        [original] = storage.records.edges(PLANNER, kinds=[EdgeKind.NEXT])
+        middle = _message(PLANNER, 1, "two")
+        storage.records.insert([middle], link_messages=True)
+        storage.records.mark_deleted(middle, T0 + timedelta(days=1))
+        [bridge] = storage.records.edges(PLANNER, kinds=[EdgeKind.NEXT])
+        assert (bridge.src, bridge.dst) == (original.src, original.dst) == (first.id, last.id)
+        assert bridge.id == original.id == stable_id(first.id, last.id, "next")
+        assert (original.created_at, bridge.created_at) == (T0, T0 + timedelta(days=1))
+    finally:
+        storage.close()
+
+
+def test_one_batch_links_each_scopes_messages_and_a_stored_message_of_the_same_time_goes_first(tmp_path):
+    """Mutants caught: `message_links` keeping only the last scope's links of a batch (`links = ...`), and its
+    overlap walk stopping before a stored message whose time equals the batch's last (`<` for `<=`), which then
+    went after the new ones instead of before (stored before new on equal times)."""
+    storage = _open_storage(tmp_path)
+    try:
+        stored, tied = _message(PLANNER, 0, "stored at 0"), _message(PLANNER, 3, "stored at 3")
+        storage.records.insert([stored, tied], link_messages=True)
+        early, late = _message(PLANNER, 1, "new at 1"), _message(PLANNER, 3, "new at 3")
+        coder = [_message(CODER, 1, "coder at 1"), _message(CODER, 2, "coder at 2")]
+        storage.records.insert([early, late, *coder], link_messages=True)
+        planner_chain = [(e.src, e.dst) for e in storage.records.edges(PLANNER, kinds=[EdgeKind.NEXT])]
+        ids = [stored.id, early.id, tied.id, late.id]
+        assert sorted(planner_chain) == sorted(zip(ids, ids[1:]))
+        assert [(e.src, e.dst) for e in storage.records.edges(CODER, kinds=[EdgeKind.NEXT])] == [
+            (coder[0].id, coder[1].id)]
     finally:
         storage.close()

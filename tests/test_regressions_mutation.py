@@ -260,8 +260,8 @@ async def test_iter_records_yields_every_record_past_one_page(fast_core):
 # -- omne/storage/space.py, omne/storage/sqlite_schema.py -------------------------------------------------
 
 def test_free_space_guard_refuses_below_the_reserve_only(tmp_path, monkeypatch):
-    """Kills require_free_space mutants: `<=` for `<` at the boundary, `min_free_bytes <= 0` disabling, and
-    the message (free MiB, reserve MiB, what was refused, the setting to lower)."""
+    """Kills require_free_space mutants: `<=` for `<` at the boundary, `min_free_bytes <= 0` (or `<= 1`) disabling,
+    and the message (free MiB, reserve MiB, what was refused and its default, the setting to lower)."""
     from omne.errors import StorageError
     from omne.storage import space
 
@@ -275,6 +275,9 @@ def test_free_space_guard_refuses_below_the_reserve_only(tmp_path, monkeypatch):
     assert str(refused.value).startswith(f"the disk holding the store at {tmp_path} has 3.0 MiB free, under the "
                                          "3 MiB Omne keeps in reserve; the records were kept. Free some space")
     assert str(refused.value).endswith("or lower limits.min_free_bytes")
+    monkeypatch.setattr(space, "free_bytes", lambda path: 0)  # a full disk
+    with pytest.raises(StorageError, match="; nothing was written. "):  # a reserve of one byte is still kept
+        space.require_free_space(tmp_path, 1)
     monkeypatch.setattr(space, "free_bytes", lambda path: None)  # unknown: never refuse
     space.require_free_space(tmp_path, 2**40)
 
@@ -305,7 +308,8 @@ def test_the_log_opens_in_wal_mode_at_the_newest_schema_and_refuses_a_newer_one(
         migrate(again)
     again.close()
     (tmp_path / "file").write_text("not a directory")
-    with pytest.raises(StorageError, match=r"^cannot open the job queue at .*: .*Check that the directory exists"):
+    with pytest.raises(StorageError, match=r"^cannot open the job queue at .*: .*Check that the directory exists, "
+                       r"is writable and has free space\.$"):
         open_database(tmp_path / "file" / "jobs.sqlite3", what="the job queue")
 
 

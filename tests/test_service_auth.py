@@ -71,6 +71,60 @@ def test_revoking_names_the_key_and_a_revoked_or_unknown_key_is_refused(keys):
         assert str(unknown.value) == "unknown API key; check the key or create one with `omne keys create`"
 
 
+def test_the_key_list_holds_live_keys_oldest_first_and_revoked_ones_only_when_asked(keys):
+    """Mutants caught: `api_keys`' `include_revoked` ignored (`omne keys list --revoked` lost the revoked keys)."""
+    from datetime import datetime, timedelta, timezone
+
+    created = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+    keys.add_api_key(ApiKey(id="k-new", scope=ADA, created_at=created + timedelta(seconds=1)), "hash-new")
+    keys.add_api_key(ApiKey(id="k-old", admin=True, created_at=created), "hash-old")
+    keys.revoke_api_key("k-old", created + timedelta(days=1))
+    assert [k.id for k in keys.api_keys()] == ["k-new"]
+    assert [(k.id, k.revoked_at) for k in keys.api_keys(include_revoked=True)] == [
+        ("k-old", created + timedelta(days=1)), ("k-new", None)]
+
+
+def test_refused_key_writes_name_the_key_store(tmp_path):
+    """Mutants caught: `add_api_key`'s and `revoke_api_key`'s `what="the key store"` dropped or changed (a refused
+    key write blamed the record store, or "None")."""
+    from omne.errors import StorageError
+
+    storage = SQLiteStorage(tmp_path / "records.sqlite3", min_free_bytes=0)
+    try:
+        storage.keys.add_api_key(_key(), "hash-1")
+        with pytest.raises(StorageError, match="^write rejected by the key store: UNIQUE constraint failed"):
+            storage.keys.add_api_key(_key(), "hash-2")  # the id k1 again
+        storage._db.conn.execute("PRAGMA query_only = ON")  # SQLite itself refuses every write now
+        with pytest.raises(StorageError, match=r"^the key store could not be written \(attempt to write a readonly"):
+            storage.keys.revoke_api_key("k1", utcnow())
+    finally:
+        storage.close()
+
+
+def test_key_times_are_kept_in_the_stores_one_time_format(tmp_path):
+    """Mutant caught: the SQLite dialect's `time_in` handing datetimes to the driver, whose default adapter writes
+    `2024-05-01 12:00:00.250000+00:00` instead of the ISO text with a `T` that every other table keeps."""
+    import sqlite3
+    from datetime import datetime, timedelta, timezone
+
+    from omne.storage.sql_dialect import ts
+
+    created = datetime(2024, 5, 1, 12, 0, 0, 250000, tzinfo=timezone.utc)
+    storage = SQLiteStorage(tmp_path / "records.sqlite3", min_free_bytes=0)
+    try:
+        storage.keys.add_api_key(ApiKey(id="k1", scope=ADA, created_at=created), "hash-1")
+        storage.keys.revoke_api_key("k1", created + timedelta(days=1))
+    finally:
+        storage.close()
+    conn = sqlite3.connect(tmp_path / "records.sqlite3")
+    try:
+        stored = conn.execute("SELECT created_at, revoked_at FROM api_keys").fetchone()
+    finally:
+        conn.close()
+    assert stored == (ts(created), ts(created + timedelta(days=1))) == (
+        "2024-05-01T12:00:00.250000+00:00", "2024-05-02T12:00:00.250000+00:00")
+
+
 def test_no_key_is_allowed_only_where_keys_are_not_required(keys):
     for presented in (None, ""):
         assert auth.resolve(keys, presented, required=False) is None

@@ -18,7 +18,7 @@ from omne.config import OmneConfig
 from omne.core import MemoryCore
 from omne.errors import InvalidInputError, StorageError
 from omne.storage import JobSpec, Storage, migrate_storage, open_storage
-from omne.storage.dump_models import Table
+from omne.storage.dump_models import Table, TableStat
 from omne.testing import HashEmbedder
 from tests.support.postgres import schema_name
 from omne.types import ApiKey, Edge, EdgeKind, Record, RecordKind, Scope
@@ -381,10 +381,9 @@ def test_migrate_command(tmp_path, postgres_url) -> None:
     assert "nothing left to copy" in again.stdout
 
 
-async def test_any_pair_of_backends_postgres_to_postgres_and_sqlite_to_sqlite(tmp_path, postgres_url,
-                                                                              postgres_cluster) -> None:
-    """One implementation over the protocol: the same migration moves between two PostgreSQL schemas and two
-    store directories."""
+async def test_any_pair_of_backends_postgres_to_postgres(tmp_path, postgres_url, postgres_cluster) -> None:
+    """One implementation over the protocol: the same migration moves between two PostgreSQL schemas (and two
+    store directories, below)."""
     source = tmp_path / "source"
     await _fill(source)
     tables = _read_tables(source)
@@ -396,8 +395,27 @@ async def test_any_pair_of_backends_postgres_to_postgres_and_sqlite_to_sqlite(tm
         assert _read_tables(second) == tables
     finally:
         postgres_cluster.drop_schema(schema)
+
+
+async def test_any_pair_of_backends_sqlite_to_sqlite(tmp_path) -> None:
+    """Between two store directories every table arrives row for row, log positions included (without the
+    PostgreSQL cluster, so the mutation runs of the SQLite dump reach it), and the copy's table stats count its
+    rows and name its newest log position (mutant caught: `table_stats` counting rows as the newest seq)."""
+    source = tmp_path / "source"
+    await _fill(source)
+    tables = _read_tables(source)
     _migrate(source, tmp_path / "copy")
     assert _read_tables(tmp_path / "copy") == tables
+    storage = open_storage(_config(tmp_path / "copy"))
+    try:
+        stats = storage.dump.table_stats()
+    finally:
+        storage.close()
+    logged = {Table.RECORDS, Table.EDGES, Table.JOBS}
+    assert stats == {table: TableStat(rows=len(tables[table.value]),
+                                      last_seq=max(seq for seq, _ in tables[table.value]) if table in logged else 0)
+                     for table in Table}
+    assert all(stats[table].rows for table in Table)
 
 
 def test_a_url_that_is_not_postgresql_is_refused_not_taken_for_a_directory(tmp_path, omne_cli, monkeypatch) -> None:

@@ -100,3 +100,49 @@ def test_jobs_and_records_of_one_storage_share_the_scope_partition(tmp_path) -> 
         assert jobs.next_due() == NOW
     finally:
         storage.close()
+
+
+@pytest.mark.sqlite_only  # the SQLite file itself
+def test_a_sqlite_store_opens_under_new_folders_waits_for_other_writers_and_keeps_its_disk_reserve(tmp_path) -> None:
+    """Mutants caught: `open_database` creating only the last folder (`parents=` dropped or False), its 30 s wait
+    for another process's write lock (`timeout=`) dropped or changed, and `SQLiteStorage` not passing
+    `min_free_bytes` on (its writes then kept the default reserve, not the store's)."""
+    from omne.errors import StorageError
+    from omne.storage import SQLiteStorage
+
+    storage = SQLiteStorage(tmp_path / "new" / "deeper" / "records.sqlite3", min_free_bytes=2**62)
+    try:
+        assert storage._db.conn.execute("PRAGMA busy_timeout").fetchone()[0] == 30_000
+        with pytest.raises(StorageError, match="MiB Omne keeps in reserve; nothing was written"):
+            storage.records.insert([Record(kind=RecordKind.FACT, scope=Scope(user="ana"), text="too big a disk")])
+    finally:
+        storage.close()
+
+
+@pytest.mark.sqlite_only  # SQLite's own refusals
+def test_refused_record_writes_and_undecodable_lookups_say_so_exactly(tmp_path) -> None:
+    """Mutants caught: the record store's refusals (`transaction`'s `what` default and both messages) and
+    `query`'s message for an argument that is not valid UTF-8, each dropped or changed."""
+    from omne.errors import InvalidInputError, StorageError
+    from omne.storage import SQLiteStorage
+    from omne.types import Edge, EdgeKind
+
+    ana = Scope(user="ana")
+    storage = SQLiteStorage(tmp_path / "records.sqlite3", min_free_bytes=0)
+    try:
+        a, b = (Record(kind=RecordKind.FACT, scope=ana, text=t) for t in ("a", "b"))
+        storage.records.insert([a, b], [Edge(id="e1", scope=ana, src=a.id, dst=b.id, kind=EdgeKind.RELATES)])
+        with pytest.raises(StorageError) as rejected:  # another edge under a taken edge id
+            storage.records.add_edges([Edge(id="e1", scope=ana, src=b.id, dst=a.id, kind=EdgeKind.RELATES)])
+        assert str(rejected.value) == "write rejected by the record store: UNIQUE constraint failed: edges.id"
+        with pytest.raises(InvalidInputError) as undecodable:
+            storage.records.get_many(["\udcff"], ana)
+        assert str(undecodable.value) == "a lookup argument is not valid UTF-8 (it holds undecodable bytes)"
+        storage._db.conn.execute("PRAGMA query_only = ON")  # SQLite itself refuses every write now
+        with pytest.raises(StorageError) as refused:
+            storage.records.mark_clean([a.id])
+        assert str(refused.value) == (
+            "the record store could not be written (attempt to write a readonly database); nothing was saved. "
+            "Check free disk space and write permission on the store directory.")
+    finally:
+        storage.close()
