@@ -208,14 +208,19 @@ async def test_an_index_derived_from_another_database_is_refused_with_the_fix(po
         postgres_cluster.drop_schema(two)
 
 
+async def _remembered(path, *texts: str) -> list[Record]:
+    """Open core `path`, remember each text in U, close it: a store whose index and position are then tampered with."""
+    core = await _open(path)
+    try:
+        return [await core.remember(text, scope=U) for text in texts]
+    finally:
+        await core.close()
+
+
 async def test_an_emptied_index_is_rebuilt_from_the_log(database, tmp_path, caplog):
     import shutil
 
-    a = await _open(tmp_path / "a")
-    try:
-        await a.remember("a fact worth keeping", scope=U)
-    finally:
-        await a.close()
+    await _remembered(tmp_path / "a", "a fact worth keeping")
     shutil.rmtree(tmp_path / "a" / "vectors")  # the index went; its position file stayed
     with caplog.at_level(logging.WARNING, logger="omne"):
         again = await _open(tmp_path / "a")
@@ -229,11 +234,7 @@ async def test_an_emptied_index_is_rebuilt_from_the_log(database, tmp_path, capl
 async def test_an_unreadable_index_position_re_applies_the_whole_log(database, tmp_path, caplog):
     from omne.storage.log_follower import POSITION_FILE, FollowState
 
-    a = await _open(tmp_path / "a")
-    try:
-        added = await a.remember("the harbour opens at six", scope=U)
-    finally:
-        await a.close()
+    (added,) = await _remembered(tmp_path / "a", "the harbour opens at six")
     position = tmp_path / "a" / POSITION_FILE
     saved = FollowState.model_validate_json(position.read_text())
     position.write_text("{not json")  # e.g. a disk that lost the file's last write
@@ -253,11 +254,7 @@ class OtherModel(CountingEmbedder):
 
 
 async def test_an_index_built_with_another_embedding_model_is_rebuilt_with_this_one(database, tmp_path, caplog):
-    a = await _open(tmp_path / "a")
-    try:
-        added = await a.remember("the boat is called Mango", scope=U)
-    finally:
-        await a.close()
+    (added,) = await _remembered(tmp_path / "a", "the boat is called Mango")
     other = OtherModel()
     with caplog.at_level(logging.WARNING, logger="omne"):
         again = await _open(tmp_path / "a", other)
@@ -273,12 +270,7 @@ async def test_an_index_built_with_another_embedding_model_is_rebuilt_with_this_
 async def test_an_index_that_lost_points_its_position_covers_is_rebuilt_on_open(database, tmp_path):
     """The position file says every change is in the index, but some points are not (e.g. a power loss kept the
     position and not the index's last pages): opening compares the index with the log, as on SQLite."""
-    a = await _open(tmp_path / "a")
-    try:
-        kept = await a.remember("the harbour opens at six", scope=U)
-        lost = await a.remember("the ferry to Skye leaves at nine", scope=U)
-    finally:
-        await a.close()
+    kept, lost = await _remembered(tmp_path / "a", "the harbour opens at six", "the ferry to Skye leaves at nine")
     index = EdgeVectorIndex(tmp_path / "a" / "vectors", HashEmbedder().dim)
     index.delete([lost.id])
     index.close()
