@@ -85,6 +85,11 @@ def _open_storage(tmp_path):
     return open_storage(OmneConfig.from_env(tmp_path / "store"))
 
 
+def _chain(storage, scope: Scope) -> list[tuple[str, str]]:
+    """The scope's message chain as (from, to) ids, in write order."""
+    return [(e.src, e.dst) for e in storage.records.edges(scope, kinds=[EdgeKind.NEXT])]
+
+
 def _two_versions(storage, later: timedelta, text: str = "v1") -> tuple[Record, Record]:
     """A fact written at T0 and its next version, `later`, through the record store itself."""
     old = Record(kind=RecordKind.FACT, scope=PLANNER, text=text, created_at=T0)
@@ -256,8 +261,7 @@ def test_an_unchained_message_stays_out_of_the_chain_when_updated(tmp_path):
         loose = _message(PLANNER, 2, "three")
         storage.records.insert([loose])
         storage.records.supersede(loose, loose.model_copy(update={"id": "v2-" + loose.id, "text": "three!", "version": 2}))
-        chain = [(e.src, e.dst) for e in storage.records.edges(PLANNER, kinds=[EdgeKind.NEXT])]
-        assert chain == [(first.id, second.id)]
+        assert _chain(storage, PLANNER) == [(first.id, second.id)]
     finally:
         storage.close()
 
@@ -274,8 +278,7 @@ def test_new_messages_follow_the_newest_live_message_before_them_not_the_scopes_
         storage.records.insert([loose])
         third = _message(PLANNER, 3, "three")
         storage.records.insert([third], link_messages=True)
-        chain = [(e.src, e.dst) for e in storage.records.edges(PLANNER, kinds=[EdgeKind.NEXT])]
-        assert chain == [(first.id, second.id), (second.id, third.id)]
+        assert _chain(storage, PLANNER) == [(first.id, second.id), (second.id, third.id)]
     finally:
         storage.close()
 
@@ -417,10 +420,10 @@ def test_one_batch_links_each_scopes_messages_and_a_stored_message_of_the_same_t
         early, late = _message(PLANNER, 1, "new at 1"), _message(PLANNER, 3, "new at 3")
         coder = [_message(CODER, 1, "coder at 1"), _message(CODER, 2, "coder at 2")]
         storage.records.insert([early, late, *coder], link_messages=True)
-        planner_chain = [(e.src, e.dst) for e in storage.records.edges(PLANNER, kinds=[EdgeKind.NEXT])]
+        planner_chain = _chain(storage, PLANNER)
         ids = [stored.id, early.id, tied.id, late.id]
         assert sorted(planner_chain) == sorted(zip(ids, ids[1:]))
-        assert [(e.src, e.dst) for e in storage.records.edges(CODER, kinds=[EdgeKind.NEXT])] == [
+        assert _chain(storage, CODER) == [
             (coder[0].id, coder[1].id)]
     finally:
         storage.close()
