@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
         # The interpreter's last collections walk every object the imports made (about 45 ms a call, measured);
         # the command has closed what it opened by then, so at exit they are left to the OS.
         atexit.register(gc.freeze)
-    # pydantic scans every installed package's entry points for its plugins (about 12 ms) when the first model
+    # pydantic scans every installed package's entry points for its plugins (about 20 ms) when the first model
     # is built; the CLI uses none. PYDANTIC_DISABLE_PLUGINS set to anything, even "", is left as it is.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
