@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import weakref
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -66,6 +67,7 @@ class MiniLMEmbedder:
         self.workers = workers or _cpus()
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+        _live.add(self)
 
     @classmethod
     def shared(cls) -> MiniLMEmbedder:
@@ -121,6 +123,21 @@ class MiniLMEmbedder:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="omne-minilm")
             return self._pool
+
+
+_live: weakref.WeakSet[MiniLMEmbedder] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    """A forked child inherits each embedder's thread pool but none of its threads: a batch sent to it would wait
+    forever (seen with the shared model after a fork: gunicorn --preload, multiprocessing's fork, mutmut). The
+    child starts with no pool, and with fresh locks in case a parent thread held one."""
+    MiniLMEmbedder._shared_lock = threading.Lock()
+    for embedder in list(_live):
+        embedder._pool, embedder._pool_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _cpus() -> int:

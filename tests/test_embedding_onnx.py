@@ -97,3 +97,20 @@ def test_a_process_that_writes_or_searches_imports_neither_torch_nor_sentence_tr
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result == {"hits": ["Maya named her bike Thunder."], "heavy": []}
+
+
+def test_a_forked_child_embeds_batches_with_a_pool_of_its_own(embedder):
+    """A forked child inherits the shared embedder's thread pool but not its threads: before the fork hook, a
+    batch embedded in the child waited forever (gunicorn --preload, multiprocessing's fork start method)."""
+    import signal
+
+    texts = [f"sentence number {i}" for i in range(3 * embedder.batch_size)]  # more than a batch: the pool runs
+    expected = embedder.embed(texts)
+    child = os.fork()
+    if child == 0:  # the child: exit 0 only if the batch comes back right, and die rather than hang
+        signal.alarm(30)
+        ok = np.allclose(embedder.embed(texts), expected, atol=1e-5)
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.WIFEXITED(status), "the child hung embedding a batch (killed by its 30 s alarm)"
+    assert os.WEXITSTATUS(status) == 0, "the child embedded the batch differently"
