@@ -100,7 +100,8 @@ MODULES: dict[str, Module] = {
     "storage-index": Module(mutate=(
         "omne/storage/qdrant_edge_index.py", "omne/storage/index_payload.py", "omne/storage/context.py"),
         tests=("tests/test_regressions_vector_index.py", "tests/test_core_isolation.py", "tests/test_core_records.py",
-               "tests/test_default_read_path.py", "tests/test_storage_auto_optimize.py", *_IN_PROCESS)),
+               "tests/test_default_read_path.py", "tests/test_storage_auto_optimize.py",
+               "tests/test_contextual_vectors.py", *_IN_PROCESS)),  # the last: contextual vectors and the upgrade
     # the PostgreSQL half: the shared log's follower and the migration between backends (its SQLite-to-SQLite
     # refusals included, hence no `not sqlite`), then the record store, its schema, dump and vectors
     "storage-follow": Module(mutate=("omne/storage/log_follower.py", "omne/storage/migration.py"), tests=(
