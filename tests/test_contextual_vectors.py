@@ -6,14 +6,15 @@ import logging
 import pytest
 import qdrant_edge as q
 
-from omne import MemoryCore, OmneConfig, Record, RecordKind, Scope
+from omne import Edge, EdgeKind, MemoryCore, OmneConfig, Record, RecordKind, Scope
 from omne.retrieval.models import ContextConfig
 from omne.retrieval.stages import PRESETS
 from omne.storage.backends import open_storage
 from omne.storage.context import contextual_texts, fill_missing_contexts
 from omne.storage.index_payload import DENSE, LEXICAL, index_text
+from omne.storage.protocols import IndexItem
 from omne.storage.qdrant_edge_index import EdgeVectorIndex
-from omne.testing import make_pre_contextual_index
+from omne.testing import HashEmbedder, make_pre_contextual_index, open_fast_core
 
 JO = Scope(user="jo", session="s1")
 # Sam's answer (turn 3) names nothing the question asks about; only the turn before it does, and other turns
@@ -175,3 +176,69 @@ def test_a_qdrant_server_collection_made_before_contextual_vectors_is_searched_w
     assert list(old.search(JO, None, dense=query, lexical=None, limit=5, context=True)) == ["dense"]
     assert old.missing_context(10) == []  # ... and cannot get them
     old.set_context({record.id: query})
+
+
+async def test_a_previous_message_written_earlier_is_read_from_the_log(tmp_path):
+    """Kills `previous_messages` mutants that drop the log lookup (`missing = None`, `loaded.get(None)`): a
+    message whose previous one was written by an earlier `add` must still get it in its contextual text."""
+    core = await open_fast_core(tmp_path / "store")
+    try:
+        first = await core.add(_turns()[:2])
+        later = await core.add(_turns()[2:4])
+    finally:
+        await core.close()
+    storage = open_storage(OmneConfig(store_dir=tmp_path / "store"))
+    try:
+        assert contextual_texts(storage.records, later) == {
+            later[0].id: f"{index_text(first[1])} {index_text(later[0])}",
+            later[1].id: f"{index_text(later[0])} {index_text(later[1])}"}
+    finally:
+        storage.close()
+
+
+async def test_a_contextual_text_never_takes_a_message_of_another_scope(tmp_path):
+    """Kills `previous_messages` mutants that look links or records up without the scope (`store.links(None,
+    ...)`, `store.get_many(missing, None)`). Edges name any record ids: `jo`'s own NEXT edge from `kim`'s message
+    must not fold `kim`'s text into `jo`'s vector, and `kim`'s NEXT edge into `jo`'s message must not displace
+    `jo`'s real previous message (it is newer, so it would win)."""
+    kim = Scope(user="kim", session="s1")
+    core = await open_fast_core(tmp_path / "store")
+    try:
+        jo_turns = await core.add(_turns()[:3])
+        (secret,) = await core.add([Record(kind=RecordKind.MESSAGE, scope=kim, role="user", text="kim's secret")])
+        await core.add_edges([Edge(scope=JO, src=secret.id, dst=jo_turns[0].id, kind=EdgeKind.NEXT),
+                              Edge(scope=kim, src=secret.id, dst=jo_turns[2].id, kind=EdgeKind.NEXT)])
+    finally:
+        await core.close()
+    storage = open_storage(OmneConfig(store_dir=tmp_path / "store"))
+    try:
+        texts = contextual_texts(storage.records, jo_turns)
+    finally:
+        storage.close()
+    assert texts == {jo_turns[1].id: f"{index_text(jo_turns[0])} {index_text(jo_turns[1])}",
+                     jo_turns[2].id: f"{index_text(jo_turns[1])} {index_text(jo_turns[2])}"}
+
+
+async def test_upgrading_an_older_index_says_so_and_keeps_the_segment_policy(tmp_path, caplog):
+    """Kills `EdgeVectorIndex._upgrade` mutants: its warning's text or argument changed, and the upgraded shard
+    loaded without this version's config (`EdgeShard.load(path)`), which drops the segment policy: then a write
+    past `auto_optimize_after` no longer builds the graph of the points waiting for one."""
+    path = tmp_path / "store"
+    core = await open_fast_core(path)
+    try:
+        await core.add([Record(kind=RecordKind.FACT, scope=JO, text=f"fact {i} about kayaks") for i in range(300)])
+    finally:
+        await core.close()
+    make_pre_contextual_index(path / "vectors")
+    with caplog.at_level(logging.WARNING, logger="omne"):
+        index = EdgeVectorIndex(path / "vectors", 384, auto_optimize_after=200)
+    try:
+        assert (f"the vector index at {path / 'vectors'} has no contextual vectors: adding them (its dense vectors "
+                "are kept; only each message's contextual text is embedded)") in caplog.messages
+        fill_missing_contexts(index, HashEmbedder(), None)  # as reconcile does: each point gets its second vector
+        assert index.unindexed() == 300
+        index.upsert([IndexItem(record=Record(kind=RecordKind.FACT, scope=JO, text="one more"),
+                                vector=HashEmbedder().embed(["one more"])[0])])
+        assert index.auto_optimizations == 1 and index.unindexed() == 0
+    finally:
+        index.close()

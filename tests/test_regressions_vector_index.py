@@ -10,6 +10,7 @@ import logging
 import shutil
 
 import numpy as np
+import pytest
 
 from omne import Record, RecordKind, Scope
 from omne.storage.protocols import IndexItem
@@ -144,3 +145,84 @@ def test_the_edge_index_applies_each_record_filter_itself(tmp_path):
         assert found(kinds=(RecordKind.MESSAGE,), start=t0 + timedelta(days=2)) == {ids[2]}
     finally:
         index.close()
+
+
+def test_lexical_weights_come_from_the_asked_scope_alone(tmp_path):
+    """Kills `EdgeVectorIndex.search` mutants in the BM25 request: its IDF parameters dropped (`params=None`,
+    `idf=None`, `corpus=None`: term rarity counted over every scope in the shard) or its query removed.
+
+    In `a`'s scope "alpha" is rarer than "beta", so the record "alpha" leads; `b` has fifty records with
+    "alpha". Counted over the whole shard, `b`'s data would push `a`'s best match to last, and the ranking
+    would tell `a` how often `b` wrote a word."""
+    index = EdgeVectorIndex(tmp_path / "vectors", dim=4)
+    try:
+        mine = [Record(kind=RecordKind.FACT, scope=SMALL, text=t) for t in ("alpha", "beta", "beta gamma")]
+        theirs = [Record(kind=RecordKind.FACT, scope=LARGE, text=f"alpha filler{i}") for i in range(50)]
+        index.upsert([IndexItem(record=r, vector=_unit([1, 0, 0, 0])) for r in mine + theirs])
+        hits = index.search(SMALL, None, dense=None, lexical="alpha beta", limit=5)["lexical"]
+        assert [h.id for h in hits] == [r.id for r in mine]
+        assert hits[0].score > 1.5 * hits[1].score and [h.rank for h in hits] == [1, 2, 3]
+    finally:
+        index.close()
+
+
+def test_a_delete_refused_for_disk_space_says_the_log_has_the_change(tmp_path):
+    """Kills `EdgeVectorIndex.delete` mutants of its free-space refusal (`refused=` dropped, None or changed):
+    the change is already in the log, so the message must not say that nothing was written."""
+    from omne.errors import StorageError
+
+    index = EdgeVectorIndex(tmp_path / "vectors", dim=4)
+    try:
+        index.min_free_bytes = 1 << 62  # more than any disk has
+        with pytest.raises(StorageError) as refused:
+            index.delete(["some-id"])
+        assert "; the change is committed to the log but the index still lists the records. Free some" in str(
+            refused.value)
+        index.delete([])  # nothing to delete: no disk check
+    finally:
+        index.close()
+
+
+def test_an_index_that_does_not_fit_this_version_is_rebuilt_empty(tmp_path, caplog):
+    """Kills `EdgeVectorIndex._upgrade` mutants of its rebuild branch: the warning's text or arguments changed,
+    and `shutil.rmtree(None)` (the open then failed with StorageError). An index made for other vectors (here
+    4 dimensions, opened as 8) is derived data: it is removed and made again, and says so."""
+    path = tmp_path / "vectors"
+    old = EdgeVectorIndex(path, dim=4)
+    old.upsert([IndexItem(record=Record(kind=RecordKind.FACT, scope=SMALL, text="x"), vector=_unit([1, 0, 0, 0]))])
+    old.close()
+    with caplog.at_level(logging.WARNING, logger="omne"):
+        index = EdgeVectorIndex(path, dim=8)
+    try:
+        (message,) = [m for m in caplog.messages if "does not fit" in m]
+        assert message.startswith(f"the vector index at {path} does not fit this version of Omne (")
+        assert "vector 'context' already exists with different parameters" in message
+        assert message.endswith("); rebuilding it from the record log")
+        assert index.count() == 0
+        record = Record(kind=RecordKind.FACT, scope=SMALL, text="eight dimensions now")
+        index.upsert([IndexItem(record=record, vector=_unit([1, 0, 0, 0, 0, 0, 0, 0]))])
+        assert [h.id for h in index.search(SMALL, None, dense=_unit([1, 0, 0, 0, 0, 0, 0, 0]), lexical=None,
+                                           limit=3)["dense"]] == [record.id]
+    finally:
+        index.close()
+
+
+def test_an_index_taken_by_another_process_during_its_upgrade_is_never_removed(tmp_path, monkeypatch):
+    """Kills `EdgeVectorIndex._upgrade` mutants of its lock check ("WouldBlock" changed, negated or looked for in
+    `str(None)`): had another process taken the index between the first open and the upgrade's, the upgrade
+    would remove an index in use. The binding is made to answer "incompatible" and then "WouldBlock"."""
+    import qdrant_edge as q
+
+    from omne.errors import StoreLockedError
+
+    path = tmp_path / "vectors"
+    EdgeVectorIndex(path, dim=4).close()
+    answers = iter(["Service internal error: incompatible configuration", "Can't init WAL: Kind(WouldBlock)"])
+
+    def load(*args, **kwargs):
+        raise Exception(next(answers))  # the binding's plain Exception
+
+    monkeypatch.setattr(q.EdgeShard, "load", load)
+    with pytest.raises(StoreLockedError, match="open in another process"):
+        EdgeVectorIndex(path, dim=4)
+    assert (path / "segments").exists() or (path / "wal").exists()
