@@ -83,7 +83,11 @@ def test_openapi_fuzz_finds_no_server_error(fuzz_server):
                 assert set(response.json()["error"]) == {"type", "message"}
             assert "Traceback" not in response.text
 
-        check()
+        try:
+            check()
+        except Exception as failure:  # rare and drawn afresh each run: keep what the server logged with the case
+            raise AssertionError(f"{failure}\n--- server log (tail) ---\n{fuzz_server.log.read_text()[-4000:]}") \
+                from failure
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
