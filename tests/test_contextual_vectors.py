@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import pytest
 import qdrant_edge as q
@@ -242,3 +243,40 @@ async def test_upgrading_an_older_index_says_so_and_keeps_the_segment_policy(tmp
         assert index.auto_optimizations == 1 and index.unindexed() == 0
     finally:
         index.close()
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+async def test_adding_contextual_vectors_shows_its_progress_on_a_terminal_only(tmp_path, monkeypatch, caplog):
+    """Kills `fill_missing_contexts` mutants of its log line (text or count dropped) and of its progress bar: the
+    total, description or unit changed or dropped, `disable=None` dropped (a bar then fills a log file or a
+    pipe) and `leave=False` changed (the finished bar stays on the screen)."""
+    path = tmp_path / "store"
+    core = await open_fast_core(path)
+    try:
+        await core.add(_turns())
+    finally:
+        await core.close()
+
+    def upgrade(stderr: io.StringIO) -> str:
+        make_pre_contextual_index(path / "vectors")
+        storage = open_storage(OmneConfig(store_dir=path))
+        index = EdgeVectorIndex(path / "vectors", 384)
+        monkeypatch.setattr("sys.stderr", stderr)
+        try:
+            with caplog.at_level(logging.WARNING, logger="omne"):
+                assert fill_missing_contexts(index, HashEmbedder(), storage.records, batch=4) == len(TALK) - 1
+        finally:
+            monkeypatch.undo()
+            index.close()
+            storage.close()
+        return stderr.getvalue()
+
+    shown = upgrade(_Terminal())
+    assert "adding contextual vectors to an index made before them (10 points)" in caplog.messages
+    assert shown.startswith("\rcontextual vectors:   0%|") and f"| 0/{len(TALK)} [" in shown and "point/s]" in shown
+    assert shown.endswith("\r") and not shown.endswith("\n")  # cleared when done
+    assert upgrade(io.StringIO()) == ""  # not a terminal: no bar
