@@ -4,6 +4,8 @@ Each test's docstring names the mutant it kills."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from omne import Record, RecordKind, Scope
@@ -572,3 +574,92 @@ async def test_stats_and_edges_of_one_scope_count_only_that_scope(fast_core):
     assert [e.id for e in await fast_core.edges(scope=ALICE, record_ids=[b.id])] == [ab.id]
     assert [e.id for e in await fast_core.edges(scope=ALICE, record_ids=[c.id])] == [ab.id]
     assert len(await fast_core.edges(scope=ALICE)) == 2  # with the SUPERSEDES edge of the update
+
+
+async def test_memory_core_ingest_hands_on_every_argument(tmp_path):
+    """Kills `MemoryCore.ingest` mutants that drop one of its arguments or pass None instead (options, vision,
+    message_id, context, mime, metadata, tags, progress) on the way to `omne.ingest.ingest`: each changes what
+    is stored, or what the caller hears, in a way checked here."""
+    from autogen_ext.models.replay import ReplayChatCompletionClient
+
+    from omne.ingest import ImageContext, IngestOptions, Provenance
+    from omne.testing import open_fast_core
+    from tests.ingest_samples import png_bytes
+
+    core = await open_fast_core(tmp_path / "store")
+    try:
+        message = await core.remember("here are my harbour notes", scope=ALICE)
+        events: list[tuple] = []
+        text = " ".join(f"The harbour wall {i} was rebuilt in stone after the storm." for i in range(40)).encode()
+        result = await core.ingest(text, scope=ALICE, name="notes", mime="text/markdown",
+                                   options=IngestOptions(chunk_tokens=16, overlap_tokens=0), message_id=message.id,
+                                   metadata={"project": "harbour"}, tags=["survey"],
+                                   progress=lambda *event: events.append(event))
+        assert len(result.records) > 20  # 16-token chunks (the default of 200 would make two or three)
+        assert all(r.source_ids == [message.id] and r.metadata["project"] == "harbour" and "survey" in r.tags
+                   for r in result.records)
+        assert events  # told how far it got
+        assert Provenance.of(result.records[0]).source.mime == "text/markdown"  # sniffed alone, it is plain text
+
+        vision = ReplayChatCompletionClient([json.dumps({"caption": "a lighthouse at dusk", "text": ""})],
+                                            model_info={"vision": True, "function_calling": False,
+                                                        "json_output": True, "family": "test-vision",
+                                                        "structured_output": False})
+        seen = await core.ingest(png_bytes((10, 20, 30)), scope=ALICE, name="light.png", vision=vision)
+        assert Provenance.of(seen.records[0]).image.caption == "a lighthouse at dusk"
+        told = await core.ingest(png_bytes((40, 50, 60)), scope=ALICE, name="boats.png",
+                                 context=ImageContext(alt_text="boats in the harbour"))
+        assert Provenance.of(told.records[0]).image.caption == "boats in the harbour"
+    finally:
+        await core.close()
+
+
+async def test_an_update_is_checked_and_stamped_as_a_new_version(fast_core):
+    """Kills `MemoryCore.update` and `supersede` mutants: the new version's `valid_from` left unset instead of now,
+    and the schema registry not passed to the check of a new version (`check_records(..., None)`: updating a
+    fact of a schema then crashed with AttributeError instead of checking its data)."""
+    from datetime import timedelta
+
+    from pydantic import BaseModel
+
+    from omne.types import utcnow
+
+    class Boat(BaseModel):
+        name: str
+        length_m: float
+
+    fast_core.schemas.register("boat", Boat)
+    fact = await fast_core.remember("Our boat", scope=ALICE, kind="fact", schema_name="boat",
+                                    data={"name": "Wren", "length_m": 6.5})
+    with pytest.raises(InvalidInputError, match="length_m"):
+        await fast_core.update(fact.id, scope=ALICE, data={"name": "Wren", "length_m": "long"})
+    before = utcnow()
+    new = await fast_core.update(fact.id, scope=ALICE, data={"name": "Wren", "length_m": "7"})
+    assert new.data == {"name": "Wren", "length_m": 7.0}  # validated, and so normalised, by the schema
+    assert new.valid_from is not None and before - timedelta(seconds=1) <= new.valid_from <= utcnow()
+
+
+async def test_an_import_is_written_in_batches_of_the_batch_limit(tmp_path, monkeypatch):
+    """Kills the `MemoryCore.import_jsonl` mutant whose batches lost their step (`range(0, n)`: a batch starting
+    at every record, so each record was written up to `max_batch` times)."""
+    from omne import MemoryCore, OmneConfig
+    from omne.testing import HashEmbedder
+
+    config = OmneConfig(store_dir=tmp_path / "store", limits={"max_batch": 2})
+    core = await MemoryCore.open(config=config, embedder=HashEmbedder())
+    try:
+        for i in range(5):
+            await core.remember(f"note {i}", scope=ALICE)
+        lines = [line async for line in core.export_lines(scope=ALICE)]
+        written: list[int] = []
+        upsert_raw = core._store.upsert_raw  # white box: count the store's writes
+
+        def counting(records, edges=()):
+            written.append(len(records))
+            return upsert_raw(records, edges)
+
+        monkeypatch.setattr(core._store, "upsert_raw", counting)
+        assert await core.import_jsonl(lines) == 5
+        assert written == [2, 2, 1]
+    finally:
+        await core.close()
