@@ -97,11 +97,14 @@ MODULES: dict[str, Module] = {
         "omne/storage/sqlite_dump.py", "omne/storage/sql_keys.py", "omne/storage/sql_dialect.py",
         "omne/storage/dump_models.py",
         "omne/storage/space.py"), tests=("tests/test_service_auth.py", *_STORE_TESTS)),
+    # the index is called by every store test too: on the hashing embedder only (`minilm` left out), as above
     "storage-index": Module(mutate=(
         "omne/storage/qdrant_edge_index.py", "omne/storage/index_payload.py", "omne/storage/context.py"),
-        tests=("tests/test_regressions_vector_index.py", "tests/test_core_isolation.py", "tests/test_core_records.py",
+        tests=("tests/test_regressions_vector_index.py", "tests/test_core_records.py",
                "tests/test_default_read_path.py", "tests/test_storage_auto_optimize.py",
-               "tests/test_contextual_vectors.py", *_IN_PROCESS)),  # the last: contextual vectors and the upgrade
+               "tests/test_contextual_vectors.py",  # contextual vectors and the upgrade of an older index
+               "tests/test_core_verbs.py", "tests/test_regressions_mutation.py", "tests/test_shared_log_index.py",
+               *_selection("subprocess", "postgres", "served", "minilm"))),
     # the PostgreSQL half: the shared log's follower and the migration between backends (its SQLite-to-SQLite
     # refusals included, hence no `not sqlite`), then the record store, its schema, dump and vectors
     "storage-follow": Module(mutate=("omne/storage/log_follower.py", "omne/storage/migration.py"), tests=(
