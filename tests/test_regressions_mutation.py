@@ -4,6 +4,7 @@ Each test's docstring names the mutant it kills."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -663,3 +664,27 @@ async def test_an_import_is_written_in_batches_of_the_batch_limit(tmp_path, monk
         assert written == [2, 2, 1]
     finally:
         await core.close()
+
+
+async def test_remember_list_and_stats_keep_their_contracts(fast_core):
+    """Kills `MemoryCore` mutants: `remember` dropping its extra fields (`**fields`) or its error message,
+    `list` not checking its limit or naming another call in a filter error, and `stats` counting pending index
+    work over the whole store instead of the scope (`pending(None)`) or losing its `store` entry."""
+    bob = Scope(user="bob")
+    note = await fast_core.remember("The ferry leaves at nine.", scope=ALICE, name="Sam", tags=["travel"],
+                                    importance=0.9, metadata={"source": "chat"})
+    assert (note.name, note.tags, note.importance, note.metadata) == ("Sam", ["travel"], 0.9, {"source": "chat"})
+    with pytest.raises(InvalidInputError) as bad:
+        await fast_core.remember("x", scope=ALICE, importance=5)
+    assert str(bad.value).startswith("invalid record: importance: ")
+    for limit in (0, -1):
+        with pytest.raises(InvalidInputError, match="^limit must be between 1 and"):
+            await fast_core.list(scope=ALICE, limit=limit)
+    with pytest.raises(InvalidInputError, match="^invalid list filter: "):
+        await fast_core.list(scope=ALICE, kinds=["not-a-kind"])
+    await fast_core.remember("Bob's note", scope=bob)
+    await fast_core.remember("Bob's other note", scope=bob)
+    await asyncio.to_thread(fast_core._store.mark_all_dirty)  # white box: every record awaits indexing
+    assert (await fast_core.stats(ALICE))["pending_index"] == 1
+    whole = await fast_core.stats()
+    assert whole["pending_index"] == 3 and whole["store"] == str(fast_core.config.store_dir)
