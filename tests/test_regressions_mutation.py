@@ -688,3 +688,36 @@ async def test_remember_list_and_stats_keep_their_contracts(fast_core):
     assert (await fast_core.stats(ALICE))["pending_index"] == 1
     whole = await fast_core.stats()
     assert whole["pending_index"] == 3 and whole["store"] == str(fast_core.config.store_dir)
+
+
+async def test_connect_hands_its_arguments_to_the_client_and_schemas_are_listed(fast_core, monkeypatch):
+    """Kills `MemoryCore.connect` mutants (the URL, key or timeout not handed on) and `fact_schemas` ones. The
+    client is only built here: what it would send is read from its httpx client (white box), no server runs."""
+    from typing import ClassVar
+
+    from pydantic import BaseModel
+
+    from omne import MemoryCore
+
+    monkeypatch.delenv("OMNE_URL", raising=False)
+    monkeypatch.delenv("OMNE_API_KEY", raising=False)
+    client = MemoryCore.connect("http://127.0.0.1:9/", api_key="k-1", timeout_s=7.5)
+    try:
+        assert client.url == "http://127.0.0.1:9"
+        assert client._http.headers["Authorization"] == "Bearer k-1" and client._http.timeout.read == 7.5
+    finally:
+        await client.close()
+    default = MemoryCore.connect("http://127.0.0.1:9")
+    try:
+        assert "Authorization" not in default._http.headers and default._http.timeout.read == 60.0
+    finally:
+        await default.close()
+
+    class Boat(BaseModel):
+        name: str
+        length_m: float
+        identity_fields: ClassVar[tuple[str, ...]] = ("name",)
+
+    fast_core.schemas.register("boat", Boat)
+    schemas = await fast_core.fact_schemas()
+    assert schemas["boat"] == ["name"] and list(schemas) == sorted(schemas)
