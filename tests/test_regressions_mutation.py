@@ -721,3 +721,20 @@ async def test_connect_hands_its_arguments_to_the_client_and_schemas_are_listed(
     fast_core.schemas.register("boat", Boat)
     schemas = await fast_core.fact_schemas()
     assert schemas["boat"] == ["name"] and list(schemas) == sorted(schemas)
+
+
+async def test_optimize_builds_the_waiting_graph_once(tmp_path):
+    """Kills `IndexUpkeep.optimize` / `MemoryCore.optimize` mutants that skip the build or lose its answer."""
+    from omne import MemoryCore, OmneConfig
+    from omne.testing import HashEmbedder
+
+    # 1,500 points: past the segment policy's indexing threshold for batches of 2,000, short of the automatic build
+    config = OmneConfig(store_dir=tmp_path / "store", vectors={"auto_optimize_after": 2000})
+    core = await MemoryCore.open(config=config, embedder=HashEmbedder())
+    try:
+        await core.add([Record(kind=RecordKind.FACT, scope=ALICE, text=f"fact {i} about kayaks") for i in range(1500)])
+        assert core._index.unindexed() == 1500  # white box: nothing built by itself
+        assert await core.optimize() is True and core._index.unindexed() == 0
+        assert await core.optimize() is False  # nothing left to build
+    finally:
+        await core.close()
