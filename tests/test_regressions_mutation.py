@@ -738,3 +738,74 @@ async def test_optimize_builds_the_waiting_graph_once(tmp_path):
         assert await core.optimize() is False  # nothing left to build
     finally:
         await core.close()
+
+
+async def test_list_and_search_apply_every_filter_they_are_given(fast_core):
+    """Kills `MemoryCore.list`, `search` and `_record_filter` mutants that drop one filter on its way to the
+    store or the index (kinds, roles, tags, start, end, limit, newest_first, text_contains, include_history),
+    change search's default `top_k` of 10 or the call named in a filter error, and `_check_limit`'s inclusive
+    upper bound."""
+    from datetime import datetime, timedelta, timezone
+
+    from omne.core import MAX_LIMIT
+
+    t0 = datetime(2025, 3, 1, tzinfo=timezone.utc)
+    said = [Record(kind=RecordKind.MESSAGE, scope=ALICE, role=role, text=f"kayak trip note {i}", tags=[tag],
+                   event_time=t0 + timedelta(days=i))
+            for i, (role, tag) in enumerate([("user", "a"), ("assistant", "b"), ("user", "b"), ("assistant", "a")])]
+    stored = await fast_core.add(said + [Record(kind=RecordKind.FACT, scope=ALICE, text=f"kayak fact {i}",
+                                                event_time=t0 + timedelta(days=10 + i)) for i in range(8)])
+    ids = [r.id for r in stored]
+
+    async def listed(**kwargs) -> list[str]:
+        return [r.id for r in await fast_core.list(scope=ALICE, **kwargs)]
+
+    assert await listed(kinds=["message"]) == ids[:4]
+    assert await listed(roles=["user"]) == [ids[0], ids[2]]
+    assert await listed(tags=["a"]) == [ids[0], ids[3]]
+    assert await listed(kinds=["message"], start=t0 + timedelta(days=1)) == ids[1:4]
+    assert await listed(kinds=["message"], end=t0 + timedelta(days=1)) == ids[:2]
+    assert await listed(limit=2) == ids[:2]
+    assert await listed(kinds=["message"], newest_first=True) == ids[3::-1]
+    assert await listed(text_contains="note 2") == [ids[2]]
+    await fast_core.update(ids[4], scope=ALICE, text="kayak fact 0, corrected")
+    assert len(await listed(kinds=["fact"], include_history=True)) == len(await listed(kinds=["fact"])) + 1
+    assert len(await fast_core.list(scope=ALICE, limit=MAX_LIMIT)) == 12  # the bound itself is allowed
+
+    async def found(**kwargs) -> set[str]:
+        return {h.record.id for h in await fast_core.search("kayak trip note", scope=ALICE, **kwargs)}
+
+    assert await found(roles=["assistant"]) == {ids[1], ids[3]}
+    assert await found(tags=["b"]) == {ids[1], ids[2]}
+    assert len(await fast_core.search("kayak", scope=ALICE)) == 10
+    with pytest.raises(InvalidInputError, match="^invalid search filter: "):
+        await fast_core.search("kayak", scope=ALICE, kinds=["boat"])
+
+
+async def test_add_checks_schemas_writes_its_edges_and_tells_its_hooks(fast_core):
+    """Kills `MemoryCore.add` mutants: the schema registry not passed to the check (`check_records(..., None)`),
+    the edges left out of the insert, and a write hook called without the core, the records or their vectors."""
+    from pydantic import BaseModel
+
+    from omne import Edge, EdgeKind
+
+    class Boat(BaseModel):
+        name: str
+        length_m: float
+
+    calls: list[tuple] = []
+
+    class Recording:
+        async def after_add(self, core, records, vectors) -> None:
+            calls.append((core, [r.id for r in records], sorted(vectors)))
+
+    fast_core.schemas.register("boat", Boat)
+    fast_core.write_hooks.append(Recording())
+    first, second = Record(kind=RecordKind.FACT, scope=ALICE, text="Wren", schema_name="boat",
+                           data={"name": "Wren", "length_m": "6.5"}), Record(kind=RecordKind.FACT, scope=ALICE,
+                                                                               text="Wren is moored at pier 4")
+    stored = await fast_core.add([first, second], [Edge(scope=ALICE, src=first.id, dst=second.id,
+                                                        kind=EdgeKind.RELATES)])
+    assert stored[0].data == {"name": "Wren", "length_m": 6.5}  # validated, and so normalised
+    assert [(e.src, e.dst) for e in await fast_core.edges(scope=ALICE)] == [(first.id, second.id)]
+    assert calls == [(fast_core, [first.id, second.id], sorted([first.id, second.id]))]
