@@ -809,3 +809,47 @@ async def test_add_checks_schemas_writes_its_edges_and_tells_its_hooks(fast_core
     assert stored[0].data == {"name": "Wren", "length_m": 6.5}  # validated, and so normalised
     assert [(e.src, e.dst) for e in await fast_core.edges(scope=ALICE)] == [(first.id, second.id)]
     assert calls == [(fast_core, [first.id, second.id], sorted([first.id, second.id]))]
+
+
+async def test_a_failing_write_hook_is_logged_and_the_write_stands(fast_core, caplog):
+    """Kills `MemoryCore.add` mutants of the failing hook's log line (its text, or the hook's name, dropped)."""
+    import logging
+
+    class Exploding:
+        async def after_add(self, core, records, vectors) -> None:
+            raise RuntimeError("graph builder down")
+
+    fast_core.write_hooks.append(Exploding())
+    with caplog.at_level(logging.ERROR, logger="omne"):
+        (stored,) = await fast_core.add([Record(kind=RecordKind.FACT, scope=ALICE, text="kept anyway")])
+    assert (await fast_core.get(stored.id, scope=ALICE)).text == "kept anyway"
+    (entry,) = [r for r in caplog.records if r.name == "omne"]
+    assert entry.getMessage() == "write hook Exploding failed after a committed add"
+    assert entry.exc_info is not None and "graph builder down" in str(entry.exc_info[1])
+
+
+async def test_records_indexed_again_by_reconcile_get_their_contextual_texts(tmp_path):
+    """Kills the `IndexUpkeep._index_records` mutant that re-indexes without the record store as the source of
+    previous messages (`embed_records(..., None)`): a rebuilt index then lost every contextual vector."""
+    from omne import MemoryCore
+    from omne.storage.index_payload import index_text
+    from omne.testing import HashEmbedder
+
+    class Recording(HashEmbedder):
+        texts: list[str] = []
+
+        def embed(self, texts):
+            self.texts.extend(texts)
+            return super().embed(texts)
+
+    embedder = Recording()
+    core = await MemoryCore.open(tmp_path / "store", embedder=embedder)
+    try:
+        first, second = await core.add([Record(kind=RecordKind.MESSAGE, scope=ALICE, role="user", text=t)
+                                        for t in ("Where is the spare key?", "Under the blue flowerpot.")])
+        await asyncio.to_thread(core._store.mark_all_dirty)  # white box: as after a lost index
+        embedder.texts.clear()
+        assert await core.reconcile() == 2
+        assert f"{index_text(first)} {index_text(second)}" in embedder.texts
+    finally:
+        await core.close()
