@@ -236,6 +236,7 @@ async def test_upgrading_an_older_index_says_so_and_keeps_the_segment_policy(tmp
     try:
         assert (f"the vector index at {path / 'vectors'} has no contextual vectors: adding them (its dense vectors "
                 "are kept; only each message's contextual text is embedded)") in caplog.messages
+        assert len(index.missing_context(7)) == 7  # a page of the asked size
         fill_missing_contexts(index, HashEmbedder(), None)  # as reconcile does: each point gets its second vector
         assert index.unindexed() == 300
         index.upsert([IndexItem(record=Record(kind=RecordKind.FACT, scope=JO, text="one more"),
@@ -280,3 +281,26 @@ async def test_adding_contextual_vectors_shows_its_progress_on_a_terminal_only(t
     assert shown.startswith("\rcontextual vectors:   0%|") and f"| 0/{len(TALK)} [" in shown and "point/s]" in shown
     assert shown.endswith("\r") and not shown.endswith("\n")  # cleared when done
     assert upgrade(io.StringIO()) == ""  # not a terminal: no bar
+
+
+async def test_a_message_is_indexed_with_its_contextual_vector_and_found_by_it(tmp_path):
+    """Kills `embed_records` mutants that skip the contextual texts or drop their vectors on the way to the index
+    (`context=None`, `extra.get(None)`, the `context_from` test negated or short-circuited), on the hashing
+    embedder: the query that is exactly a reply's contextual text finds that reply first in the `context`
+    stage with a cosine of 1, and `search(context=...)` names its rankings "dense", "context" and "lexical"
+    (kills the stage-name and slice mutants of `EdgeVectorIndex.search`)."""
+    embedder = HashEmbedder()
+    core = await MemoryCore.open(tmp_path / "store", embedder=embedder)
+    try:
+        first, second = await core.add(_turns()[:2])
+        vector = embedder.embed([f"{index_text(first)} {index_text(second)}"])[0]
+        rankings = core._index.search(JO, None, dense=vector, lexical="coach", limit=2, context=True)  # white box
+        assert sorted(rankings) == ["context", "dense", "lexical"]
+        top = rankings["context"][0]
+        assert top.id == second.id and top.score == pytest.approx(1.0, abs=1e-5)
+        assert rankings["dense"][0].score < 0.99  # alone, the reply is not that text
+        assert sorted(core._index.search(JO, None, dense=vector, lexical="coach", limit=2)) == ["dense", "lexical"]
+    finally:
+        await core.close()
+    async with await MemoryCore.open(tmp_path / "plain", embedder=embedder, contextual=False) as plain:
+        assert len(await plain.add(_turns()[:3])) == 3  # no record store to read previous messages from: no crash
