@@ -7,6 +7,7 @@ import socket
 import pytest
 
 from omne import BackendUnavailableError, MemoryCore, OmneConfig, VectorConfig
+from omne.testing import HashEmbedder
 
 
 @pytest.fixture
@@ -16,34 +17,34 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
-async def test_unreachable_server_is_a_clear_error(tmp_path, embedder, closed_port):
+async def test_unreachable_server_is_a_clear_error(tmp_path, closed_port):
     url = f"http://127.0.0.1:{closed_port}"
     config = OmneConfig(store_dir=tmp_path / "store", vectors=VectorConfig(backend="server", url=url, timeout_s=2))
     with pytest.raises(BackendUnavailableError) as caught:
-        await MemoryCore.open(config=config, embedder=embedder)
+        await MemoryCore.open(config=config, embedder=HashEmbedder())
     message = str(caught.value)
     assert f"cannot reach the Qdrant server at {url}" in message and "OMNE_QDRANT_URL" in message
     # the failed open released the record log: the embedded default opens the same directory at once
     core = await MemoryCore.open(tmp_path / "store", config=OmneConfig(store_dir=tmp_path / "store"),
-                                 embedder=embedder)
+                                 embedder=HashEmbedder())
     assert (await core.stats())["records"] == 0
     await core.close()
 
 
-async def test_server_backend_without_url_names_the_fix(tmp_path, embedder):
+async def test_server_backend_without_url_names_the_fix(tmp_path):
     config = OmneConfig(store_dir=tmp_path / "s", vectors=VectorConfig(backend="server"))
     with pytest.raises(BackendUnavailableError, match="no url is set"):
-        await MemoryCore.open(config=config, embedder=embedder)
+        await MemoryCore.open(config=config, embedder=HashEmbedder())
 
 
-async def test_env_selects_the_server(monkeypatch, tmp_path, embedder, closed_port):
+async def test_env_selects_the_server(monkeypatch, tmp_path, closed_port):
     url = f"http://127.0.0.1:{closed_port}"
     monkeypatch.setenv("OMNE_QDRANT_URL", url)
     monkeypatch.setenv("OMNE_QDRANT_API_KEY", "k-123")
     config = OmneConfig.from_env(tmp_path / "s")
     assert (config.vectors.backend, config.vectors.url, config.vectors.api_key) == ("server", url, "k-123")
     with pytest.raises(BackendUnavailableError, match=f"127.0.0.1:{closed_port}"):
-        await MemoryCore.open(tmp_path / "s", embedder=embedder)
+        await MemoryCore.open(tmp_path / "s", embedder=HashEmbedder())
     monkeypatch.delenv("OMNE_QDRANT_URL")
     assert OmneConfig.from_env(tmp_path / "s").vectors.backend == "edge"
 

@@ -56,6 +56,7 @@ async def test_memory_core_passes_the_threshold_from_its_config(tmp_path):
         scope = Scope(user="u")
         await core.add([Record(kind=RecordKind.FACT, scope=scope, text=f"fact {i} about kayaks") for i in range(130)])
         assert core._index.auto_optimizations == 1 and core._index.unindexed() == 0  # white box
+        assert core._index.min_free_bytes == config.limits.min_free_bytes  # the index takes the store's limits too
         assert len(await core.search("fact 7 kayaks", scope=scope)) > 0
     finally:
         await core.close()
