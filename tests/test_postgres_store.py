@@ -199,3 +199,74 @@ def test_text_with_a_nul_character_is_refused_clearly(postgres_url):
         assert storage.records.count(None, live_only=False) == 0
     finally:
         storage.close()
+
+
+_LOG_LOCK = "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.omne_log'))"
+
+
+def _waits_for_the_log_lock(url: str, write) -> bool:
+    """Whether `write`, run in a thread, waits while another session holds the store's log lock (it must then
+    finish once the lock is released). Polls until the write is either blocked by the holder or done: no timing."""
+    import psycopg
+
+    done, errors = threading.Event(), []
+
+    def run():
+        try:
+            write()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            done.set()
+    with psycopg.connect(url, autocommit=True) as holder:
+        with holder.transaction():
+            holder.execute(_LOG_LOCK)
+            thread = threading.Thread(target=run)
+            thread.start()
+            waited = False
+            for _ in range(6000):  # at most a minute on a very busy machine
+                blocked = holder.execute("SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
+                                         [holder.info.backend_pid]).fetchone()[0]
+                if blocked:
+                    waited = not done.is_set()
+                    break
+                if done.wait(0.01):
+                    break
+        thread.join(60)
+    assert done.is_set() and not errors, errors
+    return waited
+
+
+@pytest.mark.parametrize("write", ["insert", "upsert_raw", "supersede", "mark_deleted", "load_records", "load_edges"])
+def test_every_write_that_moves_the_log_waits_for_the_log_lock(postgres_url, write):
+    """Kills the `log_lock` mutants (None, left out, False) of `PostgresRecordStore.upsert_raw` (27, 29, 30),
+    `supersede` (54, 56, 57) and `mark_deleted` (15, 17, 18), and `PostgresDump._load` 20, 22, 23 (the lock left
+    out, or taken for jobs only). Each of these writes gives records or edges a log position (`seq`, and a
+    record's `change_seq`, which other servers' followers read the shared log by), so each must serialise with
+    every other such write: otherwise positions are taken in one order and committed in another, and a reader
+    that has passed a position never sees the row that commits behind it. Checked directly: while another
+    session holds the store's log lock, the write waits, and it completes once the lock is released."""
+    from omne.storage.dump_models import Logged
+    from omne.types import Edge
+
+    storage = PostgresStorage(postgres_url, pool_size=2)
+    try:
+        records = storage.records
+        held = Record(kind=RecordKind.MESSAGE, scope=SCOPE, role="user", text="held", event_time=T0)
+        other = Record(kind=RecordKind.FACT, scope=SCOPE, text="other")
+        records.insert([held, other], link_messages=True)
+        fresh = Record(kind=RecordKind.FACT, scope=SCOPE, text="fresh")
+        edge = Edge(scope=SCOPE, src=held.id, dst=other.id, kind=EdgeKind.RELATES, created_at=T0)
+        writes = {
+            "insert": lambda: records.insert([fresh]),
+            "upsert_raw": lambda: records.upsert_raw([fresh]),
+            "supersede": lambda: records.supersede(held, held.model_copy(update={"id": "v2-" + held.id,
+                                                                                 "text": "held, edited", "version": 2})),
+            "mark_deleted": lambda: records.mark_deleted(held, T0 + timedelta(days=1)),
+            "load_records": lambda: storage.dump.load_records([Logged(100, fresh)]),
+            "load_edges": lambda: storage.dump.load_edges([Logged(100, edge)]),
+        }
+        assert _waits_for_the_log_lock(postgres_url, writes[write])
+        assert records.count(SCOPE, live_only=False) == (2 if write in ("mark_deleted", "load_edges") else 3)
+    finally:
+        storage.close()
