@@ -225,8 +225,8 @@ def _waits_for_the_log_lock(url: str, write) -> bool:
             thread.start()
             waited = False
             for _ in range(6000):  # at most a minute on a very busy machine
-                blocked = holder.execute("SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
-                                         [holder.info.backend_pid]).fetchone()[0]
+                blocked = holder.execute("SELECT count(*) FROM pg_stat_activity WHERE %s = "
+                                         "ANY(pg_blocking_pids(pid))", [holder.info.backend_pid]).fetchone()[0]
                 if blocked:
                     waited = not done.is_set()
                     break
@@ -260,13 +260,73 @@ def test_every_write_that_moves_the_log_waits_for_the_log_lock(postgres_url, wri
         writes = {
             "insert": lambda: records.insert([fresh]),
             "upsert_raw": lambda: records.upsert_raw([fresh]),
-            "supersede": lambda: records.supersede(held, held.model_copy(update={"id": "v2-" + held.id,
-                                                                                 "text": "held, edited", "version": 2})),
+            "supersede": lambda: records.supersede(held, held.model_copy(
+                update={"id": "v2-" + held.id, "text": "held, edited", "version": 2})),
             "mark_deleted": lambda: records.mark_deleted(held, T0 + timedelta(days=1)),
             "load_records": lambda: storage.dump.load_records([Logged(100, fresh)]),
             "load_edges": lambda: storage.dump.load_edges([Logged(100, edge)]),
         }
         assert _waits_for_the_log_lock(postgres_url, writes[write])
         assert records.count(SCOPE, live_only=False) == (2 if write in ("mark_deleted", "load_edges") else 3)
+    finally:
+        storage.close()
+
+
+def _drop_the_connection(storage: PostgresStorage, url: str) -> None:
+    """End the server side of the one pooled connection (as a server restart or a network cut would)."""
+    import psycopg
+
+    with storage._db.pool.connection() as conn:
+        pid = conn.info.backend_pid
+    with psycopg.connect(url, autocommit=True) as admin:
+        assert admin.execute("SELECT pg_terminate_backend(%s, 30000)", [pid]).fetchone()[0]
+
+
+def test_refused_writes_bad_values_and_a_lost_server_say_so_exactly(postgres_url):
+    """Kills `PostgresDatabase.transaction` mutants 2, 3 (the default `what`), 6-15 (each refusal's message: None,
+    `XX...XX`, another letter case, the URL left out) and `PostgresDatabase.query` 5-11 (the same for reads): the
+    PostgreSQL twin of test_storage_protocols.py's SQLite test. A taken edge id, a value PostgreSQL cannot hold
+    (NUL) or that is not UTF-8, and a connection the server ended each get their own message, naming the fix."""
+    from omne.storage.postgres_db import redact
+    from omne.types import Edge
+
+    storage = PostgresStorage(postgres_url, pool_size=1)
+    try:
+        records = storage.records
+        a, b = (Record(kind=RecordKind.FACT, scope=SCOPE, text=t) for t in ("a", "b"))
+        records.insert([a, b], [Edge(id="e1", scope=SCOPE, src=a.id, dst=b.id, kind=EdgeKind.RELATES)])
+        with pytest.raises(StorageError) as rejected:  # another edge under a taken edge id
+            records.add_edges([Edge(id="e1", scope=SCOPE, src=b.id, dst=a.id, kind=EdgeKind.RELATES)])
+        assert str(rejected.value).startswith(
+            'write rejected by the record store: duplicate key value violates unique constraint "edges_id_key"')
+        with pytest.raises(InvalidInputError) as nul:
+            records.insert([Record(kind=RecordKind.FACT, scope=SCOPE, text="a\x00b")])
+        assert str(nul.value) == ("the record store (PostgreSQL) refused a value: PostgreSQL text fields cannot "
+                                  "contain NUL (0x00) bytes; remove it (e.g. NUL characters) and write again")
+        with pytest.raises(InvalidInputError) as undecodable:
+            records.insert([Record(kind=RecordKind.FACT, scope=SCOPE, text="x").model_copy(
+                update={"text": "\udcff"})])  # past the model's own check, as a caller of the store could
+        assert str(undecodable.value) == "a value is not valid UTF-8 (it holds undecodable bytes)"
+        with pytest.raises(InvalidInputError) as lookup:
+            records.get_many(["\udcff"], SCOPE)
+        assert str(lookup.value) == "a lookup argument is not valid UTF-8 (it holds undecodable bytes)"
+        with pytest.raises(InvalidInputError) as nul_lookup:
+            records.get_many(["a\x00"], SCOPE)
+        assert str(nul_lookup.value) == ("lookup refused by PostgreSQL: PostgreSQL text fields cannot contain NUL "
+                                         "(0x00) bytes")
+        assert records.count(None) == 2  # nothing of the refused writes was kept
+
+        _drop_the_connection(storage, postgres_url)
+        with pytest.raises(StorageError) as unread:
+            records.get_many([a.id], SCOPE)
+        assert str(unread.value).startswith("the store could not be read (")
+        assert str(unread.value).endswith(f"); check that the PostgreSQL server at {redact(postgres_url)} is reachable")
+        _drop_the_connection(storage, postgres_url)
+        with pytest.raises(StorageError) as unwritten:
+            records.mark_clean([a.id])
+        assert str(unwritten.value).startswith("the record store could not be written (")
+        assert str(unwritten.value).endswith(f"); nothing was saved. Check that the PostgreSQL server at "
+                                             f"{redact(postgres_url)} is reachable.")
+        assert records.get_many([a.id], SCOPE) == [a]  # a new connection: the store works again
     finally:
         storage.close()
