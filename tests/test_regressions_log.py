@@ -563,3 +563,26 @@ def test_the_dump_reads_records_edges_and_jobs_a_page_at_a_time(tmp_path):
             assert read(rest[-1].seq, 2) == []
     finally:
         storage.close()
+
+
+def test_links_are_those_of_the_asked_records_kind_and_scope_only(tmp_path):
+    """Kills `PostgresRecordStore.links__mutmut_7` (`_edges_sql(..., None, ...)`: no scope condition, so another
+    agent's edge to one of this agent's records came back) and `links__mutmut_9` (`record_ids` not passed on:
+    every link of the kind in the scope came back)."""
+    from omne.types import Edge
+
+    storage = _open_storage(tmp_path)
+    try:
+        a, b, c = (Record(kind=RecordKind.FACT, scope=PLANNER, text=t) for t in ("a", "b", "c"))
+        mine = [Edge(scope=PLANNER, src=b.id, dst=a.id, kind=EdgeKind.DERIVED_FROM, created_at=T0),
+                Edge(scope=PLANNER, src=c.id, dst=b.id, kind=EdgeKind.DERIVED_FROM, created_at=T0),
+                Edge(scope=PLANNER, src=a.id, dst=c.id, kind=EdgeKind.RELATES, created_at=T0)]
+        storage.records.insert([a, b, c], mine)
+        theirs = Record(kind=RecordKind.INSIGHT, scope=CODER, text="the coder's insight, derived from the planner's")
+        storage.records.insert([theirs], [Edge(scope=CODER, src=theirs.id, dst=a.id, kind=EdgeKind.DERIVED_FROM,
+                                               created_at=T0)])
+        assert storage.records.links(PLANNER, EdgeKind.DERIVED_FROM, [a.id]) == [(b.id, a.id)]
+        assert storage.records.links(PLANNER, EdgeKind.DERIVED_FROM, [c.id]) == [(c.id, b.id)]
+        assert storage.records.links(CODER, EdgeKind.DERIVED_FROM, [a.id]) == [(theirs.id, a.id)]
+    finally:
+        storage.close()
