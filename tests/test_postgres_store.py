@@ -330,3 +330,21 @@ def test_refused_writes_bad_values_and_a_lost_server_say_so_exactly(postgres_url
         assert records.get_many([a.id], SCOPE) == [a]  # a new connection: the store works again
     finally:
         storage.close()
+
+
+def test_a_database_written_by_a_newer_omne_is_refused_naming_both_versions(postgres_url):
+    """Kills `migrate__mutmut_23` (`RuntimeError(None)`): a PostgreSQL store whose schema is newer than this Omne
+    knows is refused with the versions and the fix, as the SQLite store is, and left as it was."""
+    import psycopg
+
+    from omne.storage.postgres_schema import MIGRATIONS
+
+    PostgresStorage(postgres_url).close()
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("UPDATE omne_schema SET version = %s", [len(MIGRATIONS) + 1])
+    with pytest.raises(RuntimeError) as refused:
+        PostgresStorage(postgres_url)
+    assert str(refused.value) == (f"this database was written by a newer Omne (schema {len(MIGRATIONS) + 1}, this "
+                                  f"one knows {len(MIGRATIONS)}): upgrade Omne to open it")
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        assert conn.execute("SELECT version FROM omne_schema").fetchone()[0] == len(MIGRATIONS) + 1
