@@ -169,13 +169,24 @@ async def test_an_export_reads_back_byte_identical_on_both_backends(postgres_url
     assert exports[0].count("\n") == 2 and "ünïcode ✓" in exports[0]
 
 
+_OPEN_FIX = ("Check that the server runs, the URL (OMNE_DATABASE_URL or --database) and that its user may create "
+             "tables.")
+
+
 def test_a_bad_database_url_and_an_unreachable_server_get_clear_errors(monkeypatch, tmp_path):
+    """Also kills `PostgresDatabase.__init__`'s mutants of the first refusal: the reason dropped (`None`,
+    `str(None)`), joined with `XX XX`, the URL not given to `redact`, and the fix's words changed."""
     monkeypatch.setenv("OMNE_DATABASE_URL", "mysql://root@localhost/omne")
     with pytest.raises(InvalidInputError, match="OMNE_DATABASE_URL.*postgresql://"):
         OmneConfig.from_env(tmp_path)
     with pytest.raises(StorageError, match=r"omne:\*\*\*@127.0.0.1:9/x.*OMNE_DATABASE_URL or --database") as caught:
         PostgresDatabase("postgresql://omne:secret@127.0.0.1:9/x", connect_timeout_s=2)
-    assert "secret" not in str(caught.value)
+    message = str(caught.value)
+    assert "secret" not in message
+    assert message.startswith("cannot open the PostgreSQL store at postgresql://omne:***@127.0.0.1:9/x: ")
+    assert message.endswith(". " + _OPEN_FIX)
+    assert 'connection to server at "127.0.0.1", port 9 failed: Connection refused' in message
+    assert "\n" not in message and "  " not in message  # the driver's reason, in one line
 
 
 def test_the_cli_on_an_unreachable_server_fails_at_once_in_one_line_with_the_reason(omne_cli, tmp_path):
@@ -348,3 +359,27 @@ def test_a_database_written_by_a_newer_omne_is_refused_naming_both_versions(post
                                   f"one knows {len(MIGRATIONS)}): upgrade Omne to open it")
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         assert conn.execute("SELECT version FROM omne_schema").fetchone()[0] == len(MIGRATIONS) + 1
+
+
+def test_a_user_who_may_not_create_the_tables_gets_the_same_clear_error(postgres_cluster, postgres_url):
+    """Kills `PostgresDatabase.__init__`'s mutants of the second refusal (the server answers, the schema cannot
+    be made): the URL not given to `redact`, and the fix's words `XX...XX` or in another letter case. The
+    message names the store (password hidden), PostgreSQL's reason and the fix."""
+    from tests.support.postgres import schema_name
+
+    role = schema_name("reader_")
+    schema = postgres_url.rsplit("search_path%3D", 1)[1]
+    postgres_cluster.execute(f'CREATE ROLE "{role}" LOGIN PASSWORD \'pw\'')
+    postgres_cluster.execute(f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"')  # it may look, not create
+    try:
+        url = postgres_url.replace("postgresql://postgres@", f"postgresql://{role}:pw@", 1)
+        assert url != postgres_url
+        with pytest.raises(StorageError) as caught:
+            PostgresStorage(url)
+        message = str(caught.value)
+        assert message.startswith(f"cannot open the PostgreSQL store at postgresql://{role}:***@")
+        assert f"permission denied for schema {schema}" in message and "pw@" not in message
+        assert message.endswith(". " + _OPEN_FIX)
+    finally:
+        postgres_cluster.execute(f'REVOKE USAGE ON SCHEMA "{schema}" FROM "{role}"')
+        postgres_cluster.execute(f'DROP ROLE "{role}"')
