@@ -383,3 +383,28 @@ def test_a_user_who_may_not_create_the_tables_gets_the_same_clear_error(postgres
     finally:
         postgres_cluster.execute(f'REVOKE USAGE ON SCHEMA "{schema}" FROM "{role}"')
         postgres_cluster.execute(f'DROP ROLE "{role}"')
+
+
+def test_a_vector_write_the_server_did_not_take_names_the_stored_vectors(postgres_url):
+    """Kills `PostgresVectorLog.save_vectors` mutants 23, 25, 26, 27 (`what` None, left out, `XX...XX`, upper case):
+    a vector write that fails (here: the connection was ended by the server) blamed the record store, or named
+    nothing. The message names the stored vectors, says nothing was saved, and names the server to check."""
+    import numpy as np
+
+    from omne.storage.postgres_db import redact
+    from omne.storage.protocols import IndexItem
+
+    storage = PostgresStorage(postgres_url, pool_size=1)
+    try:
+        record = Record(kind=RecordKind.FACT, scope=SCOPE, text="vectors are kept per model")
+        storage.records.insert([record])
+        _drop_the_connection(storage, postgres_url)
+        with pytest.raises(StorageError) as caught:
+            storage.vectors.save_vectors("m", [IndexItem(record=record, vector=np.ones(4, dtype=np.float32))])
+        message = str(caught.value)
+        assert message.startswith("the stored vectors could not be written (")
+        assert message.endswith(f"); nothing was saved. Check that the PostgreSQL server at {redact(postgres_url)} "
+                                "is reachable.")
+        assert [c.vector for c in storage.vectors.changes_after(0, "m", 10)] == [None]  # nothing was saved
+    finally:
+        storage.close()
