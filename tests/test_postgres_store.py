@@ -408,3 +408,22 @@ def test_a_vector_write_the_server_did_not_take_names_the_stored_vectors(postgre
         assert [c.vector for c in storage.vectors.changes_after(0, "m", 10)] == [None]  # nothing was saved
     finally:
         storage.close()
+
+
+def test_times_read_back_in_utc_whatever_the_sessions_time_zone(postgres_url):
+    """Kills `PostgresDatabase.__init__`'s `configure=None` (the pool's connections no longer set `TIME ZONE 'UTC'`,
+    so times came back in the server's or the URL's time zone). Equal instants still compare equal, but an export,
+    a log line or an API answer then shows another offset than the same store on SQLite: the store reads every
+    time back in UTC, whatever time zone a session starts in (here Asia/Tokyo, set in the URL)."""
+    url = postgres_url + "%20-cTimeZone%3DAsia%2FTokyo"
+    storage = PostgresStorage(url)
+    try:
+        record = Record(kind=RecordKind.FACT, scope=SCOPE, text="kept in UTC", created_at=T0,
+                        event_time=T0 - timedelta(hours=3))
+        storage.records.insert([record])
+        [back] = storage.records.get_many([record.id], SCOPE)
+        assert back.model_dump(mode="json") == record.model_dump(mode="json")
+        assert back.created_at.utcoffset() == timedelta(0)
+        assert storage.records.list(SCOPE)[0].model_dump(mode="json")["event_time"] == "2024-05-01T09:00:00Z"
+    finally:
+        storage.close()
