@@ -427,3 +427,60 @@ def test_times_read_back_in_utc_whatever_the_sessions_time_zone(postgres_url):
         assert storage.records.list(SCOPE)[0].model_dump(mode="json")["event_time"] == "2024-05-01T09:00:00Z"
     finally:
         storage.close()
+
+
+def test_a_server_that_never_answers_gets_a_clear_error_not_a_hang():
+    """Kills `PostgresDatabase.__init__` mutants 5 and 7 (`connect_timeout` None or left out: libpq then waits
+    for ever). A host that takes the connection but never speaks (a dead proxy, a firewall that drops replies)
+    fails the open within the connect timeout, with the store's message."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # the kernel completes the handshake; nothing ever answers
+        url = f"postgresql://omne@127.0.0.1:{silent.getsockname()[1]}/omne"
+        outcome: list = []
+
+        def open_it():
+            try:
+                PostgresDatabase(url, connect_timeout_s=1).close()
+                outcome.append(None)
+            except Exception as exc:  # noqa: BLE001 - inspected below
+                outcome.append(exc)
+        opener = threading.Thread(target=open_it, daemon=True)
+        opener.start()
+        opener.join(120)  # the open gives up after about a second; a hang shows as no outcome
+    assert outcome, "the open still waits on a server that never answers"
+    assert isinstance(outcome[0], StorageError), outcome
+    assert str(outcome[0]).startswith(f"cannot open the PostgreSQL store at {url}: ")
+    assert str(outcome[0]).endswith(". " + _OPEN_FIX)
+
+
+def test_a_read_is_not_held_up_by_a_write_waiting_for_the_log_lock(postgres_url):
+    """Kills `PostgresDatabase.__init__` mutants 28 and 35 (`max_size` None or left out: a pool of one connection,
+    whatever `pool_size` says). A write waiting for the log lock holds its connection; the store's other
+    connections still serve reads, so a busy writer never stalls a server's searches."""
+    import psycopg
+
+    storage = PostgresStorage(postgres_url, pool_size=2)
+    try:
+        record = Record(kind=RecordKind.FACT, scope=SCOPE, text="readers go on")
+        storage.records.insert([record])
+        storage._db.pool.timeout = 10  # a read that cannot get a connection fails in 10 s, not the default 30
+        with psycopg.connect(postgres_url, autocommit=True) as holder:
+            with holder.transaction():
+                holder.execute(_LOG_LOCK)
+                writer = threading.Thread(target=storage.records.insert,
+                                          args=([Record(kind=RecordKind.FACT, scope=SCOPE, text="waits")],))
+                writer.start()
+                for _ in range(6000):  # until the write waits for the lock, holding its connection
+                    if holder.execute("SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
+                                      [holder.info.backend_pid]).fetchone()[0]:
+                        break
+                    threading.Event().wait(0.01)
+                assert writer.is_alive()
+                assert storage.records.get_many([record.id], SCOPE) == [record]
+        writer.join(60)
+        assert storage.records.count(SCOPE) == 2
+    finally:
+        storage.close()
