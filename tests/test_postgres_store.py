@@ -484,3 +484,21 @@ def test_a_read_is_not_held_up_by_a_write_waiting_for_the_log_lock(postgres_url)
         assert storage.records.count(SCOPE) == 2
     finally:
         storage.close()
+
+
+def test_writes_outside_the_record_log_do_not_wait_for_its_lock(postgres_url):
+    """Kills `PostgresDatabase.transaction__mutmut_1` (`log_lock` defaulting to True: every transaction took the
+    log lock). A context state save and a job enqueue give no record a log position, so they go on while a
+    long import or forget holds the log lock: an agent's turn and the job queue never stall behind it."""
+    from omne.storage.job_models import JobSpec
+
+    storage = PostgresStorage(postgres_url, pool_size=2)
+    try:
+        assert not _waits_for_the_log_lock(postgres_url, lambda: storage.records.save_context_state(
+            SCOPE, "ctx", '{"turns": 1}', T0))
+        assert not _waits_for_the_log_lock(postgres_url, lambda: storage.jobs.enqueue(
+            [JobSpec(key="k", kind="demo", scope=SCOPE)], now=T0, max_attempts=5))
+        assert storage.records.context_state(SCOPE, "ctx") == '{"turns": 1}'
+        assert [j.key for j in storage.jobs.list()] == ["k"]
+    finally:
+        storage.close()
