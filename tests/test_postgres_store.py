@@ -169,13 +169,24 @@ async def test_an_export_reads_back_byte_identical_on_both_backends(postgres_url
     assert exports[0].count("\n") == 2 and "ünïcode ✓" in exports[0]
 
 
+_OPEN_FIX = ("Check that the server runs, the URL (OMNE_DATABASE_URL or --database) and that its user may create "
+             "tables.")
+
+
 def test_a_bad_database_url_and_an_unreachable_server_get_clear_errors(monkeypatch, tmp_path):
+    """Also kills `PostgresDatabase.__init__`'s mutants of the first refusal: the reason dropped (`None`,
+    `str(None)`), joined with `XX XX`, the URL not given to `redact`, and the fix's words changed."""
     monkeypatch.setenv("OMNE_DATABASE_URL", "mysql://root@localhost/omne")
     with pytest.raises(InvalidInputError, match="OMNE_DATABASE_URL.*postgresql://"):
         OmneConfig.from_env(tmp_path)
     with pytest.raises(StorageError, match=r"omne:\*\*\*@127.0.0.1:9/x.*OMNE_DATABASE_URL or --database") as caught:
         PostgresDatabase("postgresql://omne:secret@127.0.0.1:9/x", connect_timeout_s=2)
-    assert "secret" not in str(caught.value)
+    message = str(caught.value)
+    assert "secret" not in message
+    assert message.startswith("cannot open the PostgreSQL store at postgresql://omne:***@127.0.0.1:9/x: ")
+    assert message.endswith(". " + _OPEN_FIX)
+    assert 'connection to server at "127.0.0.1", port 9 failed: Connection refused' in message
+    assert "\n" not in message and "  " not in message  # the driver's reason, in one line
 
 
 def test_the_cli_on_an_unreachable_server_fails_at_once_in_one_line_with_the_reason(omne_cli, tmp_path):
@@ -197,5 +208,297 @@ def test_text_with_a_nul_character_is_refused_clearly(postgres_url):
         with pytest.raises(InvalidInputError, match="NUL"):
             storage.records.insert([Record(kind=RecordKind.FACT, scope=SCOPE, text="a\x00b")])
         assert storage.records.count(None, live_only=False) == 0
+    finally:
+        storage.close()
+
+
+_LOG_LOCK = "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.omne_log'))"
+
+
+def _waits_for_the_log_lock(url: str, write) -> bool:
+    """Whether `write`, run in a thread, waits while another session holds the store's log lock (it must then
+    finish once the lock is released). Polls until the write is either blocked by the holder or done: no timing."""
+    import psycopg
+
+    done, errors = threading.Event(), []
+
+    def run():
+        try:
+            write()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            done.set()
+    with psycopg.connect(url, autocommit=True) as holder:
+        with holder.transaction():
+            holder.execute(_LOG_LOCK)
+            thread = threading.Thread(target=run)
+            thread.start()
+            waited = False
+            for _ in range(6000):  # at most a minute on a very busy machine
+                blocked = holder.execute("SELECT count(*) FROM pg_stat_activity WHERE %s = "
+                                         "ANY(pg_blocking_pids(pid))", [holder.info.backend_pid]).fetchone()[0]
+                if blocked:
+                    waited = not done.is_set()
+                    break
+                if done.wait(0.01):
+                    break
+        thread.join(60)
+    assert done.is_set() and not errors, errors
+    return waited
+
+
+@pytest.mark.parametrize("write", ["insert", "upsert_raw", "supersede", "mark_deleted", "load_records", "load_edges"])
+def test_every_write_that_moves_the_log_waits_for_the_log_lock(postgres_url, write):
+    """Kills the `log_lock` mutants (None, left out, False) of `PostgresRecordStore.upsert_raw` (27, 29, 30),
+    `supersede` (54, 56, 57) and `mark_deleted` (15, 17, 18), and `PostgresDump._load` 20, 22, 23 (the lock left
+    out, or taken for jobs only). Each of these writes gives records or edges a log position (`seq`, and a
+    record's `change_seq`, which other servers' followers read the shared log by), so each must serialise with
+    every other such write: otherwise positions are taken in one order and committed in another, and a reader
+    that has passed a position never sees the row that commits behind it. Checked directly: while another
+    session holds the store's log lock, the write waits, and it completes once the lock is released."""
+    from omne.storage.dump_models import Logged
+    from omne.types import Edge
+
+    storage = PostgresStorage(postgres_url, pool_size=2)
+    try:
+        records = storage.records
+        held = Record(kind=RecordKind.MESSAGE, scope=SCOPE, role="user", text="held", event_time=T0)
+        other = Record(kind=RecordKind.FACT, scope=SCOPE, text="other")
+        records.insert([held, other], link_messages=True)
+        fresh = Record(kind=RecordKind.FACT, scope=SCOPE, text="fresh")
+        edge = Edge(scope=SCOPE, src=held.id, dst=other.id, kind=EdgeKind.RELATES, created_at=T0)
+        writes = {
+            "insert": lambda: records.insert([fresh]),
+            "upsert_raw": lambda: records.upsert_raw([fresh]),
+            "supersede": lambda: records.supersede(held, held.model_copy(
+                update={"id": "v2-" + held.id, "text": "held, edited", "version": 2})),
+            "mark_deleted": lambda: records.mark_deleted(held, T0 + timedelta(days=1)),
+            "load_records": lambda: storage.dump.load_records([Logged(100, fresh)]),
+            "load_edges": lambda: storage.dump.load_edges([Logged(100, edge)]),
+        }
+        assert _waits_for_the_log_lock(postgres_url, writes[write])
+        assert records.count(SCOPE, live_only=False) == (2 if write in ("mark_deleted", "load_edges") else 3)
+    finally:
+        storage.close()
+
+
+def _drop_the_connection(storage: PostgresStorage, url: str) -> None:
+    """End the server side of the one pooled connection (as a server restart or a network cut would)."""
+    import psycopg
+
+    with storage._db.pool.connection() as conn:
+        pid = conn.info.backend_pid
+    with psycopg.connect(url, autocommit=True) as admin:
+        assert admin.execute("SELECT pg_terminate_backend(%s, 30000)", [pid]).fetchone()[0]
+
+
+def test_refused_writes_bad_values_and_a_lost_server_say_so_exactly(postgres_url):
+    """Kills `PostgresDatabase.transaction` mutants 2, 3 (the default `what`), 6-15 (each refusal's message: None,
+    `XX...XX`, another letter case, the URL left out) and `PostgresDatabase.query` 5-11 (the same for reads): the
+    PostgreSQL twin of test_storage_protocols.py's SQLite test. A taken edge id, a value PostgreSQL cannot hold
+    (NUL) or that is not UTF-8, and a connection the server ended each get their own message, naming the fix."""
+    from omne.storage.postgres_db import redact
+    from omne.types import Edge
+
+    storage = PostgresStorage(postgres_url, pool_size=1)
+    try:
+        records = storage.records
+        a, b = (Record(kind=RecordKind.FACT, scope=SCOPE, text=t) for t in ("a", "b"))
+        records.insert([a, b], [Edge(id="e1", scope=SCOPE, src=a.id, dst=b.id, kind=EdgeKind.RELATES)])
+        with pytest.raises(StorageError) as rejected:  # another edge under a taken edge id
+            records.add_edges([Edge(id="e1", scope=SCOPE, src=b.id, dst=a.id, kind=EdgeKind.RELATES)])
+        assert str(rejected.value).startswith(
+            'write rejected by the record store: duplicate key value violates unique constraint "edges_id_key"')
+        with pytest.raises(InvalidInputError) as nul:
+            records.insert([Record(kind=RecordKind.FACT, scope=SCOPE, text="a\x00b")])
+        assert str(nul.value) == ("the record store (PostgreSQL) refused a value: PostgreSQL text fields cannot "
+                                  "contain NUL (0x00) bytes; remove it (e.g. NUL characters) and write again")
+        with pytest.raises(InvalidInputError) as undecodable:
+            records.insert([Record(kind=RecordKind.FACT, scope=SCOPE, text="x").model_copy(
+                update={"text": "\udcff"})])  # past the model's own check, as a caller of the store could
+        assert str(undecodable.value) == "a value is not valid UTF-8 (it holds undecodable bytes)"
+        with pytest.raises(InvalidInputError) as lookup:
+            records.get_many(["\udcff"], SCOPE)
+        assert str(lookup.value) == "a lookup argument is not valid UTF-8 (it holds undecodable bytes)"
+        with pytest.raises(InvalidInputError) as nul_lookup:
+            records.get_many(["a\x00"], SCOPE)
+        assert str(nul_lookup.value) == ("lookup refused by PostgreSQL: PostgreSQL text fields cannot contain NUL "
+                                         "(0x00) bytes")
+        assert records.count(None) == 2  # nothing of the refused writes was kept
+
+        _drop_the_connection(storage, postgres_url)
+        with pytest.raises(StorageError) as unread:
+            records.get_many([a.id], SCOPE)
+        assert str(unread.value).startswith("the store could not be read (")
+        assert str(unread.value).endswith(f"); check that the PostgreSQL server at {redact(postgres_url)} is reachable")
+        _drop_the_connection(storage, postgres_url)
+        with pytest.raises(StorageError) as unwritten:
+            records.mark_clean([a.id])
+        assert str(unwritten.value).startswith("the record store could not be written (")
+        assert str(unwritten.value).endswith(f"); nothing was saved. Check that the PostgreSQL server at "
+                                             f"{redact(postgres_url)} is reachable.")
+        assert records.get_many([a.id], SCOPE) == [a]  # a new connection: the store works again
+    finally:
+        storage.close()
+
+
+def test_a_database_written_by_a_newer_omne_is_refused_naming_both_versions(postgres_url):
+    """Kills `migrate__mutmut_23` (`RuntimeError(None)`): a PostgreSQL store whose schema is newer than this Omne
+    knows is refused with the versions and the fix, as the SQLite store is, and left as it was."""
+    import psycopg
+
+    from omne.storage.postgres_schema import MIGRATIONS
+
+    PostgresStorage(postgres_url).close()
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("UPDATE omne_schema SET version = %s", [len(MIGRATIONS) + 1])
+    with pytest.raises(RuntimeError) as refused:
+        PostgresStorage(postgres_url)
+    assert str(refused.value) == (f"this database was written by a newer Omne (schema {len(MIGRATIONS) + 1}, this "
+                                  f"one knows {len(MIGRATIONS)}): upgrade Omne to open it")
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        assert conn.execute("SELECT version FROM omne_schema").fetchone()[0] == len(MIGRATIONS) + 1
+
+
+def test_a_user_who_may_not_create_the_tables_gets_the_same_clear_error(postgres_cluster, postgres_url):
+    """Kills `PostgresDatabase.__init__`'s mutants of the second refusal (the server answers, the schema cannot
+    be made): the URL not given to `redact`, and the fix's words `XX...XX` or in another letter case. The
+    message names the store (password hidden), PostgreSQL's reason and the fix."""
+    from tests.support.postgres import schema_name
+
+    role = schema_name("reader_")
+    schema = postgres_url.rsplit("search_path%3D", 1)[1]
+    postgres_cluster.execute(f'CREATE ROLE "{role}" LOGIN PASSWORD \'pw\'')
+    postgres_cluster.execute(f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"')  # it may look, not create
+    try:
+        url = postgres_url.replace("postgresql://postgres@", f"postgresql://{role}:pw@", 1)
+        assert url != postgres_url
+        with pytest.raises(StorageError) as caught:
+            PostgresStorage(url)
+        message = str(caught.value)
+        assert message.startswith(f"cannot open the PostgreSQL store at postgresql://{role}:***@")
+        assert f"permission denied for schema {schema}" in message and "pw@" not in message
+        assert message.endswith(". " + _OPEN_FIX)
+    finally:
+        postgres_cluster.execute(f'REVOKE USAGE ON SCHEMA "{schema}" FROM "{role}"')
+        postgres_cluster.execute(f'DROP ROLE "{role}"')
+
+
+def test_a_vector_write_the_server_did_not_take_names_the_stored_vectors(postgres_url):
+    """Kills `PostgresVectorLog.save_vectors` mutants 23, 25, 26, 27 (`what` None, left out, `XX...XX`, upper case):
+    a vector write that fails (here: the connection was ended by the server) blamed the record store, or named
+    nothing. The message names the stored vectors, says nothing was saved, and names the server to check."""
+    import numpy as np
+
+    from omne.storage.postgres_db import redact
+    from omne.storage.protocols import IndexItem
+
+    storage = PostgresStorage(postgres_url, pool_size=1)
+    try:
+        record = Record(kind=RecordKind.FACT, scope=SCOPE, text="vectors are kept per model")
+        storage.records.insert([record])
+        _drop_the_connection(storage, postgres_url)
+        with pytest.raises(StorageError) as caught:
+            storage.vectors.save_vectors("m", [IndexItem(record=record, vector=np.ones(4, dtype=np.float32))])
+        message = str(caught.value)
+        assert message.startswith("the stored vectors could not be written (")
+        assert message.endswith(f"); nothing was saved. Check that the PostgreSQL server at {redact(postgres_url)} "
+                                "is reachable.")
+        assert [c.vector for c in storage.vectors.changes_after(0, "m", 10)] == [None]  # nothing was saved
+    finally:
+        storage.close()
+
+
+def test_times_read_back_in_utc_whatever_the_sessions_time_zone(postgres_url):
+    """Kills `PostgresDatabase.__init__`'s `configure=None` (the pool's connections no longer set `TIME ZONE 'UTC'`,
+    so times came back in the server's or the URL's time zone). Equal instants still compare equal, but an export,
+    a log line or an API answer then shows another offset than the same store on SQLite: the store reads every
+    time back in UTC, whatever time zone a session starts in (here Asia/Tokyo, set in the URL)."""
+    url = postgres_url + "%20-cTimeZone%3DAsia%2FTokyo"
+    storage = PostgresStorage(url)
+    try:
+        record = Record(kind=RecordKind.FACT, scope=SCOPE, text="kept in UTC", created_at=T0,
+                        event_time=T0 - timedelta(hours=3))
+        storage.records.insert([record])
+        [back] = storage.records.get_many([record.id], SCOPE)
+        assert back.model_dump(mode="json") == record.model_dump(mode="json")
+        assert back.created_at.utcoffset() == timedelta(0)
+        assert storage.records.list(SCOPE)[0].model_dump(mode="json")["event_time"] == "2024-05-01T09:00:00Z"
+    finally:
+        storage.close()
+
+
+def test_a_server_that_never_answers_gets_a_clear_error_not_a_hang():
+    """Kills `PostgresDatabase.__init__` mutants 5 and 7 (`connect_timeout` None or left out: libpq then waits
+    for ever). A host that takes the connection but never speaks (a dead proxy, a firewall that drops replies)
+    fails the open within the connect timeout, with the store's message."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # the kernel completes the handshake; nothing ever answers
+        url = f"postgresql://omne@127.0.0.1:{silent.getsockname()[1]}/omne"
+        outcome: list = []
+
+        def open_it():
+            try:
+                PostgresDatabase(url, connect_timeout_s=1).close()
+                outcome.append(None)
+            except Exception as exc:  # noqa: BLE001 - inspected below
+                outcome.append(exc)
+        opener = threading.Thread(target=open_it, daemon=True)
+        opener.start()
+        opener.join(120)  # the open gives up after about a second; a hang shows as no outcome
+    assert outcome, "the open still waits on a server that never answers"
+    assert isinstance(outcome[0], StorageError), outcome
+    assert str(outcome[0]).startswith(f"cannot open the PostgreSQL store at {url}: ")
+    assert str(outcome[0]).endswith(". " + _OPEN_FIX)
+
+
+def test_a_read_is_not_held_up_by_a_write_waiting_for_the_log_lock(postgres_url):
+    """Kills `PostgresDatabase.__init__` mutants 28 and 35 (`max_size` None or left out: a pool of one connection,
+    whatever `pool_size` says). A write waiting for the log lock holds its connection; the store's other
+    connections still serve reads, so a busy writer never stalls a server's searches."""
+    import psycopg
+
+    storage = PostgresStorage(postgres_url, pool_size=2)
+    try:
+        record = Record(kind=RecordKind.FACT, scope=SCOPE, text="readers go on")
+        storage.records.insert([record])
+        storage._db.pool.timeout = 10  # a read that cannot get a connection fails in 10 s, not the default 30
+        with psycopg.connect(postgres_url, autocommit=True) as holder:
+            with holder.transaction():
+                holder.execute(_LOG_LOCK)
+                writer = threading.Thread(target=storage.records.insert,
+                                          args=([Record(kind=RecordKind.FACT, scope=SCOPE, text="waits")],))
+                writer.start()
+                for _ in range(6000):  # until the write waits for the lock, holding its connection
+                    if holder.execute("SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
+                                      [holder.info.backend_pid]).fetchone()[0]:
+                        break
+                    threading.Event().wait(0.01)
+                assert writer.is_alive()
+                assert storage.records.get_many([record.id], SCOPE) == [record]
+        writer.join(60)
+        assert storage.records.count(SCOPE) == 2
+    finally:
+        storage.close()
+
+
+def test_writes_outside_the_record_log_do_not_wait_for_its_lock(postgres_url):
+    """Kills `PostgresDatabase.transaction__mutmut_1` (`log_lock` defaulting to True: every transaction took the
+    log lock). A context state save and a job enqueue give no record a log position, so they go on while a
+    long import or forget holds the log lock: an agent's turn and the job queue never stall behind it."""
+    from omne.storage.job_models import JobSpec
+
+    storage = PostgresStorage(postgres_url, pool_size=2)
+    try:
+        assert not _waits_for_the_log_lock(postgres_url, lambda: storage.records.save_context_state(
+            SCOPE, "ctx", '{"turns": 1}', T0))
+        assert not _waits_for_the_log_lock(postgres_url, lambda: storage.jobs.enqueue(
+            [JobSpec(key="k", kind="demo", scope=SCOPE)], now=T0, max_attempts=5))
+        assert storage.records.context_state(SCOPE, "ctx") == '{"turns": 1}'
+        assert [j.key for j in storage.jobs.list()] == ["k"]
     finally:
         storage.close()

@@ -427,3 +427,162 @@ def test_one_batch_links_each_scopes_messages_and_a_stored_message_of_the_same_t
             (coder[0].id, coder[1].id)]
     finally:
         storage.close()
+
+
+# -- pinned by the storage-postgres mutation run (benchmarks/RESULTS-mutation.md); both backends ------------------
+
+
+def test_an_updated_message_takes_its_place_in_the_chain(tmp_path):
+    """Kills `PostgresRecordStore.supersede` mutants 29 (`chained = None`), 32 (`_unchain(conn, old, None)`) and 37
+    (`if (chained) and False`): the new version of a chained message was left out of the chain (its neighbours
+    bridged around it), or the bridge was built without a time. Updating the middle message of a chain puts the
+    new version where the old one was."""
+    storage = _open_storage(tmp_path)
+    try:
+        first, middle, last = (_message(PLANNER, m, t) for m, t in ((0, "one"), (1, "two"), (2, "three")))
+        storage.records.insert([first, middle, last], link_messages=True)
+        edited = middle.model_copy(update={"id": "v2-" + middle.id, "text": "two, edited", "version": 2})
+        storage.records.supersede(middle, edited)
+        assert sorted(_chain(storage, PLANNER)) == sorted([(first.id, edited.id), (edited.id, last.id)])
+        assert [r.text for r in storage.records.list(PLANNER)] == ["one", "two, edited", "three"]
+    finally:
+        storage.close()
+
+
+def test_annotate_changes_only_a_live_records_importance_and_metadata_and_marks_it_for_the_index(tmp_path):
+    """Kills `PostgresRecordStore.annotate` mutants 1-7, 9, 10 and 13 (*no tests* in the run: no selected test
+    annotated on PostgreSQL; 8, 11 and 12 only change the SQL's letter case): the transaction or statement dropped
+    or broken (`None`, `XX...XX`, the placeholders upper-cased to `%S`, which psycopg refuses), the parameters
+    dropped, and the metadata written as `null` (`_dumps(None)`). A live record gets the new importance and
+    metadata, keeps its text, and awaits indexing again; a superseded or forgotten one is left as it was."""
+    storage = _open_storage(tmp_path)
+    try:
+        live = Record(kind=RecordKind.FACT, scope=PLANNER, text="the build is green", importance=0.5,
+                      metadata={"seen": 1})
+        gone = Record(kind=RecordKind.FACT, scope=PLANNER, text="the build was red", importance=0.5,
+                      metadata={"seen": 1})
+        storage.records.insert([live, gone])
+        storage.records.mark_deleted(gone, T0)
+        old, new = _two_versions(storage, timedelta(hours=1), "the release is on monday")
+        storage.records.mark_clean([live.id, gone.id, old.id, new.id])
+        storage.records.annotate(live.id, importance=0.9, metadata={"seen": 2, "note": "ünï ✓"})
+        for stale in (gone, old):
+            storage.records.annotate(stale.id, importance=0.1, metadata={"seen": 99})
+        got = {r.id: r for r in storage.records.get_many([live.id, gone.id, old.id], PLANNER)}
+        assert (got[live.id].importance, got[live.id].metadata, got[live.id].text) == (
+            0.9, {"seen": 2, "note": "ünï ✓"}, "the build is green")
+        assert [(got[r.id].importance, got[r.id].metadata) for r in (gone, old)] == [(0.5, {"seen": 1}), (0.5, {})]
+        assert [r.id for r in storage.records.dirty(10)] == [live.id]
+    finally:
+        storage.close()
+
+
+def test_marking_every_record_dirty_counts_and_marks_every_version_of_every_scope(tmp_path):
+    """Kills `PostgresRecordStore.mark_all_dirty` mutants 1-4 (*no tests* in the run: no selected test rebuilt an
+    index on PostgreSQL): the transaction or statement dropped or broken, or the count not returned. The
+    index rebuild marks every row, history and other scopes included, and reports how many."""
+    storage = _open_storage(tmp_path)
+    try:
+        old, new = _two_versions(storage, timedelta(hours=1))
+        theirs = Record(kind=RecordKind.FACT, scope=CODER, text="the coder's")
+        storage.records.insert([theirs])
+        storage.records.mark_clean([old.id, new.id, theirs.id])
+        assert storage.records.count_dirty() == 0
+        assert storage.records.mark_all_dirty() == 3
+        assert (storage.records.count_dirty(), storage.records.count_dirty(CODER)) == (3, 1)
+    finally:
+        storage.close()
+
+
+def test_edges_touching_records_and_the_edge_stamp_stay_in_the_asked_scope(tmp_path):
+    """Kills `PostgresRecordStore.edges__mutmut_8` (`record_ids` not passed on: every edge of the scope came back
+    for edges touching one record) and `edge_stamp__mutmut_2` (`scope_where(None)`: the stamp counted every
+    scope's edges, so another scope's write changed it)."""
+    from omne.types import Edge
+
+    storage = _open_storage(tmp_path)
+    try:
+        a, b, c = (Record(kind=RecordKind.FACT, scope=PLANNER, text=t) for t in ("a", "b", "c"))
+        ab = Edge(scope=PLANNER, src=a.id, dst=b.id, kind=EdgeKind.RELATES, weight=0.5, created_at=T0)
+        bc = Edge(scope=PLANNER, src=b.id, dst=c.id, kind=EdgeKind.RELATES, weight=0.25, created_at=T0)
+        storage.records.insert([a, b, c], [ab, bc])
+        assert storage.records.edges(PLANNER, record_ids=[a.id]) == [ab]
+        assert storage.records.edges(PLANNER, record_ids=[c.id]) == [bc]
+        assert storage.records.edges(PLANNER, record_ids=[b.id]) == [ab, bc]
+        stamp = storage.records.edge_stamp(PLANNER)
+        assert (stamp[0], stamp[2]) == (2, 0.75)
+        x, y = (Record(kind=RecordKind.FACT, scope=CODER, text=t) for t in ("x", "y"))
+        storage.records.insert([x, y], [Edge(scope=CODER, src=x.id, dst=y.id, kind=EdgeKind.RELATES, weight=4.0,
+                                             created_at=T0)])
+        assert storage.records.edge_stamp(PLANNER) == stamp
+        assert storage.records.edge_stamp(CODER)[0] == 1
+    finally:
+        storage.close()
+
+
+def test_an_import_replaces_a_held_record_exactly_as_given_its_kind_included(tmp_path):
+    """Kills `PostgresRecordStore.upsert_raw__mutmut_4` (the import's `ON CONFLICT ... DO UPDATE` set the columns
+    from the third on, so a re-imported record kept its old kind; `SQLiteRecordStore.upsert_raw__mutmut_6` is the
+    same change on SQLite). An import (e.g. of an edited export) writes each record exactly as given."""
+    storage = _open_storage(tmp_path)
+    try:
+        record = Record(kind=RecordKind.FACT, scope=PLANNER, text="tabs over spaces")
+        storage.records.insert([record])
+        storage.records.upsert_raw([record.model_copy(update={"kind": RecordKind.INSIGHT,
+                                                              "text": "prefers tabs"})])
+        [back] = storage.records.get_many([record.id], PLANNER)
+        assert (back.kind, back.text) == (RecordKind.INSIGHT, "prefers tabs")
+        assert storage.records.count_by_kind(PLANNER) == {"insight": 1}
+    finally:
+        storage.close()
+
+
+def test_the_dump_reads_records_edges_and_jobs_a_page_at_a_time(tmp_path):
+    """Kills `PostgresDump.dump_records__mutmut_12`, `dump_edges__mutmut_12` and `dump_jobs__mutmut_12` (the page's
+    `limit` given as None: PostgreSQL's `LIMIT NULL` is no limit, so every row after the position came back). A
+    move or a dump reads each table in pages of the size asked, from the position after the last row read."""
+    from omne.storage.job_models import JobSpec
+    from omne.types import Edge
+
+    storage = _open_storage(tmp_path)
+    try:
+        records = [Record(kind=RecordKind.FACT, scope=PLANNER, text=f"fact {i}") for i in range(3)]
+        edges = [Edge(scope=PLANNER, src=records[i].id, dst=records[(i + 1) % 3].id, kind=EdgeKind.RELATES,
+                      created_at=T0) for i in range(3)]
+        storage.records.insert(records, edges)
+        storage.jobs.enqueue([JobSpec(key=f"job-{i}", kind="demo", scope=PLANNER) for i in range(3)], now=T0,
+                             max_attempts=5)
+        dump = storage.dump
+        for read, want, name in ((dump.dump_records, [r.id for r in records], lambda r: r.id),
+                                 (dump.dump_edges, [e.id for e in edges], lambda e: e.id),
+                                 (dump.dump_jobs, ["job-0", "job-1", "job-2"], lambda j: j.key)):
+            first = read(0, 2)
+            rest = read(first[-1].seq, 2)
+            assert (len(first), len(rest)) == (2, 1), read
+            assert [name(row.item) for row in first + rest] == want
+            assert read(rest[-1].seq, 2) == []
+    finally:
+        storage.close()
+
+
+def test_links_are_those_of_the_asked_records_kind_and_scope_only(tmp_path):
+    """Kills `PostgresRecordStore.links__mutmut_7` (`_edges_sql(..., None, ...)`: no scope condition, so another
+    agent's edge to one of this agent's records came back) and `links__mutmut_9` (`record_ids` not passed on:
+    every link of the kind in the scope came back)."""
+    from omne.types import Edge
+
+    storage = _open_storage(tmp_path)
+    try:
+        a, b, c = (Record(kind=RecordKind.FACT, scope=PLANNER, text=t) for t in ("a", "b", "c"))
+        mine = [Edge(scope=PLANNER, src=b.id, dst=a.id, kind=EdgeKind.DERIVED_FROM, created_at=T0),
+                Edge(scope=PLANNER, src=c.id, dst=b.id, kind=EdgeKind.DERIVED_FROM, created_at=T0),
+                Edge(scope=PLANNER, src=a.id, dst=c.id, kind=EdgeKind.RELATES, created_at=T0)]
+        storage.records.insert([a, b, c], mine)
+        theirs = Record(kind=RecordKind.INSIGHT, scope=CODER, text="the coder's insight, derived from the planner's")
+        storage.records.insert([theirs], [Edge(scope=CODER, src=theirs.id, dst=a.id, kind=EdgeKind.DERIVED_FROM,
+                                               created_at=T0)])
+        assert storage.records.links(PLANNER, EdgeKind.DERIVED_FROM, [a.id]) == [(b.id, a.id)]
+        assert storage.records.links(PLANNER, EdgeKind.DERIVED_FROM, [c.id]) == [(c.id, b.id)]
+        assert storage.records.links(CODER, EdgeKind.DERIVED_FROM, [a.id]) == [(theirs.id, a.id)]
+    finally:
+        storage.close()

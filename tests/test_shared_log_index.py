@@ -146,6 +146,35 @@ def test_stored_vectors_read_back_as_float32_whatever_dtype_they_were_given_in(d
         storage.close()
 
 
+def test_the_change_log_counts_pending_changes_per_scope_and_serves_only_a_vector_of_the_current_text(database):
+    """Kills `PostgresVectorLog.pending__mutmut_2` (`scope_where(None)`: a scope's pending count, which
+    `memory stats` shows as `pending_index`, counted every scope's changes) and guards `changes_after`'s reuse
+    rule: a stored vector serves only for its model and while the record's text is the one it embedded (an
+    import that changes the text makes the follower embed it again)."""
+    from omne.storage.protocols import IndexItem
+
+    other = Scope(user="v")
+    storage = PostgresStorage(database)
+    try:
+        mine = [Record(kind="fact", text=f"fact {i}", scope=U) for i in range(2)]
+        theirs = Record(kind="fact", text="their fact", scope=other)
+        storage.records.insert([*mine, theirs])
+        assert (storage.vectors.pending(0, U), storage.vectors.pending(0, other), storage.vectors.pending(0)) == (
+            2, 1, 3)
+        first = storage.vectors.changes_after(0, "m", 1)
+        assert [c.record.id for c in first] == [mine[0].id]
+        assert storage.vectors.pending(first[-1].position, U) == 1
+        storage.vectors.save_vectors("m", [IndexItem(record=r, vector=np.ones(3)) for r in mine])
+        storage.records.upsert_raw([mine[1].model_copy(update={"text": "fact 1, corrected"})])
+        changes = {c.record.id: c for c in storage.vectors.changes_after(0, "m", 10)}
+        assert changes[mine[0].id].vector is not None and changes[mine[0].id].vector.tolist() == [1.0, 1.0, 1.0]
+        assert changes[mine[1].id].vector is None  # its text changed after the vector was stored
+        assert changes[theirs.id].vector is None
+        assert all(c.vector is None for c in storage.vectors.changes_after(0, "another-model", 10))
+    finally:
+        storage.close()
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 0.0
