@@ -254,7 +254,8 @@ class _Terminal(io.StringIO):
 async def test_adding_contextual_vectors_shows_its_progress_on_a_terminal_only(tmp_path, monkeypatch, caplog):
     """Kills `fill_missing_contexts` mutants of its log line (text or count dropped) and of its progress bar: the
     total, description or unit changed or dropped, `disable=None` dropped (a bar then fills a log file or a
-    pipe) and `leave=False` changed (the finished bar stays on the screen)."""
+    pipe) and `leave=False` changed (the finished bar stays on the screen); its first page not of `batch`
+    points, and a non-zero answer when nothing was missing."""
     path = tmp_path / "store"
     core = await open_fast_core(path)
     try:
@@ -270,6 +271,7 @@ async def test_adding_contextual_vectors_shows_its_progress_on_a_terminal_only(t
         try:
             with caplog.at_level(logging.WARNING, logger="omne"):
                 assert fill_missing_contexts(index, HashEmbedder(), storage.records, batch=4) == len(TALK) - 1
+            assert fill_missing_contexts(index, HashEmbedder(), storage.records) == 0  # nothing left to do
         finally:
             monkeypatch.undo()
             index.close()
@@ -281,6 +283,16 @@ async def test_adding_contextual_vectors_shows_its_progress_on_a_terminal_only(t
     assert shown.startswith("\rcontextual vectors:   0%|") and f"| 0/{len(TALK)} [" in shown and "point/s]" in shown
     assert shown.endswith("\r") and not shown.endswith("\n")  # cleared when done
     assert upgrade(io.StringIO()) == ""  # not a terminal: no bar
+    make_pre_contextual_index(path / "vectors")  # and the work goes in pages of `batch` points, from the first
+    storage = open_storage(OmneConfig(store_dir=path))
+    index = EdgeVectorIndex(path / "vectors", 384)
+    try:
+        with pytest.raises(RuntimeError, match="killed"):
+            fill_missing_contexts(index, Counting(HashEmbedder(), fail_after=1), storage.records, batch=4)
+        assert len(index.missing_context(100)) == len(TALK) - 4
+    finally:
+        index.close()
+        storage.close()
 
 
 async def test_a_message_is_indexed_with_its_contextual_vector_and_found_by_it(tmp_path):
