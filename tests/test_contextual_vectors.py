@@ -300,7 +300,9 @@ async def test_a_message_is_indexed_with_its_contextual_vector_and_found_by_it(t
     (`context=None`, `extra.get(None)`, the `context_from` test negated or short-circuited), on the hashing
     embedder: the query that is exactly a reply's contextual text finds that reply first in the `context`
     stage with a cosine of 1, and `search(context=...)` names its rankings "dense", "context" and "lexical"
-    (kills the stage-name and slice mutants of `EdgeVectorIndex.search`)."""
+    (kills the stage-name and slice mutants of `EdgeVectorIndex.search`). Also the core's switch: on by default
+    (`MemoryCore.open`'s and `__init__`'s `contextual`), and `contextual=False` embeds no contextual text
+    (`IndexUpkeep`'s `store if contextual else None` mutants)."""
     embedder = HashEmbedder()
     core = await MemoryCore.open(tmp_path / "store", embedder=embedder)
     try:
@@ -314,5 +316,7 @@ async def test_a_message_is_indexed_with_its_contextual_vector_and_found_by_it(t
         assert sorted(core._index.search(JO, None, dense=vector, lexical="coach", limit=2)) == ["dense", "lexical"]
     finally:
         await core.close()
-    async with await MemoryCore.open(tmp_path / "plain", embedder=embedder, contextual=False) as plain:
-        assert len(await plain.add(_turns()[:3])) == 3  # no record store to read previous messages from: no crash
+    counting = Counting(embedder)
+    async with await MemoryCore.open(tmp_path / "plain", embedder=counting, contextual=False) as plain:
+        turns = await plain.add(_turns()[:3])  # no record store to read previous messages from: no crash
+    assert counting.texts == [index_text(t) for t in turns]  # and no contextual text embedded

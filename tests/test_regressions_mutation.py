@@ -853,3 +853,46 @@ async def test_records_indexed_again_by_reconcile_get_their_contextual_texts(tmp
         assert f"{index_text(first)} {index_text(second)}" in embedder.texts
     finally:
         await core.close()
+
+
+async def test_open_takes_the_store_directory_over_the_configs_and_keeps_the_rest(tmp_path):
+    """Kills `MemoryCore.open` mutants of its rule that `store_dir` wins over `config.store_dir` (the test
+    negated or loosened, the copy's update dropped or misnamed) and of the `closed` flag's start value."""
+    from omne import MemoryCore, OmneConfig
+    from omne.testing import HashEmbedder
+
+    config = OmneConfig(store_dir=tmp_path / "b", limits={"max_batch": 3})
+    core = await MemoryCore.open(tmp_path / "a", config=config, embedder=HashEmbedder())
+    try:
+        assert core.config.store_dir == tmp_path / "a" and core.config.limits.max_batch == 3
+        assert core.closed is False
+    finally:
+        await core.close()
+    assert core.closed is True and (tmp_path / "a").is_dir() and not (tmp_path / "b").exists()
+    same = await MemoryCore.open(config=config, embedder=HashEmbedder())  # no store_dir: the config's
+    try:
+        assert same.config.store_dir == tmp_path / "b"
+    finally:
+        await same.close()
+
+
+async def test_reconcile_counts_what_it_indexed_and_leaves_a_clean_store_alone(tmp_path, monkeypatch, caplog):
+    """Kills `IndexUpkeep.reconcile` mutants: a rebuild started when the counts agree (`and` -> `or`), the count
+    started at 1 or not summed over batches, and the rebuild's warning text."""
+    import logging
+
+    import omne.index_upkeep
+    from omne.testing import open_fast_core
+
+    monkeypatch.setattr(omne.index_upkeep, "_RECONCILE_BATCH", 2)  # three batches for five records
+    core = await open_fast_core(tmp_path / "store")
+    try:
+        for i in range(5):
+            await core.remember(f"note {i}", scope=ALICE)
+        with caplog.at_level(logging.WARNING, logger="omne"):
+            assert await core.reconcile() == 0 and not caplog.messages  # in line: nothing to do, nothing said
+            await asyncio.to_thread(core._index.delete, [r.id for r in await core.list(scope=ALICE)][:2])
+            assert await core.reconcile() == 5  # white box above: the index lost two points, all five re-indexed
+        assert caplog.messages == ["vector index holds 3 points for 5 live records; rebuilding it"]
+    finally:
+        await core.close()

@@ -124,7 +124,8 @@ MODULES: dict[str, Module] = {
         "tests/test_regressions_vector_index.py", "tests/test_default_read_path.py", "tests/test_storage_protocols.py",
         "tests/test_agents_blocks.py", "tests/test_agents_context.py", "tests/test_construction_worker.py",
         "tests/test_ingest_errors.py", "tests/test_forgotten_reads.py", "tests/test_storage_auto_optimize.py",
-        "tests/test_qdrant_server_config.py", *_selection("subprocess", "postgres", "served", "minilm"))),
+        "tests/test_qdrant_server_config.py", "tests/test_contextual_vectors.py",
+        *_selection("subprocess", "postgres", "served", "minilm"))),
     # the job queue: the SQLite store's half, its typed rows and the policy over them
     "jobs": Module(mutate=("omne/storage/sqlite_jobs.py", "omne/storage/job_models.py",
                            "omne/construction/jobs.py"), tests=(
