@@ -320,3 +320,20 @@ async def test_a_message_is_indexed_with_its_contextual_vector_and_found_by_it(t
     async with await MemoryCore.open(tmp_path / "plain", embedder=counting, contextual=False) as plain:
         turns = await plain.add(_turns()[:3])  # no record store to read previous messages from: no crash
     assert counting.texts == [index_text(t) for t in turns]  # and no contextual text embedded
+
+
+async def test_an_older_index_gets_its_contextual_vectors_when_the_core_opens(tmp_path):
+    """Kills `IndexUpkeep.open` mutants that hand the upgrade no embedder or no record store (`None`, or the
+    `follower is None` test negated or short-circuited): on the hashing embedder, opening a store whose index
+    predates contextual vectors embeds exactly the nine contextual texts of its ten turns."""
+    path = tmp_path / "store"
+    core = await open_fast_core(path)
+    try:
+        stored = await core.add(_turns())
+    finally:
+        await core.close()
+    make_pre_contextual_index(path / "vectors")
+    counting = Counting(HashEmbedder())
+    async with await MemoryCore.open(path, embedder=counting):
+        pass
+    assert sorted(counting.texts) == sorted(f"{index_text(a)} {index_text(b)}" for a, b in zip(stored, stored[1:]))
