@@ -50,7 +50,8 @@ def test_a_store_left_unoptimised_builds_on_its_next_write(tmp_path):
 
 
 async def test_memory_core_passes_the_threshold_from_its_config(tmp_path):
-    config = OmneConfig(store_dir=tmp_path / "store", vectors={"auto_optimize_after": 120})
+    config = OmneConfig(store_dir=tmp_path / "store", vectors={"auto_optimize_after": 120},
+                        limits={"min_free_bytes": 1})  # not the default: the index must be handed it
     core = await MemoryCore.open(config=config, embedder=HashEmbedder())
     try:
         scope = Scope(user="u")
