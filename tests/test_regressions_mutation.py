@@ -896,3 +896,22 @@ async def test_reconcile_counts_what_it_indexed_and_leaves_a_clean_store_alone(t
         assert caplog.messages == ["vector index holds 3 points for 5 live records; rebuilding it"]
     finally:
         await core.close()
+
+
+async def test_write_hooks_given_to_open_run_after_each_add(tmp_path):
+    """Kills the `MemoryCore.open` mutant that drops its `write_hooks` (`cls(..., None, ...)`)."""
+    from omne import MemoryCore
+    from omne.testing import HashEmbedder
+
+    seen: list[str] = []
+
+    class Recording:
+        async def after_add(self, core, records, vectors) -> None:
+            seen.extend(r.text for r in records)
+
+    core = await MemoryCore.open(tmp_path / "store", embedder=HashEmbedder(), write_hooks=[Recording()])
+    try:
+        await core.remember("the tide turns at six", scope=ALICE)
+    finally:
+        await core.close()
+    assert seen == ["the tide turns at six"]
