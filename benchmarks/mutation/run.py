@@ -120,8 +120,9 @@ MODULES: dict[str, Module] = {
         "tests/test_construction_jobs.py", "tests/test_storage_protocols.py", *_POSTGRES_ONLY), postgres=True),
     "core": Module(mutate=("omne/core.py", "omne/index_upkeep.py"), tests=(
         "tests/test_core_records.py", "tests/test_core_isolation.py", "tests/test_core_input.py",
-        "tests/test_core_verbs.py", "tests/test_regressions_log.py", "tests/test_regressions_mutation.py",
-        "tests/test_regressions_vector_index.py", "tests/test_default_read_path.py", "tests/test_storage_protocols.py",
+        "tests/test_core_verbs.py", "tests/test_core_contracts.py", "tests/test_regressions_log.py",
+        "tests/test_regressions_mutation.py", "tests/test_regressions_vector_index.py", "tests/test_default_read_path.py",
+        "tests/test_storage_protocols.py",
         "tests/test_agents_blocks.py", "tests/test_agents_context.py", "tests/test_construction_worker.py",
         "tests/test_ingest_errors.py", "tests/test_forgotten_reads.py", "tests/test_storage_auto_optimize.py",
         "tests/test_qdrant_server_config.py", "tests/test_contextual_vectors.py",
