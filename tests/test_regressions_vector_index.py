@@ -167,8 +167,8 @@ def test_lexical_weights_come_from_the_asked_scope_alone(tmp_path):
 
 
 def test_a_delete_refused_for_disk_space_says_the_log_has_the_change(tmp_path):
-    """Kills `EdgeVectorIndex.delete` mutants of its free-space refusal (`refused=` dropped, None or changed):
-    the change is already in the log, so the message must not say that nothing was written."""
+    """Kills `EdgeVectorIndex.delete` and `upsert` mutants of their free-space refusal (`refused=` dropped, None
+    or changed): the change is already in the log, so the message must not say that nothing was written."""
     from omne.errors import StorageError
 
     index = EdgeVectorIndex(tmp_path / "vectors", dim=4)
@@ -179,6 +179,10 @@ def test_a_delete_refused_for_disk_space_says_the_log_has_the_change(tmp_path):
         assert "; the change is committed to the log but the index still lists the records. Free some" in str(
             refused.value)
         index.delete([])  # nothing to delete: no disk check
+        with pytest.raises(StorageError) as unwritten:  # and a write: its records are in the log already
+            index.upsert([IndexItem(record=Record(kind=RecordKind.FACT, scope=SMALL, text="x"),
+                                    vector=_unit([1, 0, 0, 0]))])
+        assert "; the records are committed to the log but not yet searchable. Free some" in str(unwritten.value)
     finally:
         index.close()
 

@@ -61,3 +61,16 @@ async def test_memory_core_passes_the_threshold_from_its_config(tmp_path):
         assert len(await core.search("fact 7 kayaks", scope=scope)) > 0
     finally:
         await core.close()
+
+
+def test_the_build_starts_at_exactly_the_threshold(tmp_path):
+    """Kills `EdgeVectorIndex._maybe_optimize` mutants of its two comparisons (`<` -> `<=`, `>=` -> `>`): the
+    write that brings the unindexed points to exactly `auto_optimize_after` builds their graph."""
+    index = EdgeVectorIndex(tmp_path / "v", 384, auto_optimize_after=200)
+    try:
+        index.upsert(items(199))
+        assert index.auto_optimizations == 0
+        index.upsert(items(1, 199))
+        assert index.auto_optimizations == 1 and index.unindexed() == 0
+    finally:
+        index.close()
