@@ -274,7 +274,8 @@ async def test_records_indexed_again_by_reconcile_get_their_contextual_texts(tmp
     from omne.testing import HashEmbedder
 
     class Recording(HashEmbedder):
-        texts: list[str] = []
+        def __init__(self) -> None:
+            self.texts: list[str] = []  # per instance: a class-level list would be shared by every Recording
 
         def embed(self, texts):
             self.texts.extend(texts)
