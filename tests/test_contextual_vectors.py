@@ -87,6 +87,7 @@ class Counting:
         self.inner, self.name, self.dim = inner, inner.name, inner.dim
         self.fail_after = fail_after
         self.texts: list[str] = []
+        self.calls: list[int] = []  # how many texts each call embedded
 
     def embed(self, texts):
         if self.fail_after is not None:
@@ -94,6 +95,7 @@ class Counting:
                 raise RuntimeError("killed")
             self.fail_after -= 1
         self.texts.extend(texts)
+        self.calls.append(len(texts))
         return self.inner.embed(texts)
 
     def embed_query(self, text):
@@ -290,6 +292,37 @@ async def test_adding_contextual_vectors_shows_its_progress_on_a_terminal_only(t
         with pytest.raises(RuntimeError, match="killed"):
             fill_missing_contexts(index, Counting(HashEmbedder(), fail_after=1), storage.records, batch=4)
         assert len(index.missing_context(100)) == len(TALK) - 4
+    finally:
+        index.close()
+        storage.close()
+
+
+async def test_an_upgrade_stores_each_contextual_vector_page_by_page_and_says_when_it_is_done(tmp_path, caplog):
+    """Kills `fill_missing_contexts` mutants that store a point's dense vector in place of the contextual one it
+    embedded (`vectors.get(None, ...)`), read the pages after the first without their `batch` limit, or change
+    or drop the closing log line: on the hashing embedder, each reply's contextual text finds that reply first
+    in the `context` ranking with a cosine of 1 after the upgrade, no call embeds more than `batch` texts, and
+    the last line counts the texts embedded."""
+    path = tmp_path / "store"
+    core = await open_fast_core(path)
+    try:
+        stored = await core.add(_turns())
+    finally:
+        await core.close()
+    make_pre_contextual_index(path / "vectors")
+    storage = open_storage(OmneConfig(store_dir=path))
+    index = EdgeVectorIndex(path / "vectors", 384)
+    counting = Counting(HashEmbedder())
+    try:
+        with caplog.at_level(logging.WARNING, logger="omne"):
+            assert fill_missing_contexts(index, counting, storage.records, batch=3) == len(TALK) - 1
+        assert counting.calls and max(counting.calls) <= 3 and sum(counting.calls) == len(TALK) - 1
+        assert caplog.messages[-1] == "contextual vectors added (9 contextual texts embedded, dense vectors kept)"
+        for previous, reply in zip(stored, stored[1:]):
+            text = f"{index_text(previous)} {index_text(reply)}"
+            top = index.search(JO, None, dense=HashEmbedder().embed([text])[0], lexical=None, limit=1,
+                               context=True)["context"][0]
+            assert top.id == reply.id and top.score == pytest.approx(1.0, abs=1e-5)
     finally:
         index.close()
         storage.close()
