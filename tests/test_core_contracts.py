@@ -354,3 +354,35 @@ async def test_write_hooks_given_to_open_run_after_each_add(tmp_path):
     finally:
         await core.close()
     assert seen == ["the tide turns at six"]
+
+
+async def test_an_open_that_fails_while_reconciling_raises_its_own_error_and_releases_the_store(tmp_path):
+    """Kills `MemoryCore.open` 42 (the cleanup after a failed open calls `to_thread(None)`: a TypeError then
+    hides the open's own error and the store stays held): the index is lost, the embedder that must rebuild it
+    fails, and the caller hears the embedder's error; the next open, with a working embedder, rebuilds it."""
+    import shutil
+
+    from omne import MemoryCore
+    from omne.testing import HashEmbedder
+
+    class Down(HashEmbedder):
+        def embed(self, texts):
+            raise RuntimeError("embedder down")
+
+    core = await MemoryCore.open(tmp_path / "store", embedder=HashEmbedder())
+    try:
+        fact = await core.remember("the ferry leaves at nine", scope=ALICE)
+    finally:
+        await core.close()
+    shutil.rmtree(tmp_path / "store" / "vectors")
+    with pytest.raises(RuntimeError, match="embedder down"):
+        await MemoryCore.open(tmp_path / "store", embedder=Down())
+    async with await MemoryCore.open(tmp_path / "store", embedder=HashEmbedder()) as core:
+        assert [h.record.id for h in await core.search("ferry", scope=ALICE)] == [fact.id]
+
+
+async def test_an_embedded_store_starts_no_log_follower(fast_core):
+    """Kills `IndexUpkeep.open` 12 (the follower's task started with no follower: on SQLite it failed and logged a
+    warning every few seconds): only a store on a shared database follows the log."""
+    await fast_core.remember("a note", scope=ALICE)
+    assert not [t for t in asyncio.all_tasks() if t.get_name() == "omne-follow-log"]
