@@ -49,6 +49,7 @@ class Module:
     later: str = ""  # why it is not run by default yet (the module is being rewritten, or does not exist)
     skip: tuple[str, ...] = field(default=())  # do_not_mutate globs inside `mutate`
     postgres: bool = False  # its tests need PostgreSQL: the run starts one throwaway cluster they all attach to
+    only: tuple[str, ...] = field(default=())  # mutant name globs it tests (default: all); `--only` replaces them
 
 
 # Each module's tests are its fast in-process ones: a surviving mutant runs every selected test that calls the
@@ -127,6 +128,17 @@ MODULES: dict[str, Module] = {
         "tests/test_ingest_errors.py", "tests/test_forgotten_reads.py", "tests/test_storage_auto_optimize.py",
         "tests/test_qdrant_server_config.py", "tests/test_contextual_vectors.py",
         *_selection("subprocess", "postgres", "served", "minilm"))),
+    # the core's paths that only a shared (PostgreSQL) log reaches: its index follows the log (`IndexUpkeep`'s
+    # follower, the vector log handed on by `MemoryCore.__init__`, `index_written` after a supersede or an import).
+    # `core` covers the rest of both files on SQLite; this module tests only these functions' mutants.
+    "core-follow": Module(mutate=("omne/core.py", "omne/index_upkeep.py"), tests=(
+        "tests/test_shared_log_index.py", "tests/test_core_records.py", "tests/test_core_isolation.py",
+        "tests/test_regressions_log.py", "tests/test_forgotten_reads.py", "tests/test_default_read_path.py",
+        "tests/test_storage_protocols.py", *_selection("subprocess", "served", "sqlite", "minilm")), postgres=True,
+        only=(*(f"omne.index_upkeep.xǁIndexUpkeepǁ{name}__mutmut_*" for name in (
+            "__init__", "open", "stop", "pending", "index_written", "reconcile", "_follow_log",
+            "_follower_lost_points", "_catch_up")),
+            *(f"omne.core.xǁMemoryCoreǁ{name}__mutmut_*" for name in ("__init__", "supersede", "import_jsonl")))),
     # the job queue: the SQLite store's half, its typed rows and the policy over them
     "jobs": Module(mutate=("omne/storage/sqlite_jobs.py", "omne/storage/job_models.py",
                            "omne/construction/jobs.py"), tests=(
@@ -226,7 +238,7 @@ def run_module(name: str, module: Module, work_root: Path, *, mode: str, jobs: i
     again: list[str] = []
     if mode == "survivors":
         again = [k for k, s in _statuses(work).items() if s in NOT_KILLED]
-    again += only
+    again += only or ([] if mode == "report" else list(module.only))
     started = time.monotonic()
     if mode != "report":
         with ExitStack() as stack:
@@ -287,7 +299,8 @@ def main() -> None:
         for name, module in MODULES.items():
             print(f"{name}: {' '.join(module.mutate)} <- {' '.join(module.tests)}"
                   + ("  [starts a PostgreSQL cluster]" if module.postgres else "")
-                  + (f"  [later: {module.later}]" if module.later else ""))
+                  + (f"  [later: {module.later}]" if module.later else "")
+                  + (f"  [only {' '.join(module.only)}]" if module.only else ""))
         return
     unknown = [m for m in args.modules if m not in MODULES]
     if unknown:
