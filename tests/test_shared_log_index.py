@@ -104,7 +104,7 @@ async def test_the_background_catch_up_finds_another_cores_write_within_a_second
             await asyncio.sleep(0.02)
 
 
-async def test_a_core_opened_later_builds_its_index_from_stored_vectors_alone(database, tmp_path):
+async def test_a_core_opened_later_builds_its_index_from_stored_vectors_alone(database, tmp_path, caplog):
     a = await _open(tmp_path / "a")
     try:
         texts = [f"harbour note number {n}" for n in range(300)]
@@ -121,8 +121,10 @@ async def test_a_core_opened_later_builds_its_index_from_stored_vectors_alone(da
         assert (await late.search("harbour note number 123", scope=U, top_k=1))[0].record.text == texts[123]
     finally:
         await late.close()
-    reopened = await _open(tmp_path / "late", late_embedder)  # its position was saved: nothing to re-apply
+    with caplog.at_level(logging.WARNING, logger="omne"):
+        reopened = await _open(tmp_path / "late", late_embedder)  # its position was saved: nothing to re-apply
     try:
+        assert caplog.messages == []  # not rebuilt (`_load` 38: a saved position with points rebuilt every open)
         assert await reopened.reconcile() == 0
     finally:
         await reopened.close()
@@ -222,6 +224,37 @@ def test_a_record_whose_writer_died_before_storing_its_vector_is_embedded_after_
         storage.close()
 
 
+def test_a_follower_reads_the_log_in_pages_counts_every_change_and_what_each_scope_has_pending(database, tmp_path):
+    """Kills `LogFollower.catch_up` 8 (the log read without the page limit: a follower far behind loaded every
+    change at once) and 20 (only the last page's changes counted), and `pending` 2, 4 (a scope's pending count,
+    `memory stats`' `pending_index`, counting every scope's changes)."""
+    from omne.storage.log_follower import POSITION_FILE, LogFollower
+
+    other = Scope(user="v")
+    storage = PostgresStorage(database)
+    index = EdgeVectorIndex(tmp_path / "vectors", HashEmbedder.dim)
+    embedder = CountingEmbedder()
+    follower = LogFollower(storage.vectors, index, embedder, tmp_path / POSITION_FILE, batch=2)
+    limits: list[int] = []
+    changes_after = storage.vectors.changes_after
+
+    def paged(position, model, limit):
+        limits.append(limit)
+        return changes_after(position, model, limit)
+
+    storage.vectors.changes_after = paged  # type: ignore[method-assign]  # the follower's log, watched
+    try:
+        storage.records.insert([Record(kind="fact", text=f"mine {i}", scope=U) for i in range(5)])
+        storage.records.insert([Record(kind="fact", text=f"theirs {i}", scope=other) for i in range(2)])
+        assert (follower.pending(U), follower.pending(other), follower.pending()) == (5, 2, 7)
+        assert follower.catch_up(wait_for_writers=False) == 7 and index.count() == 7  # no vector stored: embedded
+        assert limits and set(limits) == {2} and len(embedder.texts) == 7
+        assert (follower.pending(U), follower.pending()) == (0, 0)
+    finally:
+        index.close()
+        storage.close()
+
+
 async def test_an_index_derived_from_another_database_is_refused_with_the_fix(postgres_cluster, tmp_path,
                                                                             monkeypatch):
     one, two = schema_name("derived_one_"), schema_name("derived_two_")
@@ -229,9 +262,12 @@ async def test_an_index_derived_from_another_database_is_refused_with_the_fix(po
     await (await _open(tmp_path / "a")).close()
     monkeypatch.setenv("OMNE_DATABASE_URL", postgres_cluster.create_schema(two))
     try:
-        with pytest.raises(StorageError, match="derived from another database's store: give this server a store "
-                                               "directory of its own"):
+        with pytest.raises(StorageError) as refused:
             await _open(tmp_path / "a")
+        assert str(refused.value) == (
+            f"the vector index in {tmp_path / 'a'} was derived from another database's store: give this server a "
+            "store directory of its own (--store), or delete that directory's 'vectors' folder and its "
+            "index-position.json to rebuild the index from this one")
     finally:
         postgres_cluster.drop_schema(one)
         postgres_cluster.drop_schema(two)
