@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import logging
 import pytest
-import qdrant_edge as q
 
 from omne import Edge, EdgeKind, MemoryCore, OmneConfig, Record, RecordKind, Scope
 from omne.retrieval.models import ContextConfig
@@ -35,6 +34,17 @@ QUERY = "What did Sam think about Jo coaching the junior swim team?"
 
 def _turns(scope: Scope = JO) -> list[Record]:
     return [Record(kind=RecordKind.MESSAGE, scope=scope, role="user", name=who, text=text) for who, text in TALK]
+
+
+async def _store_with_an_older_index(path) -> list[Record]:
+    """A store of the ten turns (hashing embedder) whose index is then made as before contextual vectors."""
+    core = await open_fast_core(path)
+    try:
+        stored = await core.add(_turns())
+    finally:
+        await core.close()
+    make_pre_contextual_index(path / "vectors")
+    return stored
 
 
 async def test_a_reply_is_found_through_the_turn_it_answers(tmp_path, embedder):
@@ -304,12 +314,7 @@ async def test_an_upgrade_stores_each_contextual_vector_page_by_page_and_says_wh
     in the `context` ranking with a cosine of 1 after the upgrade, no call embeds more than `batch` texts, and
     the last line counts the texts embedded."""
     path = tmp_path / "store"
-    core = await open_fast_core(path)
-    try:
-        stored = await core.add(_turns())
-    finally:
-        await core.close()
-    make_pre_contextual_index(path / "vectors")
+    stored = await _store_with_an_older_index(path)
     storage = open_storage(OmneConfig(store_dir=path))
     index = EdgeVectorIndex(path / "vectors", 384)
     counting = Counting(HashEmbedder())
@@ -360,12 +365,7 @@ async def test_an_older_index_gets_its_contextual_vectors_when_the_core_opens(tm
     `follower is None` test negated or short-circuited): on the hashing embedder, opening a store whose index
     predates contextual vectors embeds exactly the nine contextual texts of its ten turns."""
     path = tmp_path / "store"
-    core = await open_fast_core(path)
-    try:
-        stored = await core.add(_turns())
-    finally:
-        await core.close()
-    make_pre_contextual_index(path / "vectors")
+    stored = await _store_with_an_older_index(path)
     counting = Counting(HashEmbedder())
     async with await MemoryCore.open(path, embedder=counting):
         pass
