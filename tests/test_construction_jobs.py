@@ -236,12 +236,18 @@ def test_a_result_holding_non_json_values_is_kept_as_text(queue, clock):
 
 
 def test_lookups_of_missing_jobs(queue):
-    """Mutants: `by_key` on a missing key (`if rows or True` raised IndexError); `get`'s message."""
+    """Mutants: `by_key` on a missing key (`if rows or True` raised IndexError); `get`'s message, and `get` of a
+    job that exists (its row dropped, or the second row read); a lease operation on a missing job (`_owned`'s
+    message)."""
     from omne.errors import NotFoundError
 
     assert queue.store.by_key("nope") is None
     with pytest.raises(NotFoundError, match="^no job nope$"):
         queue.store.get("nope")
+    (job,) = queue.enqueue([spec("a")])
+    assert queue.store.get(job.id) == job
+    with pytest.raises(NotFoundError, match="^no job nope$"):
+        queue.complete("nope", "w")
 
 
 def test_list_limits_and_combines_scope_with_several_statuses(queue):
@@ -281,21 +287,26 @@ class _RefusingWrites:
         return self._conn.execute(sql, *args)
 
 
-@pytest.mark.sqlite_only  # it swaps the SQLite connection
-def test_every_refused_job_queue_write_names_the_job_queue(queue):
+def test_every_refused_job_queue_write_names_the_job_queue(queue, backend):
     """Mutants: each write's `transaction(..., what=_WHAT)` given None or no `what` (the error would blame the
-    record store, or "None")."""
+    record store, or "None"). SQLite refuses the writes as on a full disk; PostgreSQL has lost its connections
+    (the pool closed)."""
     from omne.errors import StorageError
 
     queue.enqueue([spec("a"), spec("b"), spec("c")])
     a, b = queue.claim("w"), queue.claim("w")
     db = queue.store._db
-    db.conn = _RefusingWrites(db.conn)
+    if backend == "postgres":
+        db.pool.close()
+    else:
+        db.conn = _RefusingWrites(db.conn)
     writes = [lambda: queue.enqueue([spec("d")]), lambda: queue.claim("w"), lambda: queue.complete(a.id, "w"),
               lambda: queue.fail(b.id, "w", "boom"), lambda: queue.retry_failed(),
               lambda: queue.store.advance("c1", 3), lambda: queue.store.skip_to_end("c2")]
     for write in writes:
         with pytest.raises(StorageError, match="^the job queue could not be written"):
             write()
+    if backend == "postgres":
+        return
     db.conn = db.conn._conn
     assert [j.status for j in queue.store.list()] == [JobStatus.RUNNING, JobStatus.RUNNING, JobStatus.PENDING]
