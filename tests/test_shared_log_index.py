@@ -379,11 +379,12 @@ async def test_a_core_on_a_shared_log_follows_it_in_a_named_task_and_counts_what
         await core.close()
 
 
-async def test_reconcile_replays_an_index_that_lost_points_and_counts_every_record_it_applied(database, tmp_path):
+async def test_reconcile_replays_an_index_that_lost_points_and_counts_every_record_it_applied(
+        database, tmp_path, caplog):
     """Kills `IndexUpkeep.reconcile` 7 (the replayed records subtracted from the count) and 11 (the replay waiting
     for the writers of records without a vector, as the background catch-up does, where `reconcile` must index
-    everything now): an index that lost a point is replayed from the log, a record written meanwhile by a
-    server that has not stored its vector yet included."""
+    everything now), and `_follower_lost_points`' warning: an index that lost a point is replayed from the log,
+    a record written meanwhile by a server that has not stored its vector yet included."""
     core = await _open(tmp_path / "a")
     try:
         await core._upkeep.stop()  # white box: only reconcile moves the index here
@@ -403,9 +404,57 @@ async def test_reconcile_replays_an_index_that_lost_points_and_counts_every_reco
             replay()
 
         follower.replay = replay_while_another_server_writes
-        assert await core.reconcile() == 4
+        with caplog.at_level(logging.WARNING, logger="omne"):
+            assert await core.reconcile() == 4
+        assert caplog.messages == ["vector index holds 2 points for 3 live records; rebuilding it from the log"]
         stats = await core.stats(U)
         assert stats["vectors"] == stats["records"] == 4 and stats["pending_index"] == 0
+    finally:
+        await core.close()
+
+
+async def test_the_follow_task_backs_off_while_catching_up_fails_and_recovers(database, tmp_path, monkeypatch, caplog):
+    """Kills `IndexUpkeep._follow_log` mutants of its retry: each failure logged with its reason and the next
+    delay, the delay doubled up to its cap and back to the interval after a success, and the task still
+    following afterwards (intervals shortened for the test), leaving a record without a vector to its writer
+    for the grace period (`wait_for_writers=True`) before embedding it itself."""
+    import asyncio
+
+    import omne.index_upkeep
+
+    monkeypatch.setattr(omne.index_upkeep, "FOLLOW_INTERVAL_S", 0.1)
+    monkeypatch.setattr(omne.index_upkeep, "_FOLLOW_BACKOFF_MAX_S", 0.3)
+    embedder = CountingEmbedder()
+    core = await _open(tmp_path / "a", embedder)
+    try:
+        follower = core._upkeep._follower  # white box: its catch-up fails three times, works once, fails again
+        catch_up = follower.catch_up
+        outcomes = iter(["fail", "fail", "fail", "ok", "fail"])
+
+        def flaky(**kwargs):
+            if next(outcomes, "ok") == "fail":
+                raise ConnectionError("database unreachable")
+            return catch_up(**kwargs)
+
+        follower.catch_up = flaky
+        with caplog.at_level(logging.WARNING, logger="omne"):
+            while len(caplog.messages) < 4:
+                await asyncio.sleep(0.05)
+        assert caplog.messages == [f"the vector index could not catch up with the shared log (database unreachable); "
+                                   f"retrying in {delay} s" for delay in ("0.2", "0.3", "0.3", "0.2")]
+        storage = PostgresStorage(database)  # still following: another server's write arrives
+        try:
+            late = Record(kind="fact", text="the ferry to Skye leaves at nine", scope=U)
+            storage.records.insert([late])
+        finally:
+            storage.close()
+        await asyncio.sleep(0.5)  # several catch-ups, well within the grace period its writer has to store its vector
+        assert late.text not in embedder.texts  # left to its writer: not embedded twice
+        for _ in range(200):  # after the grace period, embedded here
+            if late.id in await _ids(core, "ferry Skye"):
+                break
+            await asyncio.sleep(0.05)
+        assert late.id in await _ids(core, "ferry Skye")
     finally:
         await core.close()
 
