@@ -51,6 +51,11 @@ def default_store_dir() -> Path:
     return Path(platformdirs.user_data_dir("omne")) / "store"
 
 
+# the embedded index builds the HNSW graph of its newest points once this many are not in one (VectorConfig's
+# `auto_optimize_after`, and EdgeVectorIndex's default)
+DEFAULT_AUTO_OPTIMIZE_AFTER = 25_000
+
+
 class VectorConfig(BaseModel):
     """Which vector index serves the store: Qdrant Edge in-process, or a Qdrant server."""
 
@@ -63,7 +68,7 @@ class VectorConfig(BaseModel):
     timeout_s: float = 5.0
     # edge: once this many points are not yet in an HNSW graph, the next write builds theirs (one bounded
     # build per batch of new points, see EdgeVectorIndex); None = only `MemoryCore.optimize()` builds
-    auto_optimize_after: int | None = Field(default=25_000, ge=1)
+    auto_optimize_after: int | None = Field(default=DEFAULT_AUTO_OPTIMIZE_AFTER, ge=1)
 
 
 class LimitsConfig(BaseModel):

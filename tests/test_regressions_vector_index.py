@@ -230,3 +230,105 @@ def test_an_index_taken_by_another_process_during_its_upgrade_is_never_removed(t
     with pytest.raises(StoreLockedError, match="open in another process"):
         EdgeVectorIndex(path, dim=4)
     assert (path / "segments").exists() or (path / "wal").exists()
+
+
+def test_only_a_message_is_indexed_with_its_speakers_name():
+    """Kills `index_text` 3 (the speaker's name put before the text of every record but messages)."""
+    from omne.storage.index_payload import index_text
+
+    said = Record(kind=RecordKind.MESSAGE, scope=SMALL, role="user", name=" Jo ", text="I got the job")
+    assert index_text(said) == 'Jo: "I got the job"'
+    assert index_text(said.model_copy(update={"name": "  "})) == "I got the job"
+    assert index_text(Record(kind=RecordKind.FACT, scope=SMALL, name="jobs", text="Jo works at the port")) == (
+        "Jo works at the port")
+
+
+def test_bm25_stems_drops_stop_words_and_weighs_against_an_average_of_24_terms():
+    """Kills `LexicalEncoder.__init__` mutants that drop or change its BM25 settings: English stemming and stop
+    words ("the running dogs" and "run dog" share their two terms), and an average document of 24 terms (a
+    document of 24 distinct terms weighs each 1; a shorter one more)."""
+    from omne.storage.index_payload import LexicalEncoder
+
+    lexical = LexicalEncoder()
+    terms, weights = lexical.document("the running dogs")
+    assert len(terms) == 2 and sorted(terms) == sorted(lexical.query("run dog")[0])
+    terms, weights = lexical.document(" ".join(f"term{i}" for i in range(24)))
+    assert len(terms) == 24 and weights == pytest.approx([1.0] * 24)
+    assert all(w > 1.0 for w in lexical.document("harbour ferry")[1])
+
+
+def test_the_segment_policy_keeps_each_build_to_about_two_batches():
+    """Kills `segment_policy` mutants of its arithmetic: a point of a 384-dimensional index takes about 2 KiB
+    (384 floats and room for its terms and payload), a segment holds two batches of `build_every` points, up to
+    48 segments live side by side, and the optimiser indexes a segment once it holds half a batch (capped at
+    Qdrant's default)."""
+    from omne.storage.qdrant_edge_index import segment_policy
+
+    small = segment_policy(384, 1000)
+    assert (small.max_segment_size, small.default_segment_number, small.indexing_threshold) == (4001, 48, 1001)
+    assert segment_policy(768, 1000).max_segment_size == 7001  # 3.5 KiB a point
+    assert segment_policy(384, 25_000).indexing_threshold == 10_000
+    assert segment_policy(384, None) is None
+
+
+def test_the_index_keeps_a_payload_index_for_every_filter_it_applies(tmp_path):
+    """Kills `_create` mutants that misname or drop a payload index, or mark the wrong key as the tenant: scope
+    keys, kind, role and tags as keywords (the user as tenant), the time as a float. Without them a filtered
+    search scans every point (white box: the shard's payload schema)."""
+    import qdrant_edge as q
+
+    index = EdgeVectorIndex(tmp_path / "vectors", dim=4)
+    try:
+        schema = index._shard.info().payload_schema
+        keywords = {"s_user", "s_agent", "s_session", "s_team", "kind", "role", "tags"}
+        assert set(schema) == keywords | {"t"}
+        assert all(schema[k].data_type == q.PayloadSchemaType.Keyword for k in keywords)
+        assert schema["t"].data_type == q.PayloadSchemaType.Float
+        assert {k for k in keywords if getattr(schema[k].params, "is_tenant", False)} == {"s_user"}
+    finally:
+        index.close()
+
+
+def _index_of_five(path) -> list[Record]:
+    index = EdgeVectorIndex(path, dim=4)
+    try:
+        records = [Record(kind=RecordKind.FACT, scope=SMALL, text=f"note {i}") for i in range(5)]
+        index.upsert([IndexItem(record=r, vector=_unit([1, i, 0, 0])) for i, r in enumerate(records)])
+        return records
+    finally:
+        index.close()
+
+
+@pytest.mark.parametrize("lost", ["wal", "segments"])
+def test_an_index_that_lost_its_wal_or_its_segments_folder_opens_with_its_points(tmp_path, lost):
+    """Kills `EdgeVectorIndex.__init__` mutants of its "an index is here" test (`or` -> `and`, either folder
+    misnamed): an index with one of its two folders is loaded, not created again over what is left."""
+    _index_of_five(tmp_path / "vectors")
+    shutil.rmtree(tmp_path / "vectors" / lost)
+    index = EdgeVectorIndex(tmp_path / "vectors", dim=4)
+    try:
+        assert index.count() == 5
+    finally:
+        index.close()
+
+
+def test_an_index_open_twice_or_unreadable_says_what_to_do(tmp_path):
+    """Kills `EdgeVectorIndex.__init__` mutants of its two refusals' words: an index another owner holds (here
+    this process) names the one-owner rule and its three ways out; an unreadable one names its path."""
+    from omne.errors import StorageError, StoreLockedError
+
+    index = EdgeVectorIndex(tmp_path / "vectors", dim=4)
+    try:
+        with pytest.raises(StoreLockedError) as held:
+            EdgeVectorIndex(tmp_path / "vectors", dim=4)
+    finally:
+        index.close()
+    assert str(held.value) == (
+        f"the vector index at {tmp_path / 'vectors'} is open in another process. An embedded store has one owner "
+        "process: stop the other one, make it the owner with `omne serve` and connect the others to it "
+        "(MemoryCore.connect(url), --server URL), or point every process at a Qdrant server (OMNE_QDRANT_URL).")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "segments").write_text("not a folder")
+    with pytest.raises(StorageError, match=f"^cannot open the vector index at {broken}: .*segments"):
+        EdgeVectorIndex(broken, dim=4)

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import qdrant_edge as q
 
+from omne.config import DEFAULT_AUTO_OPTIMIZE_AFTER
 from omne.errors import StorageError, StoreLockedError
 from omne.storage.index_payload import (CONTEXT, DENSE, LEXICAL, SCOPE_KEYS, LexicalEncoder, index_payload,
                                         index_text)
@@ -65,7 +66,7 @@ class EdgeVectorIndex:
     """
 
     def __init__(self, path: Path, dim: int, *, min_free_bytes: int = DEFAULT_MIN_FREE_BYTES,
-                 auto_optimize_after: int | None = 25_000) -> None:
+                 auto_optimize_after: int | None = DEFAULT_AUTO_OPTIMIZE_AFTER) -> None:
         self.path = path
         self.min_free_bytes = min_free_bytes
         self.auto_optimize_after = auto_optimize_after
