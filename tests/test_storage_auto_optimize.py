@@ -72,5 +72,7 @@ def test_the_build_starts_at_exactly_the_threshold(tmp_path):
         assert index.auto_optimizations == 0
         index.upsert(items(1, 199))
         assert index.auto_optimizations == 1 and index.unindexed() == 0
+        index.upsert(items(200, 200))  # the next batch builds again, and is counted (`_maybe_optimize` 6)
+        assert index.auto_optimizations == 2 and index.unindexed() == 0
     finally:
         index.close()
