@@ -502,3 +502,15 @@ def test_writes_outside_the_record_log_do_not_wait_for_its_lock(postgres_url):
         assert [j.key for j in storage.jobs.list()] == ["k"]
     finally:
         storage.close()
+
+
+def test_the_pool_size_given_to_the_store_bounds_its_connections(postgres_url):
+    """Kills `PostgresStorage.__init__` 4, 6 (the pool size not handed on to the database: None, a pool of one
+    connection, or the default of eight whatever was asked); white box: the pool's bound."""
+    from omne.storage.postgres_storage import PostgresStorage
+
+    storage = PostgresStorage(postgres_url, pool_size=3)
+    try:
+        assert storage._db.pool.max_size == 3
+    finally:
+        storage.close()
