@@ -89,6 +89,14 @@ def backend(request, monkeypatch) -> str:
 
 
 @pytest.fixture
+def database(postgres_url, monkeypatch) -> str:
+    """A fresh schema of the session's throwaway cluster as OMNE_DATABASE_URL: every store a test opens, and every
+    server process it starts (they inherit the variable), shares this one database."""
+    monkeypatch.setenv("OMNE_DATABASE_URL", postgres_url)
+    return postgres_url
+
+
+@pytest.fixture
 def separate_database(backend, request, monkeypatch):
     """Call before opening a second, separate store in a test: on PostgreSQL it points OMNE_DATABASE_URL at a
     fresh schema (stores already open keep theirs); on SQLite the store directory alone separates stores."""

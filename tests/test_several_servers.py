@@ -9,20 +9,11 @@ import signal
 import threading
 import time
 
-import pytest
-
 from omne import Scope
 from omne.sync import SyncMemoryCore
 from tests.support.server_proc import Server, WriteLoop, running_server, start_server, stop_server
 
 U = Scope(user="u")
-
-
-@pytest.fixture
-def database(postgres_url, monkeypatch) -> str:
-    """Every server a test starts uses this fresh database schema (subprocesses inherit the variable)."""
-    monkeypatch.setenv("OMNE_DATABASE_URL", postgres_url)
-    return postgres_url
 
 
 def _found(client: SyncMemoryCore, query: str, record_id: str) -> bool:

@@ -132,8 +132,9 @@ MODULES: dict[str, Module] = {
     # follower, the vector log handed on by `MemoryCore.__init__`, `index_written` after a supersede or an import).
     # `core` covers the rest of both files on SQLite; this module tests only these functions' mutants.
     "core-follow": Module(mutate=("omne/core.py", "omne/index_upkeep.py"), tests=(
-        "tests/test_shared_log_index.py", "tests/test_core_records.py", "tests/test_core_isolation.py",
-        "tests/test_regressions_log.py", "tests/test_forgotten_reads.py", "tests/test_default_read_path.py",
+        "tests/test_shared_log_index.py", "tests/test_shared_log_upkeep.py", "tests/test_core_records.py",
+        "tests/test_core_isolation.py", "tests/test_regressions_log.py", "tests/test_forgotten_reads.py",
+        "tests/test_default_read_path.py",
         "tests/test_storage_protocols.py", *_selection("subprocess", "served", "sqlite", "minilm")), postgres=True,
         only=(*(f"omne.index_upkeep.xǁIndexUpkeepǁ{name}__mutmut_*" for name in (
             "__init__", "open", "stop", "pending", "index_written", "reconcile", "_follow_log",
