@@ -89,6 +89,19 @@ def backend(request, monkeypatch) -> str:
 
 
 @pytest.fixture
+async def memory(tmp_path):
+    """An AgentMemory (agent "helper", user "ada", session "s1") on a fast store: the OmneContext rule tests."""
+    from omne.agents import AgentMemory
+    from omne.testing import open_fast_core
+
+    core = await open_fast_core(tmp_path / "store")
+    try:
+        yield await AgentMemory.open(core, agent="helper", user="ada", session="s1")
+    finally:
+        await core.close()
+
+
+@pytest.fixture
 def database(postgres_url, monkeypatch) -> str:
     """A fresh schema of the session's throwaway cluster as OMNE_DATABASE_URL: every store a test opens, and every
     server process it starts (they inherit the variable), shares this one database."""

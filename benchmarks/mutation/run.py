@@ -153,7 +153,8 @@ MODULES: dict[str, Module] = {
         "tests/test_agents_blocks.py", "tests/test_agents_context.py", "tests/test_agents_tools.py", *_IN_PROCESS)),
     # the context's rules first (fast); the served variants of test_agents_context are left out by `served`
     "context": Module(mutate=("omne/agents/context.py",), tests=(
-        "tests/test_context_rules.py", "tests/test_agents_context.py", "tests/test_prompt_injection.py", *_IN_PROCESS)),
+        "tests/test_context_rules.py", "tests/test_context_lifecycle.py", "tests/test_agents_context.py",
+        "tests/test_prompt_injection.py", *_IN_PROCESS)),
     # the service's key checks: their unit tests first, then the in-process API and inspector tests. The MCP and
     # component tests reach auth only inside a server subprocess, which mutmut's stats cannot see (and the MCP
     # stdio tests fail under its captured stderr); `omne inspect` and `omne serve --host` run as processes too.
