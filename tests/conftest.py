@@ -102,6 +102,19 @@ async def memory(tmp_path):
 
 
 @pytest.fixture
+def local_qdrant(monkeypatch):
+    """qdrant-client's in-process local mode where the Qdrant server backend would reach a server: the same client
+    API, no server. Returns the client, to look into its collections."""
+    from qdrant_client import QdrantClient
+
+    from omne.storage import qdrant_server_index
+
+    local = QdrantClient(":memory:")
+    monkeypatch.setattr(qdrant_server_index, "QdrantClient", lambda *args, **kwargs: local)
+    return local
+
+
+@pytest.fixture
 def database(postgres_url, monkeypatch) -> str:
     """A fresh schema of the session's throwaway cluster as OMNE_DATABASE_URL: every store a test opens, and every
     server process it starts (they inherit the variable), shares this one database."""

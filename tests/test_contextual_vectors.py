@@ -158,17 +158,15 @@ async def test_adding_contextual_vectors_to_an_older_index_resumes_where_it_stop
         storage.close()
 
 
-def test_a_qdrant_server_collection_made_before_contextual_vectors_is_searched_without_them(monkeypatch, caplog):
+def test_a_qdrant_server_collection_made_before_contextual_vectors_is_searched_without_them(local_qdrant, caplog):
     import numpy as np
-    from qdrant_client import QdrantClient, models
+    from qdrant_client import models
 
     from omne.config import VectorConfig
-    from omne.storage import qdrant_server_index
     from omne.storage.protocols import IndexItem
     from omne.storage.qdrant_server_index import ServerVectorIndex
 
-    local = QdrantClient(":memory:")  # the server API, in-process
-    monkeypatch.setattr(qdrant_server_index, "QdrantClient", lambda *args, **kwargs: local)
+    local = local_qdrant  # the server API, in-process
     record = Record(kind=RecordKind.MESSAGE, scope=JO, text="You'd be brilliant at it")
     item = IndexItem(record=record, vector=np.array([1.0, 0, 0, 0]), context=np.array([0, 1.0, 0, 0]))
     query = np.array([0, 1.0, 0, 0])

@@ -58,22 +58,17 @@ def test_cli_reports_an_unreachable_server_in_one_line(omne_cli, tmp_path, close
     assert "Traceback" not in result.stderr
 
 
-async def test_the_server_backend_is_built_with_the_embedders_dimension(tmp_path, monkeypatch):
+async def test_the_server_backend_is_built_with_the_embedders_dimension(tmp_path, local_qdrant):
     """Kills `_open_index` 5 (`ServerVectorIndex(config.vectors, None)`): a core on the server backend creates its
     collection with the embedder's dimension, then writes and finds a record through it (qdrant-client's local
     mode stands in for the server: the same client API, in-process)."""
-    from qdrant_client import QdrantClient
-
     from omne import Scope
-    from omne.storage import qdrant_server_index
 
-    local = QdrantClient(":memory:")
-    monkeypatch.setattr(qdrant_server_index, "QdrantClient", lambda *args, **kwargs: local)
     config = OmneConfig(store_dir=tmp_path / "store", vectors=VectorConfig(backend="server", url="http://qdrant:6333"))
     core = await MemoryCore.open(config=config, embedder=HashEmbedder())
     try:
         fact = await core.remember("the ferry leaves at nine", scope=Scope(user="ann"))
         assert [h.record.id for h in await core.search("ferry", scope=Scope(user="ann"))] == [fact.id]
-        assert local.get_collection("omne").config.params.vectors["dense"].size == HashEmbedder().dim
+        assert local_qdrant.get_collection("omne").config.params.vectors["dense"].size == HashEmbedder().dim
     finally:
         await core.close()

@@ -289,12 +289,11 @@ def test_the_index_keeps_a_payload_index_for_every_filter_it_applies(tmp_path):
         index.close()
 
 
-def _index_of_five(path) -> list[Record]:
+def _index_of_five(path) -> None:
     index = EdgeVectorIndex(path, dim=4)
     try:
-        records = [Record(kind=RecordKind.FACT, scope=SMALL, text=f"note {i}") for i in range(5)]
-        index.upsert([IndexItem(record=r, vector=_unit([1, i, 0, 0])) for i, r in enumerate(records)])
-        return records
+        index.upsert([IndexItem(record=Record(kind=RecordKind.FACT, scope=SMALL, text=f"note {i}"),
+                                vector=_unit([1, i, 0, 0])) for i in range(5)])
     finally:
         index.close()
 

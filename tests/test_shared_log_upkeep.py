@@ -142,18 +142,13 @@ async def test_the_follow_task_backs_off_while_catching_up_fails_and_recovers(da
         await core.close()
 
 
-async def test_a_core_on_a_shared_log_with_a_qdrant_server_index_follows_no_log(database, tmp_path, monkeypatch):
+async def test_a_core_on_a_shared_log_with_a_qdrant_server_index_follows_no_log(database, tmp_path, local_qdrant):
     """Kills `MemoryCore.__init__` 36 (the shared log handed on with the server backend too): every server shares
     the Qdrant server's collection, so none keeps a derived index or its position (qdrant-client's local mode
     stands in for the server)."""
-    from qdrant_client import QdrantClient
-
     from omne import OmneConfig, VectorConfig
-    from omne.storage import qdrant_server_index
     from omne.storage.log_follower import POSITION_FILE
 
-    local = QdrantClient(":memory:")
-    monkeypatch.setattr(qdrant_server_index, "QdrantClient", lambda *args, **kwargs: local)
     config = OmneConfig.from_env(tmp_path / "a").model_copy(
         update={"vectors": VectorConfig(backend="server", url="http://qdrant:6333")})
     core = await MemoryCore.open(config=config, embedder=CountingEmbedder())
