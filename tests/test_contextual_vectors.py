@@ -7,12 +7,13 @@ import logging
 import pytest
 
 from omne import Edge, EdgeKind, MemoryCore, OmneConfig, Record, RecordKind, Scope
+from omne.errors import StorageError
 from omne.retrieval.models import ContextConfig
 from omne.retrieval.stages import PRESETS
 from omne.storage.backends import open_storage
 from omne.storage.context import contextual_texts, fill_missing_contexts
 from omne.storage.index_payload import DENSE, LEXICAL, index_text
-from omne.storage.protocols import IndexItem
+from omne.storage.protocols import IndexItem, StoredVector
 from omne.storage.qdrant_edge_index import EdgeVectorIndex
 from omne.testing import HashEmbedder, make_pre_contextual_index, open_fast_core
 
@@ -329,6 +330,35 @@ async def test_an_upgrade_stores_each_contextual_vector_page_by_page_and_says_wh
     finally:
         index.close()
         storage.close()
+
+
+class _IndexThatDropsContexts:
+    """A vector index whose `set_context` keeps nothing: it reports the same points as lacking a contextual
+    vector on every call (it fails the test on a fourth call, where an upgrade without a guard would loop on)."""
+
+    def __init__(self, points: list[StoredVector]) -> None:
+        self.points, self.asked = points, 0
+
+    def missing_context(self, limit: int) -> list[StoredVector]:
+        self.asked += 1
+        assert self.asked <= 3, "fill_missing_contexts asked again for points it had just given a vector"
+        return self.points[:limit]
+
+    def set_context(self, vectors) -> None:
+        pass
+
+    def count(self) -> int:
+        return len(self.points)
+
+
+def test_an_upgrade_stops_with_a_clear_error_when_the_index_does_not_keep_contextual_vectors():
+    """An index that does not keep the contextual vectors written to it (a broken backend, or mutants of
+    `missing_context`'s filter) used to make an upgrade loop forever; it now stops at the second page with an
+    error naming the way out."""
+    points = [StoredVector(id=f"r{i}", vector=HashEmbedder().embed(["x"])[0], scope=JO) for i in range(3)]
+    with pytest.raises(StorageError, match=r"still lacks the contextual vector of 3 point\(s\) .*'r0'.*"
+                                           r"`vectors` folder\) and it is rebuilt from the log"):
+        fill_missing_contexts(_IndexThatDropsContexts(points), HashEmbedder(), None, batch=5)
 
 
 async def test_a_message_is_indexed_with_its_contextual_vector_and_found_by_it(tmp_path):

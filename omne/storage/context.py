@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from omne.embedding import Embedder
+from omne.errors import StorageError
 from omne.storage.index_payload import index_text
 from omne.storage.protocols import IndexItem, RecordStore, StoredVector, VectorIndex
 from omne.types import EdgeKind, Record, Scope
@@ -73,17 +74,29 @@ def fill_missing_contexts(index: VectorIndex, embedder: Embedder, context_from: 
     from tqdm import tqdm
 
     log.warning("adding contextual vectors to an index made before them (%d points)", index.count())
-    embedded = 0
+    embedded, given = 0, set[str]()
     with tqdm(total=index.count(), desc="contextual vectors", unit="point", disable=None, leave=False) as bar:
         while missing:
+            _require_progress(given, missing)
             texts = _missing_texts(context_from, missing) if context_from is not None else {}
             vectors = dict(zip(texts, embedder.embed(list(texts.values())))) if texts else {}
             index.set_context({p.id: vectors.get(p.id, p.vector) for p in missing})
             embedded += len(vectors)
             bar.update(len(missing))
+            given = {p.id for p in missing}
             missing = index.missing_context(batch)
     log.warning("contextual vectors added (%d contextual texts embedded, dense vectors kept)", embedded)
     return embedded
+
+
+def _require_progress(given: set[str], missing: Sequence[StoredVector]) -> None:
+    """An index that still reports a point it was just given a contextual vector would be asked again forever."""
+    again = sorted(given.intersection(p.id for p in missing))
+    if again:
+        raise StorageError(
+            f"the vector index still lacks the contextual vector of {len(again)} point(s) it was just given one "
+            f"(e.g. {again[0]!r}): it does not keep what is written to it. Remove the index (the embedded one is "
+            "the store's `vectors` folder) and it is rebuilt from the log when the store next opens.")
 
 
 def _missing_texts(store: RecordStore, points: Sequence[StoredVector]) -> dict[str, str]:
