@@ -429,7 +429,8 @@ def test_one_batch_links_each_scopes_messages_and_a_stored_message_of_the_same_t
         storage.close()
 
 
-# -- pinned by the storage-postgres mutation run (benchmarks/RESULTS-mutation.md); both backends ------------------
+# -- pinned by the storage-postgres mutation run (now postgres-store and postgres-db, benchmarks/RESULTS-mutation.md);
+# both backends ----------------------------------------------------------------------------------------------------
 
 
 def test_an_updated_message_takes_its_place_in_the_chain(tmp_path):

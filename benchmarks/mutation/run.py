@@ -9,8 +9,9 @@ For each module the checkout's tracked files are copied to `$MUTATION_WORK/<modu
 /tmp/omne-mutation), the pyproject's `[tool.mutmut]` there is narrowed to that module's code
 (`only_mutate`) and tests (`pytest_add_cli_args_test_selection`), and `mutmut run` runs with `--jobs`
 workers (default one per CPU; pass `--jobs 1` on a shared machine). mutmut then runs, for each mutant, only
-the selected tests that call the mutated function. A module whose tests need PostgreSQL (`storage-follow`,
-`storage-postgres`, `postgres-jobs`) gets one throwaway cluster for its whole run, which every forked pytest attaches
+the selected tests that call the mutated function, fastest first (benchmarks/mutation/plugin.py), until one
+fails; the tests' temporary folders are in memory (/dev/shm) where the machine has it. A module whose tests need PostgreSQL (`storage-follow`,
+`postgres-store`, `postgres-db`, `postgres-jobs`, `core-follow`) gets one throwaway cluster for its whole run, which every forked pytest attaches
 to (OMNE_TEST_POSTGRES_URL, tests/support/postgres.py); it is stopped however the run ends. The summary (score, every surviving mutant and its diff)
 goes to `benchmarks/mutation/results/<module>.md`; benchmarks/RESULTS-mutation.md explains each survivor. Not part of CI (tens of minutes per module); run it
 before a release-sized change to the listed modules.
@@ -26,6 +27,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 from contextlib import ExitStack
@@ -38,6 +40,9 @@ RESULTS = ROOT / "benchmarks" / "mutation" / "results"
 # mutmut's verdicts that leave a mutant alive (the others: killed, timeout, segfault i.e. the test process died,
 # not checked, check was interrupted by user)
 NOT_KILLED = ("survived", "no tests", "suspicious", "skipped")
+# the pytest plugin that runs each mutant's tests fastest first and removes its temporary folders
+PLUGIN = "benchmarks.mutation.plugin"
+SHM = Path("/dev/shm")
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,10 @@ _STORE_TESTS = (
     "tests/test_storage_migration.py", "tests/test_regressions_vector_index.py",
     *_selection("subprocess", "postgres", "served", "minilm"),
 )
+_POSTGRES_STORE_TESTS = (
+    "tests/test_postgres_store.py", "tests/test_regressions_log.py", "tests/test_storage_protocols.py",
+    "tests/test_shared_log_index.py", "tests/test_storage_migration.py", "tests/test_core_records.py",
+    "tests/test_core_isolation.py", "tests/test_graph.py", "tests/test_forgotten_reads.py", *_POSTGRES_ONLY)
 MODULES: dict[str, Module] = {
     # omne/storage/, the SQLite half in three parts
     "storage-log": Module(mutate=("omne/storage/sqlite_store.py",), tests=_STORE_TESTS),
@@ -110,13 +119,13 @@ MODULES: dict[str, Module] = {
     # refusals included, hence no `not sqlite`), then the record store, its schema, dump and vectors
     "storage-follow": Module(mutate=("omne/storage/log_follower.py", "omne/storage/migration.py"), tests=(
         "tests/test_shared_log_index.py", "tests/test_storage_migration.py", *_WITH_POSTGRES), postgres=True),
-    "storage-postgres": Module(mutate=(
-        "omne/storage/postgres_db.py", "omne/storage/postgres_schema.py", "omne/storage/postgres_store.py",
-        "omne/storage/postgres_storage.py", "omne/storage/postgres_vectors.py", "omne/storage/postgres_dump.py"),
-        tests=("tests/test_postgres_store.py", "tests/test_regressions_log.py", "tests/test_storage_protocols.py",
-               "tests/test_shared_log_index.py", "tests/test_storage_migration.py", "tests/test_core_records.py",
-               "tests/test_core_isolation.py", "tests/test_graph.py", "tests/test_forgotten_reads.py",
-               *_POSTGRES_ONLY), postgres=True),
+    # the record store in two parts of about 30 minutes each: postgres_store.py, then the database, schema, storage,
+    # vectors and dump under it (one selection: every test of the PostgreSQL store reaches both)
+    "postgres-store": Module(mutate=("omne/storage/postgres_store.py",), tests=_POSTGRES_STORE_TESTS, postgres=True),
+    "postgres-db": Module(mutate=(
+        "omne/storage/postgres_db.py", "omne/storage/postgres_schema.py", "omne/storage/postgres_storage.py",
+        "omne/storage/postgres_vectors.py", "omne/storage/postgres_dump.py"), tests=_POSTGRES_STORE_TESTS,
+        postgres=True),
     "postgres-jobs": Module(mutate=("omne/storage/postgres_jobs.py",), tests=(
         "tests/test_construction_jobs.py", "tests/test_storage_protocols.py", *_POSTGRES_ONLY), postgres=True),
     "core": Module(mutate=("omne/core.py", "omne/index_upkeep.py"), tests=(
@@ -170,7 +179,8 @@ def _narrowed_pyproject(text: str, module: Module) -> str:
     if settings is None or table is None:
         sys.exit("pyproject.toml has no [tool.mutmut] table")
     settings |= {"only_mutate": list(module.mutate), "do_not_mutate": list(module.skip),
-                 "pytest_add_cli_args_test_selection": list(module.tests)}
+                 "pytest_add_cli_args_test_selection": list(module.tests),
+                 "pytest_add_cli_args": [*settings.get("pytest_add_cli_args", []), "-p", PLUGIN]}
     lines = ["[tool.mutmut]", *(f"{key} = {json.dumps(value)}" for key, value in settings.items())]
     return text[:table.start()] + "\n".join(lines) + "\n" + text[table.end():]
 
@@ -244,7 +254,11 @@ def run_module(name: str, module: Module, work_root: Path, *, mode: str, jobs: i
     started = time.monotonic()
     if mode != "report":
         with ExitStack() as stack:
-            env: dict[str, str] = {}
+            # the tests' tmp_path folders (each test's store) in memory where there is /dev/shm: on this VM's disk
+            # the mutants' pytests spent half their time waiting for writes (48 mutants: 5.2 min on disk, 1.5 in memory)
+            temp_root = Path(tempfile.mkdtemp(prefix=f"omne-mutation-{name}-", dir=SHM if SHM.is_dir() else None))
+            stack.callback(shutil.rmtree, temp_root, ignore_errors=True)
+            env: dict[str, str] = {"PYTEST_DEBUG_TEMPROOT": str(temp_root)}
             if module.postgres:  # one cluster for the run, stopped however the run ends (Ctrl-C, SIGTERM too)
                 from omne.testing import throwaway_cluster
                 from tests.support.postgres import ATTACH_VARIABLE
