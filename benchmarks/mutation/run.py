@@ -13,7 +13,7 @@ the selected tests that call the mutated function, fastest first (benchmarks/mut
 fails; the tests' temporary folders are in memory (/dev/shm) where the machine has it. A module whose tests need PostgreSQL (`storage-follow`,
 `postgres-store`, `postgres-db`, `postgres-jobs`, `core-follow`) gets one throwaway cluster for its whole run, which every forked pytest attaches
 to (OMNE_TEST_POSTGRES_URL, tests/support/postgres.py); it is stopped however the run ends. The summary (score, every surviving mutant and its diff)
-goes to `benchmarks/mutation/results/<module>.md`; benchmarks/RESULTS-mutation.md explains each survivor. Not part of CI (tens of minutes per module); run it
+goes to `benchmarks/mutation/results/<module>.md`; benchmarks/RESULTS-mutation.md explains each survivor. Not part of CI (up to half an hour per module); run it
 before a release-sized change to the listed modules.
 """
 
