@@ -119,8 +119,8 @@ MODULES: dict[str, Module] = {
     # refusals included, hence no `not sqlite`), then the record store, its schema, dump and vectors
     "storage-follow": Module(mutate=("omne/storage/log_follower.py", "omne/storage/migration.py"), tests=(
         "tests/test_shared_log_index.py", "tests/test_storage_migration.py", *_WITH_POSTGRES), postgres=True),
-    # the record store in two parts of about 30 minutes each: postgres_store.py, then the database, schema, storage,
-    # vectors and dump under it (one selection: every test of the PostgreSQL store reaches both)
+    # the record store in two parts (9 and 18 minutes at --jobs 2): postgres_store.py, then the database, schema,
+    # storage, vectors and dump under it (one selection: every test of the PostgreSQL store reaches both)
     "postgres-store": Module(mutate=("omne/storage/postgres_store.py",), tests=_POSTGRES_STORE_TESTS, postgres=True),
     "postgres-db": Module(mutate=(
         "omne/storage/postgres_db.py", "omne/storage/postgres_schema.py", "omne/storage/postgres_storage.py",
