@@ -50,7 +50,11 @@ def serve(config: OmneConfig, *, host: str = "127.0.0.1", port: int = 8765, requ
 
     async def open_core() -> MemoryCore:
         core = await MemoryCore.open(config=config, embedder=embedder)
-        await asyncio.to_thread(core.embedder.embed, ["warm up"])  # load the model before the first request
+        # load the models before the first request: stored texts' and (when it has one) the queries'
+        await asyncio.to_thread(core.embedder.embed, ["warm up"])
+        query_model = getattr(core.embedder, "embed_query", None)
+        if query_model is not None:
+            await asyncio.to_thread(query_model, "warm up")
         return core
 
     def started() -> None:
