@@ -44,6 +44,8 @@ SEGMENTS_BEFORE_MERGING = 48  # indexed segments the optimiser keeps side by sid
 # twice as fast; each search rescores its candidates with the float32 vectors (`_RESCORED`), which keeps its
 # top 100 as close to an exact search as without quantisation (benchmarks/RESULTS-core.md). Set on the indexes this
 # version creates; an index made before keeps its settings (switching would rebuild every graph at its next build).
+# Memory.Cached loads the int8 vectors at open (about 1 s more per 100k points than Memory.Cold); a reopened
+# million-point store then searched at p50 33 ms against 44 ms with Cold (benchmarks/RESULTS-core.md).
 QUANTISATION = q.ScalarQuantizationConfig(type=q.ScalarType.Int8, quantile=0.99, memory=q.Memory.Cached)
 _RESCORED = q.SearchParams(quantization=q.QuantizationSearchParams(rescore=True))
 
@@ -79,7 +81,8 @@ class EdgeVectorIndex:
     graph (searched exhaustively, which is fine for tens of thousands but not for a million), the write that
     crosses it builds their graph (`auto_optimizations` counts these). The Qdrant Edge binding holds the
     GIL while it optimises, so a build blocks the process, not only the writer; `segment_policy` bounds each
-    build to one batch of new points (about 10 s for 25k points on 2 quiet cores, extrapolated from 41 s per 100k; 67 s measured at load 15) instead of the whole store.
+    build to one batch of new points instead of the whole store: the longest write that built one took 5.2 s in
+    a million-point ingest on 2 quiet cores (int8-quantised shard; 11.7 s before quantisation).
     """
 
     def __init__(self, path: Path, dim: int, *, min_free_bytes: int = DEFAULT_MIN_FREE_BYTES,
