@@ -26,7 +26,7 @@ from benchmarks.core_perf import corpus, machine, progress
 from benchmarks.synthetic import synthetic_queries, vector_pool
 from omne import MiniLMEmbedder, Scope
 from omne.storage.index_payload import CONTEXT, DENSE
-from omne.storage.qdrant_edge_index import QUANTISATION, edge_filter, segment_policy
+from omne.storage.qdrant_edge_index import QUANTISATION, RESCORED, edge_filter, segment_policy
 
 BUILD_EVERY = 25_000
 FILTER = edge_filter(Scope(user="bench"), None)
@@ -78,7 +78,7 @@ def main() -> None:
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     embedder = MiniLMEmbedder()
-    texts, vectors = corpus(args.size, *vector_pool(args.pool, embedder.embed, "minilm", Path(args.cache_dir)))
+    _, vectors = corpus(args.size, *vector_pool(args.pool, embedder.embed, "minilm", Path(args.cache_dir)))
     queries = [embedder.embed_query(text).tolist() for text in synthetic_queries(150)]
     quantisation = q.ScalarQuantizationConfig(type=QUANTISATION.type, quantile=QUANTISATION.quantile,
                                               memory=q.Memory.Cold if args.memory == "cold" else q.Memory.Cached)
@@ -92,7 +92,7 @@ def main() -> None:
                                                            filter=FILTER, params=q.SearchParams(exact=True)))}
                  for v in queries]
         runs = {"plain": (plain, None),
-                "int8, rescored": (quantised, q.SearchParams(quantization=q.QuantizationSearchParams(rescore=True))),
+                "int8, rescored": (quantised, RESCORED),  # Omne's search
                 "int8, not rescored": (quantised, q.SearchParams(quantization=q.QuantizationSearchParams(rescore=False)))}
         for name, (shard, params) in runs.items():
             p50, found = search(shard, queries, params)

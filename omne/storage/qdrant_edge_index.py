@@ -41,13 +41,13 @@ def edge_filter(scope: Scope, flt: RecordFilter | None) -> q.Filter:
 SEGMENTS_BEFORE_MERGING = 48  # indexed segments the optimiser keeps side by side before it merges any
 
 # int8 copies of the dense vectors for the HNSW graphs' distance computations: graph builds and searches both about
-# twice as fast; each search rescores its candidates with the float32 vectors (`_RESCORED`), which keeps its
+# twice as fast; each search rescores its candidates with the float32 vectors (`RESCORED`), which keeps its
 # top 100 as close to an exact search as without quantisation (benchmarks/RESULTS-core.md). Set on the indexes this
 # version creates; an index made before keeps its settings (switching would rebuild every graph at its next build).
 # Memory.Cached loads the int8 vectors at open (about 1 s more per 100k points than Memory.Cold); a reopened
 # million-point store then searched at p50 33 ms against 44 ms with Cold (benchmarks/RESULTS-core.md).
 QUANTISATION = q.ScalarQuantizationConfig(type=q.ScalarType.Int8, quantile=0.99, memory=q.Memory.Cached)
-_RESCORED = q.SearchParams(quantization=q.QuantizationSearchParams(rescore=True))
+RESCORED = q.SearchParams(quantization=q.QuantizationSearchParams(rescore=True))
 
 
 def segment_policy(dim: int, build_every: int | None) -> q.EdgeOptimizersConfig | None:
@@ -213,7 +213,7 @@ class EdgeVectorIndex:
             for stage, using in (("dense", DENSE), ("context", CONTEXT))[:2 if context else 1]:
                 stages.append(stage)
                 requests.append(q.QueryRequest(limit=limit, query=q.Query.Nearest(vector, using=using),
-                                               filter=condition, params=_RESCORED, with_payload=False,
+                                               filter=condition, params=RESCORED, with_payload=False,
                                                with_vector=False))
         if lexical:
             indices, values = self._lexical.query(lexical)
