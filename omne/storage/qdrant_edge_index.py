@@ -16,6 +16,7 @@ from omne.errors import StorageError, StoreLockedError
 from omne.storage.index_payload import (CONTEXT, DENSE, LEXICAL, SCOPE_KEYS, LexicalEncoder, index_payload,
                                         index_text)
 from omne.storage.protocols import IndexHit, IndexItem, RecordFilter, StoredVector
+from omne.storage.shard_statistics import ShardStatistics, filter_key
 from omne.storage.space import DEFAULT_MIN_FREE_BYTES, require_free_space
 from omne.types import Scope
 
@@ -74,6 +75,10 @@ def _edge_config(dim: int, build_every: int | None, *,
                         optimizers=segment_policy(dim, build_every), quantization_config=quantisation)
 
 
+def _hits(points: Sequence[q.ScoredPoint]) -> list[IndexHit]:
+    return [IndexHit(id=str(p.id), score=p.score, rank=i + 1) for i, p in enumerate(points)]
+
+
 class EdgeVectorIndex:
     """One Qdrant Edge shard under `<store>/vectors`. One process may hold it at a time.
 
@@ -95,6 +100,7 @@ class EdgeVectorIndex:
         self._lock = threading.Lock()
         self._dim = dim
         self._config = _edge_config(dim, auto_optimize_after)
+        self._statistics = ShardStatistics()  # may BM25 under a filter read the shard's own term statistics?
         try:
             if (path / "segments").exists() or (path / "wal").exists():
                 try:  # the segment policy (auto_optimize_after) applies to older stores too
@@ -166,7 +172,7 @@ class EdgeVectorIndex:
     def upsert(self, items: Sequence[IndexItem]) -> None:
         if not items:
             return
-        points = []
+        points, payloads = [], []
         for item in items:
             indices, values = self._lexical.document(index_text(item.record))
             context = item.vector if item.context is None else item.context
@@ -174,12 +180,17 @@ class EdgeVectorIndex:
                                                  CONTEXT: context.astype(np.float32).tolist()}
             if indices:
                 vectors[LEXICAL] = q.SparseVector(indices, values)
-            points.append(q.Point(item.record.id, vectors, index_payload(item.record)))
+            payloads.append(index_payload(item.record))
+            points.append(q.Point(item.record.id, vectors, payloads[-1]))
         # a full disk would crash the process (SIGBUS in the index's memory-mapped files): refuse first
         require_free_space(self.path, self.min_free_bytes, refused="the records are committed to the log but not "
                            "yet searchable")
         with self._lock:
-            self._shard.update(q.UpdateOperation.upsert_points(points))
+            # an overwritten point stays in the shard's own term statistics: only then is it worth looking up
+            overwrites = self._statistics.any_yes() and bool(self._shard.retrieve(
+                [p.id for p in points], with_payload=False, with_vector=False))
+            with self._statistics.writing(payloads, overwrites=overwrites):
+                self._shard.update(q.UpdateOperation.upsert_points(points))
             self._unchecked += len(points)
             self._maybe_optimize()
 
@@ -200,7 +211,7 @@ class EdgeVectorIndex:
         if ids:
             require_free_space(self.path, self.min_free_bytes, refused="the change is committed to the log but the "
                                "index still lists the records")
-            with self._lock:
+            with self._lock, self._statistics.writing(None):
                 self._shard.update(q.UpdateOperation.delete_points(list(ids)))
 
     def search(self, scope: Scope, flt: RecordFilter | None, *, dense: np.ndarray | None,
@@ -215,19 +226,31 @@ class EdgeVectorIndex:
                 requests.append(q.QueryRequest(limit=limit, query=q.Query.Nearest(vector, using=using),
                                                filter=condition, params=RESCORED, with_payload=False,
                                                with_vector=False))
+        key, probe = filter_key(scope, flt), False
         if lexical:
             indices, values = self._lexical.query(lexical)
             if indices:
+                # BM25 weighs terms by the scope's (and filter's) own statistics: counted under the filter, or the
+                # shard's own where those are known to be the same numbers (omne.storage.shard_statistics)
+                known = self._statistics.known(key)
+                terms = q.Query.Nearest(q.SparseVector(indices, values), using=LEXICAL)
                 stages.append("lexical")
                 requests.append(q.QueryRequest(
-                    limit=limit, query=q.Query.Nearest(q.SparseVector(indices, values), using=LEXICAL),
-                    filter=condition, params=q.SearchParams(idf=q.IdfParams(corpus=condition)),
+                    limit=limit, query=terms, filter=condition,
+                    params=None if known else q.SearchParams(idf=q.IdfParams(corpus=condition)),
                     with_payload=False, with_vector=False))
+                if known is None and key is not None:  # not yet judged: ask the shard's statistics too
+                    probe = True
+                    requests.append(q.QueryRequest(limit=limit, query=terms, filter=condition, with_payload=False,
+                                                   with_vector=False))
         if not requests:
             return {}
+        token = self._statistics.token()
         results = self._shard.query_batch(q.QueryBatchRequest(requests))
-        return {stage: [IndexHit(id=str(p.id), score=p.score, rank=i + 1) for i, p in enumerate(points)]
-                for stage, points in zip(stages, results)}
+        found = {stage: _hits(points) for stage, points in zip(stages, results)}
+        if probe and key is not None:
+            self._statistics.learn(key, token, found["lexical"], _hits(results[-1]))
+        return found
 
     def count(self, scope: Scope | None = None) -> int:
         return self._shard.count(q.CountRequest(filter=edge_filter(scope, None) if scope is not None else None))
@@ -247,7 +270,7 @@ class EdgeVectorIndex:
     def set_context(self, vectors: Mapping[str, np.ndarray]) -> None:
         if vectors:
             require_free_space(self.path, self.min_free_bytes)
-            with self._lock:
+            with self._lock, self._statistics.writing([], overwrites=True):
                 self._shard.update(q.UpdateOperation.update_vectors(
                     [q.PointVectors(i, {CONTEXT: v.astype(np.float32).tolist()}) for i, v in vectors.items()]))
 
