@@ -44,10 +44,11 @@ def test_the_grid_varies_only_the_tunable_weights_and_holds_the_preset():
     default = PRESETS["default"]
     grid = tuning_grid(default)
     assert default in grid.values()  # the shipped weights are one point of the grid
-    assert {c.speaker.boost for c in grid.values()} == {0.1, 0.2, 0.3}  # cues vary only where they are on
-    assert all(c.temporal.boost == c.speaker.boost for c in grid.values())
+    assert {c.speaker.boost for c in grid.values()} == {0.3, 0.5, 0.75}  # cues vary only where they are on
+    assert all(c.temporal.boost == 2 * c.speaker.boost for c in grid.values())
     assert all(c.speaker is None and c.context is None for c in tuning_grid(PRESETS["fused_graph"]).values())
-    assert {c.context.weight for c in grid.values()} == {0.15, 0.25, 0.35}  # the contextual share, where on
+    assert {c.context.weight for c in grid.values()} == {0.25, 0.35, 0.5}  # the contextual share, where on
+    assert {c.dense.weight for c in grid.values()} == {0.2, 0.3, 0.4} and len(grid) == 81
     assert all(abs(c.dense.weight + c.lexical.weight - 1) < 1e-9 for c in grid.values())
 
 

@@ -28,8 +28,8 @@ from omne.types import Record, RecordKind, Scope
 
 KS = (5, 10, 25, 50)
 BUDGETS = (500, 1000, 2000)
-ABLATIONS = ("lexical", "dense", "fused", "fused_graph", "full_without_graph", "default_without_context", "default",
-             "full")
+ABLATIONS = ("lexical", "dense", "fused", "fused_graph", "full_without_graph", "default_without_context",
+             "default_hand_tuned", "default", "full")
 SEARCH_KINDS = [k for k in RecordKind if k not in (RecordKind.ENTITY, RecordKind.BLOCK)]
 
 
