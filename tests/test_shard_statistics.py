@@ -80,6 +80,19 @@ def test_another_scope_writing_ends_the_shard_statistics_of_a_scope_that_held_ev
     assert _lexical(index) == alone
 
 
+def test_an_upsert_that_overwrites_points_ends_the_shard_statistics_and_new_points_keep_them(index):
+    """An overwritten point may stay counted in the shard's statistics (white box: the answer is read directly)."""
+    mine = _add(index, _facts(MINE, MY_FACTS))
+    _lexical(index)
+    assert index._statistics.known(KEY) is True
+    _add(index, _facts(MINE, ["delta"]))  # new points the filter matches
+    assert index._statistics.known(KEY) is True
+    _add(index, mine[:1])  # the same id again
+    assert index._statistics.known(KEY) is None
+    _lexical(index)
+    assert index._statistics.known(KEY) is True
+
+
 def test_a_kinds_filter_counts_term_statistics_over_those_kinds_only(index):
     """The scope holds every point, but a kinds filter does not: among the facts "alpha" is rare, among all the
     scope's records (twenty messages say "alpha") it is common. The unfiltered search runs first, so a cached
@@ -151,6 +164,16 @@ def test_writes_keep_the_answers_true():
     with stats.writing(None):  # a delete: every answer is asked again
         pass
     assert stats.known(KEY) is None and stats.known(no) is None
+
+
+def test_an_overwrite_noticed_during_a_write_ends_every_yes_and_keeps_the_nos():
+    stats = ShardStatistics()
+    no = filter_key(THEIRS, None)
+    stats.learn(KEY, stats.token(), *AGREE)
+    stats.learn(no, stats.token(), *DIFFER)
+    with stats.writing([{"s_user": "a"}]):
+        stats.overwritten()
+    assert stats.known(KEY) is None and stats.known(no) is False and not stats.any_yes()
 
 
 def test_an_answer_learned_across_a_write_is_not_kept():

@@ -186,11 +186,13 @@ class EdgeVectorIndex:
         require_free_space(self.path, self.min_free_bytes, refused="the records are committed to the log but not "
                            "yet searchable")
         with self._lock:
-            # an overwritten point stays in the shard's own term statistics: only then is it worth looking up
-            overwrites = self._statistics.any_yes() and bool(self._shard.retrieve(
-                [p.id for p in points], with_payload=False, with_vector=False))
-            with self._statistics.writing(payloads, overwrites=overwrites):
+            # an overwritten point stays in the shard's own term statistics; the point count shows one (looking the
+            # ids up first costs 9 ms a batch at a million points)
+            before = self._shard.info().points_count if self._statistics.any_yes() else None
+            with self._statistics.writing(payloads):
                 self._shard.update(q.UpdateOperation.upsert_points(points))
+                if before is not None and self._shard.info().points_count - before < len(points):
+                    self._statistics.overwritten()
             self._unchecked += len(points)
             self._maybe_optimize()
 

@@ -53,8 +53,9 @@ class ShardStatistics:
     Answers are kept until a write could change them: an overwrite of an existing point makes every "yes" stale
     (the shard keeps counting the old version); a point a filter does not match ends that filter's "yes"; a delete
     clears every answer (a deleted point stays counted until a rebuild drops it). An answer learned
-    while a write began or ran is not kept. A search that read "yes" just before a foreign point landed scores
-    with that point in its statistics: one query, one document's worth of term counts; never a foreign result.
+    while a write began or ran is not kept. A search that read "yes" just before a foreign point landed (or before
+    an overwrite was noticed, right after the write) scores with that point in its statistics: one query, one
+    document's worth of term counts; never a foreign result.
     """
 
     def __init__(self, max_entries: int = 1024) -> None:
@@ -98,6 +99,12 @@ class ShardStatistics:
         finally:
             with self._lock:
                 self._writes += 1
+
+    def overwritten(self) -> None:
+        """Inside `writing`: the write turned out to overwrite existing points (every "yes" is stale)."""
+        with self._lock:
+            for key in [k for k, yes in self._answers.items() if yes]:
+                del self._answers[key]
 
     def any_yes(self) -> bool:
         """Whether some filter reads the shard's statistics (a writer then checks for overwrites)."""
