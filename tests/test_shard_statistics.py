@@ -15,7 +15,7 @@ import pytest
 from omne import Record, RecordKind, Scope
 from omne.storage.protocols import IndexHit, IndexItem, RecordFilter
 from omne.storage.qdrant_edge_index import EdgeVectorIndex
-from omne.storage.shard_statistics import ShardStatistics, filter_key, same_scores
+from omne.storage.shard_statistics import AGREEMENTS, ShardStatistics, filter_key, same_scores
 
 MINE = Scope(user="a")
 THEIRS = Scope(user="b")
@@ -57,7 +57,8 @@ def test_a_scope_keeps_its_own_scores_as_other_scopes_deletes_and_overwrites_com
         fresh.close()
     mine = _add(index, _facts(MINE, MY_FACTS))
     fillers = _add(index, _facts(MINE, [f"zzz{i} yyy" for i in range(10)]))
-    assert [i for i, _ in _lexical(index)] == [r.id for r in mine]  # "alpha" is the rarer term in a's records
+    for _ in range(AGREEMENTS):
+        assert [i for i, _ in _lexical(index)] == [r.id for r in mine]  # "alpha" is the rarer term in a's records
     assert index._statistics.known(filter_key(MINE, None)) is True  # white box: the shard's own are read now
 
     def scores() -> list[float]:
@@ -76,6 +77,8 @@ def test_another_scope_writing_ends_the_shard_statistics_of_a_scope_that_held_ev
     mine = _add(index, _facts(MINE, MY_FACTS))
     alone = _lexical(index)
     assert [i for i, _ in alone] == [r.id for r in mine]
+    for _ in range(AGREEMENTS):
+        assert _lexical(index) == alone
     _add(index, _facts(THEIRS, [f"alpha filler{i}" for i in range(50)]))  # counted over the shard, "alpha" is common
     assert _lexical(index) == alone
 
@@ -83,13 +86,15 @@ def test_another_scope_writing_ends_the_shard_statistics_of_a_scope_that_held_ev
 def test_an_upsert_that_overwrites_points_ends_the_shard_statistics_and_new_points_keep_them(index):
     """An overwritten point may stay counted in the shard's statistics (white box: the answer is read directly)."""
     mine = _add(index, _facts(MINE, MY_FACTS))
-    _lexical(index)
+    for _ in range(AGREEMENTS):
+        _lexical(index)
     assert index._statistics.known(KEY) is True
     _add(index, _facts(MINE, ["delta"]))  # new points the filter matches
     assert index._statistics.known(KEY) is True
     _add(index, mine[:1])  # the same id again
     assert index._statistics.known(KEY) is None
-    _lexical(index)
+    for _ in range(AGREEMENTS):
+        _lexical(index)
     assert index._statistics.known(KEY) is True
 
 
@@ -100,7 +105,9 @@ def test_a_kinds_filter_counts_term_statistics_over_those_kinds_only(index):
     facts = _add(index, [Record(kind=RecordKind.FACT, scope=MINE, text=t) for t in ("alpha", "beta", "beta gamma")])
     _add(index, [Record(kind=RecordKind.MESSAGE, scope=MINE, role="user", text=f"alpha chatter{i}")
                  for i in range(20)])
-    everything = _lexical(index)
+    for _ in range(AGREEMENTS):
+        everything = _lexical(index)
+    assert index._statistics.known(filter_key(MINE, None)) is True  # white box: the unfiltered search reads them
     assert everything[0][0] != facts[0].id  # over all the scope's records "beta" is the rarer word
     only_facts = _lexical(index, RecordFilter(kinds=(RecordKind.FACT,)))
     assert [i for i, _ in only_facts] == [r.id for r in facts]
@@ -119,6 +126,13 @@ def _hit(i: str, score: float) -> IndexHit:
 
 
 KEY = filter_key(MINE, None)
+
+
+def _agree(stats: ShardStatistics, key, times: int = AGREEMENTS) -> None:
+    for _ in range(times):
+        stats.learn(key, stats.token(), *AGREE)
+
+
 AGREE = ([_hit("x", 2.0), _hit("y", 1.0)], [_hit("x", 2.0), _hit("y", 1.0)])
 DIFFER = ([_hit("x", 2.0), _hit("y", 1.0)], [_hit("x", 2.5), _hit("y", 1.0)])
 
@@ -135,7 +149,7 @@ def test_scores_agree_only_hit_for_hit():
 def test_answers_are_learned_per_filter_and_none_is_never_judged():
     stats = ShardStatistics()
     assert stats.known(KEY) is None and stats.known(None) is False
-    stats.learn(KEY, stats.token(), *AGREE)
+    _agree(stats, KEY)
     assert stats.known(KEY) is True and stats.any_yes()
     other = filter_key(MINE, RecordFilter(kinds=(RecordKind.FACT,)))
     assert stats.known(other) is None
@@ -148,7 +162,7 @@ def test_answers_are_learned_per_filter_and_none_is_never_judged():
 def test_writes_keep_the_answers_true():
     stats = ShardStatistics()
     no = filter_key(THEIRS, None)
-    stats.learn(KEY, stats.token(), *AGREE)
+    _agree(stats, KEY)
     stats.learn(no, stats.token(), *DIFFER)
     with stats.writing([{"s_user": "a", "kind": "fact"}]):  # a new point the filter matches: both stand
         pass
@@ -156,11 +170,11 @@ def test_writes_keep_the_answers_true():
     with stats.writing([{"s_user": "a"}], overwrites=True):  # an overwrite: the old version is still counted
         pass
     assert stats.known(KEY) is None and stats.known(no) is False
-    stats.learn(KEY, stats.token(), *AGREE)
+    _agree(stats, KEY)
     with stats.writing([{"s_user": "a"}, {"s_user": "b"}]):  # one point outside the filter
         pass
     assert stats.known(KEY) is None and stats.known(no) is False
-    stats.learn(KEY, stats.token(), *AGREE)
+    _agree(stats, KEY)
     with stats.writing(None):  # a delete: every answer is asked again
         pass
     assert stats.known(KEY) is None and stats.known(no) is None
@@ -169,7 +183,7 @@ def test_writes_keep_the_answers_true():
 def test_an_overwrite_noticed_during_a_write_ends_every_yes_and_keeps_the_nos():
     stats = ShardStatistics()
     no = filter_key(THEIRS, None)
-    stats.learn(KEY, stats.token(), *AGREE)
+    _agree(stats, KEY)
     stats.learn(no, stats.token(), *DIFFER)
     with stats.writing([{"s_user": "a"}]):
         stats.overwritten()
@@ -184,7 +198,24 @@ def test_an_answer_learned_across_a_write_is_not_kept():
     stats.learn(KEY, token, *AGREE)  # the query may have run before or after the foreign point
     assert stats.known(KEY) is None
     with stats.writing([{"s_user": "a"}]):
-        stats.learn(KEY, stats.token(), *AGREE)  # taken while the write ran
+        _agree(stats, KEY)  # taken while the write ran
     assert stats.known(KEY) is None
-    stats.learn(KEY, stats.token(), *AGREE)
+    _agree(stats, KEY)
     assert stats.known(KEY) is True
+
+
+def test_yes_takes_several_agreeing_queries_and_one_disagreement_is_no():
+    stats = ShardStatistics()
+    _agree(stats, KEY, AGREEMENTS - 1)
+    assert stats.known(KEY) is None and stats.any_yes()  # on its way: a writer checks for overwrites already
+    with stats.writing([{"s_user": "b"}]):  # agreements before a foreign point do not count after it
+        pass
+    _agree(stats, KEY, 1)
+    assert stats.known(KEY) is None
+    _agree(stats, KEY, AGREEMENTS - 1)
+    assert stats.known(KEY) is True
+    other = filter_key(THEIRS, None)
+    _agree(stats, other, AGREEMENTS - 1)
+    stats.learn(other, stats.token(), *DIFFER)
+    _agree(stats, other)
+    assert stats.known(other) is False

@@ -8,14 +8,15 @@ counts (one user's store with nothing deleted), and then the index reads the sha
 
 Whether they are the same is learned, not assumed: a search under a filter not yet judged asks for both, and if
 the shard's statistics score its hits exactly as the filter's do, they agree (the document count is part of every
-term's weight, so a single foreign or deleted point shows in every score). Writes keep the answers true.
+term's weight, so a single foreign or deleted point shows in the scores); after a few agreeing queries the filter
+reads the shard's own. Writes keep the answers true.
 """
 
 from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -47,26 +48,35 @@ def same_scores(counted: Sequence[IndexHit], shard: Sequence[IndexHit]) -> bool 
         a.id == b.id and math.isclose(a.score, b.score, rel_tol=1e-9) for a, b in zip(counted, shard))
 
 
+AGREEMENTS = 3  # queries that must score alike before a filter reads the shard's statistics
+_NO = -1
+
+
 class ShardStatistics:
     """Per filter: may BM25 read the shard's own term statistics (True), must it count (False), or not yet known.
 
-    Answers are kept until a write could change them: an overwrite of an existing point makes every "yes" stale
-    (the shard keeps counting the old version); a point a filter does not match ends that filter's "yes"; a delete
-    clears every answer (a deleted point stays counted until a rebuild drops it). An answer learned
-    while a write began or ran is not kept. A search that read "yes" just before a foreign point landed (or before
+    "Yes" takes AGREEMENTS queries that scored alike (one query's terms could, by arithmetic coincidence, weigh the
+    same over two different corpora; three different queries all doing so cannot be expected); one query that
+    scored differently is "no". Answers are kept until a write could change them: an overwrite of an existing point
+    ends every "yes" (the shard keeps counting the old version); a point a filter does not match ends that filter's
+    "yes"; a delete clears every answer (a deleted point stays counted until a rebuild drops it). Agreements seen
+    while a write began or ran are not kept. A search that read "yes" just before a foreign point landed (or before
     an overwrite was noticed, right after the write) scores with that point in its statistics: one query, one
     document's worth of term counts; never a foreign result.
     """
 
     def __init__(self, max_entries: int = 1024) -> None:
         self._max_entries = max_entries
-        self._answers: dict[FilterKey, bool] = {}
+        self._answers: dict[FilterKey, int] = {}  # agreements so far, or _NO
         self._writes = 0
         self._lock = threading.Lock()
 
     def known(self, key: FilterKey | None) -> bool | None:
         """The answer for a filter: True (the shard's statistics), False (count), None (ask both and `learn`)."""
-        return False if key is None else self._answers.get(key)
+        seen = None if key is None else self._answers.get(key)
+        if key is None or seen == _NO:
+            return False
+        return True if seen is not None and seen >= AGREEMENTS else None
 
     def token(self) -> int:
         """Taken before a search whose answer will be learned: writes since then void it."""
@@ -76,11 +86,11 @@ class ShardStatistics:
         """Record what one query scored under counted and under shard statistics."""
         agree = same_scores(counted, shard)
         with self._lock:
-            if agree is None or token != self._writes or token % 2:
+            if agree is None or token != self._writes or token % 2 or self._answers.get(key) == _NO:
                 return
             if len(self._answers) >= self._max_entries:
                 self._answers.clear()
-            self._answers[key] = agree
+            self._answers[key] = self._answers.get(key, 0) + 1 if agree else _NO
 
     @contextmanager
     def writing(self, payloads: Sequence[Mapping[str, Any]] | None, *, overwrites: bool = False) -> Iterator[None]:
@@ -91,9 +101,7 @@ class ShardStatistics:
             if payloads is None:
                 self._answers.clear()
             else:
-                for key in [k for k, yes in self._answers.items() if yes]:
-                    if overwrites or not all(_matches(key, payload) for payload in payloads):
-                        del self._answers[key]
+                self._forget_agreements(lambda key: overwrites or not all(_matches(key, p) for p in payloads))
         try:
             yield
         finally:
@@ -103,9 +111,13 @@ class ShardStatistics:
     def overwritten(self) -> None:
         """Inside `writing`: the write turned out to overwrite existing points (every "yes" is stale)."""
         with self._lock:
-            for key in [k for k, yes in self._answers.items() if yes]:
-                del self._answers[key]
+            self._forget_agreements(lambda key: True)
 
     def any_yes(self) -> bool:
-        """Whether some filter reads the shard's statistics (a writer then checks for overwrites)."""
-        return any(self._answers.values())
+        """Whether some filter reads (or is on its way to reading) the shard's statistics: a writer then checks
+        for overwrites."""
+        return any(seen > 0 for seen in self._answers.values())
+
+    def _forget_agreements(self, stale: Callable[[FilterKey], bool]) -> None:
+        for key in [k for k, seen in self._answers.items() if seen > 0 and stale(k)]:
+            del self._answers[key]
