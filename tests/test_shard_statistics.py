@@ -46,9 +46,9 @@ def _facts(scope: Scope, texts: list[str]) -> list[Record]:
 MY_FACTS = ["alpha", "beta", "beta gamma"]
 
 
-def test_a_scope_keeps_its_own_scores_as_other_scopes_deletes_and_overwrites_come_and_go(index, tmp_path):
+def test_a_scope_keeps_its_own_scores_as_other_scopes_and_deletes_come_and_go(index, tmp_path):
     """`a`'s BM25 scores are always those of `a`'s live records alone, whatever else the shard holds or still
-    counts: `b`'s fifty "alpha" records, deleted records, overwritten vectors."""
+    counts: `b`'s fifty "alpha" records, deleted records (overwrites: the next test)."""
     fresh = EdgeVectorIndex(tmp_path / "fresh", dim=4)  # the three facts and nothing else, ever
     try:
         _add(fresh, _facts(MINE, MY_FACTS))
@@ -96,6 +96,8 @@ def test_an_upsert_that_overwrites_points_ends_the_shard_statistics_and_new_poin
     for _ in range(AGREEMENTS):
         _lexical(index)
     assert index._statistics.known(KEY) is True
+    index.set_context({mine[0].id: UNIT})  # vectors replaced in place are overwrites too
+    assert index._statistics.known(KEY) is None
 
 
 def test_a_kinds_filter_counts_term_statistics_over_those_kinds_only(index):
@@ -167,8 +169,8 @@ def test_writes_keep_the_answers_true():
     with stats.writing([{"s_user": "a", "kind": "fact"}]):  # a new point the filter matches: both stand
         pass
     assert stats.known(KEY) is True and stats.known(no) is False
-    with stats.writing([{"s_user": "a"}], overwrites=True):  # an overwrite: the old version is still counted
-        pass
+    with stats.writing([{"s_user": "a"}]):  # an overwrite: the old version is still counted
+        stats.overwritten()
     assert stats.known(KEY) is None and stats.known(no) is False
     _agree(stats, KEY)
     with stats.writing([{"s_user": "a"}, {"s_user": "b"}]):  # one point outside the filter

@@ -272,7 +272,8 @@ class EdgeVectorIndex:
     def set_context(self, vectors: Mapping[str, np.ndarray]) -> None:
         if vectors:
             require_free_space(self.path, self.min_free_bytes)
-            with self._lock, self._statistics.writing([], overwrites=True):
+            with self._lock, self._statistics.writing([]):
+                self._statistics.overwritten()  # vectors replaced in place
                 self._shard.update(q.UpdateOperation.update_vectors(
                     [q.PointVectors(i, {CONTEXT: v.astype(np.float32).tolist()}) for i, v in vectors.items()]))
 

@@ -93,15 +93,15 @@ class ShardStatistics:
             self._answers[key] = self._answers.get(key, 0) + 1 if agree else _NO
 
     @contextmanager
-    def writing(self, payloads: Sequence[Mapping[str, Any]] | None, *, overwrites: bool = False) -> Iterator[None]:
-        """Around one write to the shard: new points with `payloads`, points overwritten in place (`overwrites`,
-        e.g. vectors replaced) or, with None, points deleted. Writes to one shard must not overlap."""
+    def writing(self, payloads: Sequence[Mapping[str, Any]] | None) -> Iterator[None]:
+        """Around one write to the shard: points with `payloads` written or, with None, points deleted (a write that
+        overwrites existing points also calls `overwritten`). Writes to one shard must not overlap."""
         with self._lock:
             self._writes += 1
             if payloads is None:
                 self._answers.clear()
             else:
-                self._forget_agreements(lambda key: overwrites or not all(_matches(key, p) for p in payloads))
+                self._forget_agreements(lambda key: not all(_matches(key, p) for p in payloads))
         try:
             yield
         finally:
@@ -116,7 +116,8 @@ class ShardStatistics:
     def any_yes(self) -> bool:
         """Whether some filter reads (or is on its way to reading) the shard's statistics: a writer then checks
         for overwrites."""
-        return any(seen > 0 for seen in self._answers.values())
+        with self._lock:  # searches add answers from other threads
+            return any(seen > 0 for seen in self._answers.values())
 
     def _forget_agreements(self, stale: Callable[[FilterKey], bool]) -> None:
         for key in [k for k, seen in self._answers.items() if seen > 0 and stale(k)]:
