@@ -33,6 +33,12 @@ TALK = [("Jo", "I got a message from my old coach today."),
 QUERY = "What did Sam think about Jo coaching the junior swim team?"
 
 
+def _windows(stored: list[Record]) -> list[str]:
+    """The contextual text of each stored turn after the first (one chain): the two turns before it (one for
+    the second), then its own."""
+    return [" ".join(index_text(r) for r in stored[max(0, i - 2):i + 1]) for i in range(1, len(stored))]
+
+
 def _turns(scope: Scope = JO) -> list[Record]:
     return [Record(kind=RecordKind.MESSAGE, scope=scope, role="user", name=who, text=text) for who, text in TALK]
 
@@ -53,9 +59,11 @@ async def test_a_reply_is_found_through_the_turn_it_answers(tmp_path, embedder):
         stored = await core.add(_turns())
         answer = stored[3].id
         hits = {h.record.id: h for h in await core.search(QUERY, scope=JO, top_k=10)}
-        # the contextual source ranks the answer first; alone, its words are nearly last for MiniLM and BM25
-        assert hits[answer].stages["context"] == 1
+        # alone, its words are nearly last for MiniLM and BM25 (8th of 10); with the turns before it, the contextual
+        # source ranks it 4th (the turns after the question share its context too; without contextual vectors the
+        # context source ranks each record as dense does)
         assert hits[answer].stages["dense"] > 5 and hits[answer].stages.get("lexical", 10) > 5
+        assert hits[answer].stages["context"] <= 4
         off = await core.search(QUERY, scope=JO, top_k=10, config=PRESETS["default"].model_copy(
             update={"context": None}))
         assert off and all("context" not in h.stages for h in off)  # off: absent from the pipeline and explain
@@ -65,10 +73,10 @@ async def test_a_reply_is_found_through_the_turn_it_answers(tmp_path, embedder):
         assert lifted[answer] < fused[answer]
 
 
-async def test_the_contextual_text_is_the_previous_message_of_the_same_chain(tmp_path, embedder):
+async def test_the_contextual_text_is_the_two_previous_messages_of_the_same_chain(tmp_path, embedder):
     async with await MemoryCore.open(tmp_path / "store", embedder=embedder) as core:
         first = await core.add(_turns()[:2])
-        later = await core.add(_turns()[2:4])  # the previous message of `later[0]` comes from the log
+        later = await core.add(_turns()[2:4])  # the messages before `later[0]` (and `later[1]`) come from the log
         other = await core.add(_turns(Scope(user="jo", session="s2"))[:1])  # another session: its own chain
         fact = await core.remember("Jo's terrier is called Biscuit.", scope=JO)
     storage = open_storage(OmneConfig(store_dir=tmp_path / "store"))
@@ -76,9 +84,9 @@ async def test_the_contextual_text_is_the_previous_message_of_the_same_chain(tmp
         texts = contextual_texts(storage.records, first + later + other + [fact])
     finally:
         storage.close()
-    assert texts == {first[1].id: f"{index_text(first[0])} {index_text(first[1])}",
-                     later[0].id: f"{index_text(first[1])} {index_text(later[0])}",
-                     later[1].id: f"{index_text(later[0])} {index_text(later[1])}"}
+    assert texts == {first[1].id: f"{index_text(first[0])} {index_text(first[1])}",  # only one before it
+                     later[0].id: f"{index_text(first[0])} {index_text(first[1])} {index_text(later[0])}",
+                     later[1].id: f"{index_text(first[1])} {index_text(later[0])} {index_text(later[1])}"}
 
 
 async def test_contextual_vectors_can_be_switched_off_on_the_write_path(tmp_path, embedder):
@@ -134,9 +142,10 @@ async def test_an_index_made_before_contextual_vectors_gets_them_without_embeddi
             assert (await core.stats())["vectors"] == len(stored)
             after = explained(await core.search(QUERY, scope=JO, top_k=10))
     assert "has no contextual vectors: adding them" in caplog.text
-    # the dense vectors were kept: only the nine turns that follow another were embedded, with their previous turn
-    assert sorted(counting.texts) == sorted(f"{index_text(a)} {index_text(b)}" for a, b in zip(stored, stored[1:]))
-    assert after == before and dict((i, st) for i, _, st in after)[stored[3].id]["context"] == 1
+    # the dense vectors were kept: only the nine turns that follow another were embedded, after the (up to) two
+    # turns before them
+    assert sorted(counting.texts) == sorted(_windows(stored))
+    assert after == before and dict((i, st) for i, _, st in after)[stored[3].id]["context"] <= 4
 
 
 async def test_adding_contextual_vectors_to_an_older_index_resumes_where_it_stopped(tmp_path, embedder):
@@ -191,8 +200,8 @@ def test_a_qdrant_server_collection_made_before_contextual_vectors_is_searched_w
 
 
 async def test_a_previous_message_written_earlier_is_read_from_the_log(tmp_path):
-    """Kills `previous_messages` mutants that drop the log lookup (`missing = None`, `loaded.get(None)`): a
-    message whose previous one was written by an earlier `add` must still get it in its contextual text."""
+    """Kills `preceding_messages` mutants that drop the log lookup: a message whose previous ones were written by
+    an earlier `add` must still get them in its contextual text, the second step of the walk included."""
     core = await open_fast_core(tmp_path / "store")
     try:
         first = await core.add(_turns()[:2])
@@ -202,17 +211,17 @@ async def test_a_previous_message_written_earlier_is_read_from_the_log(tmp_path)
     storage = open_storage(OmneConfig(store_dir=tmp_path / "store"))
     try:
         assert contextual_texts(storage.records, later) == {
-            later[0].id: f"{index_text(first[1])} {index_text(later[0])}",
-            later[1].id: f"{index_text(later[0])} {index_text(later[1])}"}
+            later[0].id: f"{index_text(first[0])} {index_text(first[1])} {index_text(later[0])}",
+            later[1].id: f"{index_text(first[1])} {index_text(later[0])} {index_text(later[1])}"}
     finally:
         storage.close()
 
 
 async def test_a_contextual_text_never_takes_a_message_of_another_scope(tmp_path):
-    """Kills `previous_messages` mutants that look links or records up without the scope (`store.links(None,
+    """Kills `preceding_messages` mutants that look links or records up without the scope (`store.links(None,
     ...)`, `store.get_many(missing, None)`). Edges name any record ids: `jo`'s own NEXT edge from `kim`'s message
-    must not fold `kim`'s text into `jo`'s vector, and `kim`'s NEXT edge into `jo`'s message must not displace
-    `jo`'s real previous message (it is newer, so it would win)."""
+    must not fold `kim`'s text into `jo`'s vectors (the walk stops there, one step or two away), and `kim`'s NEXT
+    edge into `jo`'s message must not displace `jo`'s real previous message (it is newer, so it would win)."""
     kim = Scope(user="kim", session="s1")
     core = await open_fast_core(tmp_path / "store")
     try:
@@ -228,7 +237,7 @@ async def test_a_contextual_text_never_takes_a_message_of_another_scope(tmp_path
     finally:
         storage.close()
     assert texts == {jo_turns[1].id: f"{index_text(jo_turns[0])} {index_text(jo_turns[1])}",
-                     jo_turns[2].id: f"{index_text(jo_turns[1])} {index_text(jo_turns[2])}"}
+                     jo_turns[2].id: f"{index_text(jo_turns[0])} {index_text(jo_turns[1])} {index_text(jo_turns[2])}"}
 
 
 async def test_upgrading_an_older_index_says_so_and_keeps_the_segment_policy(tmp_path, caplog):
@@ -322,8 +331,7 @@ async def test_an_upgrade_stores_each_contextual_vector_page_by_page_and_says_wh
             assert fill_missing_contexts(index, counting, storage.records, batch=3) == len(TALK) - 1
         assert counting.calls and max(counting.calls) <= 3 and sum(counting.calls) == len(TALK) - 1
         assert caplog.messages[-1] == "contextual vectors added (9 contextual texts embedded, dense vectors kept)"
-        for previous, reply in zip(stored, stored[1:]):
-            text = f"{index_text(previous)} {index_text(reply)}"
+        for text, reply in zip(_windows(stored), stored[1:]):
             top = index.search(JO, None, dense=HashEmbedder().embed([text])[0], lexical=None, limit=1,
                                context=True)["context"][0]
             assert top.id == reply.id and top.score == pytest.approx(1.0, abs=1e-5)
@@ -400,4 +408,45 @@ async def test_an_older_index_gets_its_contextual_vectors_when_the_core_opens(tm
     counting = Counting(HashEmbedder())
     async with await MemoryCore.open(path, embedder=counting):
         pass
-    assert sorted(counting.texts) == sorted(f"{index_text(a)} {index_text(b)}" for a, b in zip(stored, stored[1:]))
+    assert sorted(counting.texts) == sorted(_windows(stored))
+
+
+async def test_a_next_edge_back_into_its_own_chain_never_folds_a_message_into_its_own_context(tmp_path):
+    """Edges are the caller's to add: a NEXT edge from `b` back to `a` makes the chain a loop, and the two-step
+    walk back from `a` would come round to `a` itself. Each message's contextual text holds every message at most
+    once, and never itself."""
+    core = await open_fast_core(tmp_path / "store")
+    try:
+        a, b = await core.add(_turns()[:2])
+        await core.add_edges([Edge(scope=JO, src=b.id, dst=a.id, kind=EdgeKind.NEXT)])
+    finally:
+        await core.close()
+    storage = open_storage(OmneConfig(store_dir=tmp_path / "store"))
+    try:
+        texts = contextual_texts(storage.records, [a, b])
+    finally:
+        storage.close()
+    assert texts == {a.id: f"{index_text(b)} {index_text(a)}", b.id: f"{index_text(a)} {index_text(b)}"}
+
+
+async def test_a_long_message_before_a_reply_leaves_the_reply_its_own_words(tmp_path):
+    """MiniLM reads the first 256 tokens of a text: a 6,000-character message folded in whole would push the reply
+    out of its own contextual vector. Only the end of an earlier message is folded in (`EARLIER_CHARS`), and the
+    reply is whole."""
+    from omne.storage.context import EARLIER_CHARS
+
+    long = "word " * 1200 + "So, which of the two offers should I take?"
+    core = await open_fast_core(tmp_path / "store")
+    try:
+        asked, reply = await core.add([
+            Record(kind=RecordKind.MESSAGE, scope=JO, role="user", name="Jo", text=long),
+            Record(kind=RecordKind.MESSAGE, scope=JO, role="user", name="Sam", text="Take the one in Lisbon.")])
+    finally:
+        await core.close()
+    storage = open_storage(OmneConfig(store_dir=tmp_path / "store"))
+    try:
+        text = contextual_texts(storage.records, [reply])[reply.id]
+    finally:
+        storage.close()
+    assert text == f'Jo: "...{long[-EARLIER_CHARS:]}" {index_text(reply)}'
+    assert text.endswith('which of the two offers should I take?" Sam: "Take the one in Lisbon."')

@@ -33,7 +33,7 @@ class LexicalConfig(_Stage):
 
 class ContextConfig(_Stage):
     """First stage: nearest neighbours of the query's embedding among *contextual* vectors, each a record's
-    embedding with the previous message of its conversation folded in (see `omne.storage.context`), so a short
+    embedding with the two messages before it in its conversation folded in (see `omne.storage.context`), so a short
     reply ('Yes, last week!') is found through the turn it answers. Needs the query embedding, like `dense`."""
 
     weight: float = Field(default=1.0, gt=0.0)  # share in fusion

@@ -1,13 +1,14 @@
 """Contextual text: what a record's second, contextual vector embeds (the `context` first stage).
 
-A message is embedded twice: alone (the dense vector) and after the message before it in its conversation
+A message is embedded twice: alone (the dense vector) and after the messages before it in its conversation
 (the NEXT chain the record store keeps), so a reply that names nothing ('Yes, last week, with my sister!')
-is still near a query about what it answers. Only the previous message is folded in: it is known when a
+is still near a query about what it answers. Only earlier messages are folded in: they are known when a
 message is written, so the contextual vector never has to change when later messages arrive. Records
 with no previous message (the first turn, facts, documents) use their dense vector as their contextual one.
 
-Measured on LoCoMo (benchmarks/RESULTS-locomo.md): the previous turn beat a window of previous + next
-turns and a mean of the two turns' vectors.
+How many earlier messages (`CONTEXT_MESSAGES`) was chosen on LoCoMo by leave-one-conversation-out
+cross-validation: two beat one and three (benchmarks/RESULTS-locomo.md); the previous turn alone beat a window
+of previous + next turns and a mean of the two turns' vectors.
 """
 
 from __future__ import annotations
@@ -26,29 +27,59 @@ log = logging.getLogger("omne")
 FILL_BATCH = 512
 
 
-def previous_messages(store: RecordStore, records: Sequence[Record]) -> dict[str, Record]:
-    """For each record that has one, the message before it in its scope's chain (NEXT edges), by record id."""
-    by_scope: dict[Scope, list[str]] = defaultdict(list)
+CONTEXT_MESSAGES = 2  # earlier messages of its chain folded into a record's contextual text
+# the end of each earlier message that is folded in, in characters: MiniLM reads 256 tokens and truncates the rest,
+# so a long message before a reply must not push the reply's own words out of its contextual vector (two earlier
+# messages of 400 characters are about 200 tokens; every LoCoMo turn is shorter)
+EARLIER_CHARS = 400
+
+
+def preceding_messages(store: RecordStore, records: Sequence[Record],
+                       depth: int = CONTEXT_MESSAGES) -> dict[str, list[Record]]:
+    """For each record that has any, the up to `depth` messages before it in its scope's chain (NEXT edges),
+    oldest first, by record id. Only messages of the record's own scope are followed: the walk stops at an edge
+    from anywhere else."""
+    by_scope: dict[Scope, list[Record]] = defaultdict(list)
     for record in records:
-        by_scope[record.scope].append(record.id)
-    batch = {r.id: r for r in records}
-    found: dict[str, Record] = {}
-    for scope, ids in by_scope.items():
-        wanted = set(ids)
-        prev_id = {dst: src for src, dst in store.links(scope, EdgeKind.NEXT, ids) if dst in wanted}
-        missing = [p for p in set(prev_id.values()) if p not in batch]
-        loaded = {r.id: r for r in store.get_many(missing, scope)} if missing else {}
-        for record_id, src in prev_id.items():
-            prev = batch.get(src) or loaded.get(src)
-            if prev is not None:
-                found[record_id] = prev
+        by_scope[record.scope].append(record)
+    found: dict[str, list[Record]] = {}
+    for scope, members in by_scope.items():
+        known = {r.id: r for r in members}
+        before: dict[str, list[Record]] = {r.id: [] for r in members}  # nearest first while walking
+        tip = {r.id: r.id for r in members}  # record id -> the message whose predecessor is looked up next
+        for _ in range(depth):
+            wanted = set(tip.values())
+            if not wanted:
+                break
+            prev_id = {dst: src for src, dst in store.links(scope, EdgeKind.NEXT, list(wanted)) if dst in wanted}
+            missing = [p for p in set(prev_id.values()) if p not in known]
+            if missing:
+                known.update({r.id: r for r in store.get_many(missing, scope)})
+            step: dict[str, str] = {}
+            for record_id, at in tip.items():
+                prev = known.get(prev_id[at]) if at in prev_id else None
+                if prev is not None and prev.id != record_id and prev not in before[record_id]:  # no loop
+                    before[record_id].append(prev)
+                    step[record_id] = prev.id
+            tip = step
+        found.update({record_id: chain[::-1] for record_id, chain in before.items() if chain})
     return found
 
 
 def contextual_texts(store: RecordStore, records: Sequence[Record]) -> dict[str, str]:
-    """The contextual text of each record that has a previous message: that message's indexed text, then its own."""
-    previous = previous_messages(store, records)
-    return {r.id: f"{index_text(previous[r.id])} {index_text(r)}" for r in records if r.id in previous}
+    """The contextual text of each record that has a previous message: the indexed texts of the messages before
+    it (`CONTEXT_MESSAGES` at most, oldest first), then its own."""
+    before = preceding_messages(store, records)
+    return {r.id: " ".join([_earlier_text(p) for p in before[r.id]] + [index_text(r)]) for r in records
+            if r.id in before}
+
+
+def _earlier_text(record: Record) -> str:
+    """An earlier message as it is folded into a later one's contextual text: its indexed text, keeping only the
+    end of a long one (where it leads into what follows)."""
+    if len(record.text) <= EARLIER_CHARS:
+        return index_text(record)
+    return index_text(record.model_copy(update={"text": "..." + record.text[-EARLIER_CHARS:]}))
 
 
 def embed_records(embedder: Embedder, records: Sequence[Record], context_from: RecordStore | None) -> list[IndexItem]:

@@ -11,7 +11,7 @@ from omne.types import Record, RecordKind
 SCOPE_KEYS = ("s_user", "s_agent", "s_session", "s_team")
 DENSE = "dense"
 LEXICAL = "bm25"
-CONTEXT = "context"  # a record's embedding with the previous message folded in (omne.storage.context)
+CONTEXT = "context"  # a record's embedding with the messages before it folded in (omne.storage.context)
 
 
 def index_payload(record: Record) -> dict[str, Any]:
