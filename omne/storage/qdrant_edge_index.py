@@ -16,7 +16,8 @@ from omne.errors import StorageError, StoreLockedError
 from omne.storage.index_payload import (CONTEXT, DENSE, LEXICAL, SCOPE_KEYS, LexicalEncoder, index_payload,
                                         index_text)
 from omne.storage.protocols import IndexHit, IndexItem, RecordFilter, StoredVector
-from omne.storage.shard_statistics import ShardStatistics, filter_key
+from omne.storage.filter_coverage import FilterCoverage
+from omne.storage.shard_statistics import FilterKey, ShardStatistics, filter_key
 from omne.storage.space import DEFAULT_MIN_FREE_BYTES, require_free_space
 from omne.types import Scope
 
@@ -75,6 +76,11 @@ def _edge_config(dim: int, build_every: int | None, *,
                         optimizers=segment_policy(dim, build_every), quantization_config=quantisation)
 
 
+def _without_filter(request: q.QueryRequest) -> q.QueryRequest:
+    return q.QueryRequest(limit=request.limit, query=request.query, filter=None, params=request.params,
+                          with_payload=False, with_vector=False)
+
+
 def _hits(points: Sequence[q.ScoredPoint]) -> list[IndexHit]:
     return [IndexHit(id=str(p.id), score=p.score, rank=i + 1) for i, p in enumerate(points)]
 
@@ -101,6 +107,7 @@ class EdgeVectorIndex:
         self._dim = dim
         self._config = _edge_config(dim, auto_optimize_after)
         self._statistics = ShardStatistics()  # may BM25 under a filter read the shard's own term statistics?
+        self._coverage = FilterCoverage()  # may a search leave its filter out (it matches every point)?
         try:
             if (path / "segments").exists() or (path / "wal").exists():
                 try:  # the segment policy (auto_optimize_after) applies to older stores too
@@ -189,7 +196,7 @@ class EdgeVectorIndex:
             # an overwritten point stays in the shard's own term statistics; the point count shows one (looking the
             # ids up first costs 9 ms a batch at a million points)
             before = self._shard.info().points_count if self._statistics.any_yes() else None
-            with self._statistics.writing(payloads):
+            with self._statistics.writing(payloads), self._coverage.writing(payloads):
                 self._shard.update(q.UpdateOperation.upsert_points(points))
                 if before is not None and self._shard.info().points_count - before < len(points):
                     self._statistics.overwritten()
@@ -213,12 +220,16 @@ class EdgeVectorIndex:
         if ids:
             require_free_space(self.path, self.min_free_bytes, refused="the change is committed to the log but the "
                                "index still lists the records")
-            with self._lock, self._statistics.writing(None):
+            with self._lock, self._statistics.writing(None), self._coverage.writing(None):
                 self._shard.update(q.UpdateOperation.delete_points(list(ids)))
 
     def search(self, scope: Scope, flt: RecordFilter | None, *, dense: np.ndarray | None,
                lexical: str | None, limit: int, context: bool = False) -> dict[str, list[IndexHit]]:
         condition = edge_filter(scope, flt)
+        key = filter_key(scope, flt)
+        coverage = self._coverage.token()
+        # where the filter matches every point, the requests leave it out (same hits, no per-point check)
+        unfiltered = self._covers(key, condition, coverage)
         stages: list[str] = []
         requests: list[q.QueryRequest] = []
         if dense is not None:
@@ -228,7 +239,7 @@ class EdgeVectorIndex:
                 requests.append(q.QueryRequest(limit=limit, query=q.Query.Nearest(vector, using=using),
                                                filter=condition, params=RESCORED, with_payload=False,
                                                with_vector=False))
-        key, probe = filter_key(scope, flt), False
+        probe = False
         if lexical:
             indices, values = self._lexical.query(lexical)
             if indices:
@@ -248,11 +259,32 @@ class EdgeVectorIndex:
         if not requests:
             return {}
         token = self._statistics.token()
-        results = self._shard.query_batch(q.QueryBatchRequest(requests))
+        results = None
+        if unfiltered:
+            results = self._shard.query_batch(q.QueryBatchRequest([_without_filter(r) for r in requests]))
+            if not self._coverage.unchanged(coverage):  # a write ran meanwhile: it may have added another scope's
+                results = None
+        if results is None:
+            results = self._shard.query_batch(q.QueryBatchRequest(requests))
         found = {stage: _hits(points) for stage, points in zip(stages, results)}
         if probe and key is not None:
             self._statistics.learn(key, token, found["lexical"], _hits(results[-1]))
         return found
+
+    def _covers(self, key: FilterKey | None, condition: q.Filter, token: int) -> bool:
+        """Whether the filter matches every live point, learned once per filter (and again after writes that
+        could change it) from exact counts: about 0.1 s at a million points, on the first search only; a
+        filter the shard's estimate already shows to miss points costs no count."""
+        if not self._coverage.unchanged(token):  # a write is running: filter
+            return False
+        covers = self._coverage.covers(key)
+        if covers is not None or key is None:
+            return bool(covers)
+        total = self._shard.info().points_count
+        covers = total > 0 and self._shard.count(q.CountRequest(filter=condition, exact=False)) == total and \
+            self._shard.count(q.CountRequest(filter=condition, exact=True)) == total
+        self._coverage.learn(key, token, covers)
+        return covers and self._coverage.unchanged(token)
 
     def count(self, scope: Scope | None = None) -> int:
         return self._shard.count(q.CountRequest(filter=edge_filter(scope, None) if scope is not None else None))
@@ -272,7 +304,7 @@ class EdgeVectorIndex:
     def set_context(self, vectors: Mapping[str, np.ndarray]) -> None:
         if vectors:
             require_free_space(self.path, self.min_free_bytes)
-            with self._lock, self._statistics.writing([]):
+            with self._lock, self._statistics.writing([]), self._coverage.writing([]):
                 self._statistics.overwritten()  # vectors replaced in place
                 self._shard.update(q.UpdateOperation.update_vectors(
                     [q.PointVectors(i, {CONTEXT: v.astype(np.float32).tolist()}) for i, v in vectors.items()]))

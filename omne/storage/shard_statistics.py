@@ -35,7 +35,7 @@ def filter_key(scope: Scope, flt: RecordFilter | None) -> FilterKey | None:
     return tuple(sorted((f"s_{key}", value) for key, value in scope.fields().items())), kinds
 
 
-def _matches(key: FilterKey, payload: Mapping[str, Any]) -> bool:
+def matches(key: FilterKey, payload: Mapping[str, Any]) -> bool:
     fields, kinds = key
     return all(payload.get(name) == value for name, value in fields) and (kinds is None or payload.get("kind") in kinds)
 
@@ -101,7 +101,7 @@ class ShardStatistics:
             if payloads is None:
                 self._answers.clear()
             else:
-                self._forget_agreements(lambda key: not all(_matches(key, p) for p in payloads))
+                self._forget_agreements(lambda key: not all(matches(key, p) for p in payloads))
         try:
             yield
         finally:
