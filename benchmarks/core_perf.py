@@ -152,7 +152,7 @@ async def bench_layout(real: MiniLMEmbedder, texts: list[str], vectors: np.ndarr
                        n_scopes: int, queries: list[str], batch: int, optimize: bool, workdir: Path,
                        reopen_after: bool = False) -> list[dict]:
     scopes = [Scope(user=f"user{i:03d}") for i in range(n_scopes)]
-    # Precomputed vectors time the store + index path alone; a message's contextual text (the previous message
+    # Precomputed vectors time the store + index path alone; a message's contextual text (the messages before it
     # + its own, omne.storage.context) is not among them, so the second embedding is off here (the contextual
     # vector is then the dense one; searches still run the default read path's contextual query). What the
     # second embedding costs at ingest is in bench_embedder's ratio, which runs the default write path.

@@ -289,7 +289,7 @@ def test_free_space_guard_refuses_below_the_reserve_only(tmp_path, monkeypatch):
 
 
 def test_the_log_opens_in_wal_mode_at_the_newest_schema_and_refuses_a_newer_one(tmp_path):
-    """Kills open_database / migrate mutants: WAL and synchronous=NORMAL dropped, migrations re-run or stopped
+    """Kills open_database / migrate mutants: WAL, synchronous=NORMAL and the memory map dropped, migrations re-run or stopped
     short, and the newer-store refusal (its comparison and message)."""
     import sqlite3
 
@@ -300,6 +300,7 @@ def test_the_log_opens_in_wal_mode_at_the_newest_schema_and_refuses_a_newer_one(
     conn = open_database(path, what="the record store", foreign_keys=True)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1
+    assert conn.execute("PRAGMA mmap_size").fetchone()[0] > 2**30  # reads through a memory map (SQLite caps it)
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     assert isinstance(conn.execute("SELECT 1 AS one").fetchone(), sqlite3.Row)
