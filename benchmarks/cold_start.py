@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.core_perf import corpus, records_for
+from benchmarks.core_perf import corpus, progress, records_for
 from benchmarks.synthetic import PrecomputedEmbedder, synthetic_queries, vector_pool
 from omne import MemoryCore, Scope
 
@@ -51,9 +51,6 @@ async def main():
 asyncio.run(main())
 """
 
-
-def progress(message: str) -> None:
-    print(f"[cold_start] {message}", file=sys.stderr, flush=True)
 
 
 async def build_store(path: Path, records: int, pool: int, cache_dir: Path) -> None:

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.core_perf import machine, percentile
+from benchmarks.core_perf import machine, percentile, progress
 from benchmarks.synthetic import synthetic_queries, synthetic_sentences
 from omne import MemoryCore, MiniLMEmbedder, Record, RecordKind, Scope
 from omne.retrieval.stages import PRESETS
@@ -39,9 +39,6 @@ from omne.testing import make_pre_contextual_index
 
 SPEAKERS = ("Maya", "Omar")
 
-
-def progress(message: str) -> None:
-    print(f"[contextual_cost] {message}", file=sys.stderr, flush=True)
 
 
 class Counted:

@@ -35,7 +35,8 @@ from omne import MemoryCore, MiniLMEmbedder, Record, RecordKind, Scope
 
 
 def progress(message: str) -> None:
-    print(f"[core_perf] {message}", file=sys.stderr, flush=True)
+    """A progress line on stderr, labelled with the benchmark that runs (`python -m benchmarks.<name>`)."""
+    print(f"[{Path(sys.argv[0]).stem or 'benchmarks'}] {message}", file=sys.stderr, flush=True)
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -29,3 +29,12 @@ async def test_precomputed_embedder_searches_through_the_models_query_path() -> 
     assert fallback.query_calls == ["where did Anna move?"]
     assert np.allclose(vector, fallback.embed(["where did Anna move?"])[0])
     assert np.allclose(embedder.embed(texts)[0], 1.0)  # stored texts still come from the cache
+
+
+def test_progress_lines_name_the_benchmark_that_runs(monkeypatch, capsys) -> None:
+    """The benchmarks share core_perf's progress helper; service_perf's lines used to say `[core_perf]`."""
+    from benchmarks.core_perf import progress
+
+    monkeypatch.setattr("sys.argv", ["/repo/benchmarks/service_perf.py", "--sizes", "1000"])
+    progress("HTTP search at 1,000")
+    assert capsys.readouterr().err == "[service_perf] HTTP search at 1,000\n"
