@@ -262,7 +262,7 @@ class EdgeVectorIndex:
         results = None
         if unfiltered:
             results = self._shard.query_batch(q.QueryBatchRequest([_without_filter(r) for r in requests]))
-            if not self._coverage.unchanged(coverage):  # a write ran meanwhile: it may have added another scope's
+            if not self._coverage.unchanged(coverage):  # a write ran meanwhile (another scope's point?): filter
                 results = None
         if results is None:
             results = self._shard.query_batch(q.QueryBatchRequest(requests))
