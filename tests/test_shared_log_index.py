@@ -376,7 +376,8 @@ async def test_a_core_that_catches_up_serves_contextual_search_as_the_writer_doe
         stored = await a.add(_turns())
         answer = stored[3].id
         by_writer = await _explained(a, QUERY, JO)
-        assert dict((i, s) for i, _, s in by_writer)[answer]["context"] == 1  # only the contextual vector finds it
+        ranks = dict((i, s) for i, _, s in by_writer)[answer]
+        assert ranks["context"] <= 4 < ranks["dense"]  # the contextual vector finds it; its own words do not
         await b.reconcile()  # (its background catch-up may have applied some already)
         assert await _explained(b, QUERY, JO) == by_writer
         c = await _open(tmp_path / "c", late)
