@@ -10,6 +10,9 @@ Whether they are the same is learned, not assumed: a search under a filter not y
 the shard's statistics score its hits exactly as the filter's do, they agree (the document count is part of every
 term's weight, so a single foreign or deleted point shows in the scores); after a few agreeing queries the filter
 reads the shard's own. Writes keep the answers true.
+
+`FilterAnswers`, the per-filter answers and the write sequence that keeps them true, is shared with
+`omne.storage.filter_coverage` (may a search leave its filter out).
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ import math
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from omne.storage.protocols import IndexHit, RecordFilter
 from omne.types import Scope
 
+A = TypeVar("A")
 # (scope fields, kinds or None): the filters judged here; others always count under the filter
 FilterKey = tuple[tuple[tuple[str, str], ...], frozenset[str] | None]
 
@@ -52,7 +56,51 @@ AGREEMENTS = 3  # queries that must score alike before a filter reads the shard'
 _NO = -1
 
 
-class ShardStatistics:
+class FilterAnswers(Generic[A]):
+    """What the index has learned per filter, with the write sequence that keeps it honest: a number bumped as each
+    write to the shard begins and as it ends (odd while one runs). Work that relies on an answer takes `token()`
+    first; `unchanged(token)` after it says whether a write began or ran in between. A subclass says, in `_stale`,
+    which answers a write ends."""
+
+    def __init__(self, max_entries: int = 1024) -> None:
+        self._max_entries = max_entries
+        self._answers: dict[FilterKey, A] = {}
+        self._writes = 0
+        self._lock = threading.Lock()
+
+    def token(self) -> int:
+        """Taken before work whose result relies on (or teaches) an answer."""
+        return self._writes
+
+    def unchanged(self, token: int) -> bool:
+        """No write ran at `token` or has begun since."""
+        return token == self._writes and token % 2 == 0
+
+    def _remember(self, key: FilterKey, answer: A) -> None:
+        """Store an answer (lock held; the caller checked its token), within `max_entries`."""
+        if len(self._answers) >= self._max_entries:
+            self._answers.clear()
+        self._answers[key] = answer
+
+    @contextmanager
+    def writing(self, payloads: Sequence[Mapping[str, Any]] | None) -> Iterator[None]:
+        """Around one write to the shard: points with `payloads` written (an empty list: vectors replaced in place)
+        or, with None, points deleted. Writes to one shard must not overlap."""
+        with self._lock:
+            self._writes += 1
+            self._stale(payloads)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._writes += 1
+
+    def _stale(self, payloads: Sequence[Mapping[str, Any]] | None) -> None:
+        """Forget the answers a write of `payloads` (None: a delete) could end (lock held)."""
+        raise NotImplementedError
+
+
+class ShardStatistics(FilterAnswers[int]):
     """Per filter: may BM25 read the shard's own term statistics (True), must it count (False), or not yet known.
 
     "Yes" takes AGREEMENTS queries that scored alike (one query's terms could, by arithmetic coincidence, weigh the
@@ -65,12 +113,6 @@ class ShardStatistics:
     document's worth of term counts; never a foreign result.
     """
 
-    def __init__(self, max_entries: int = 1024) -> None:
-        self._max_entries = max_entries
-        self._answers: dict[FilterKey, int] = {}  # agreements so far, or _NO
-        self._writes = 0
-        self._lock = threading.Lock()
-
     def known(self, key: FilterKey | None) -> bool | None:
         """The answer for a filter: True (the shard's statistics), False (count), None (ask both and `learn`)."""
         seen = None if key is None else self._answers.get(key)
@@ -78,35 +120,19 @@ class ShardStatistics:
             return False
         return True if seen is not None and seen >= AGREEMENTS else None
 
-    def token(self) -> int:
-        """Taken before a search whose answer will be learned: writes since then void it."""
-        return self._writes
-
     def learn(self, key: FilterKey, token: int, counted: Sequence[IndexHit], shard: Sequence[IndexHit]) -> None:
         """Record what one query scored under counted and under shard statistics."""
         agree = same_scores(counted, shard)
         with self._lock:
-            if agree is None or token != self._writes or token % 2 or self._answers.get(key) == _NO:
+            if agree is None or not self.unchanged(token) or self._answers.get(key) == _NO:
                 return
-            if len(self._answers) >= self._max_entries:
-                self._answers.clear()
-            self._answers[key] = self._answers.get(key, 0) + 1 if agree else _NO
+            self._remember(key, self._answers.get(key, 0) + 1 if agree else _NO)
 
-    @contextmanager
-    def writing(self, payloads: Sequence[Mapping[str, Any]] | None) -> Iterator[None]:
-        """Around one write to the shard: points with `payloads` written or, with None, points deleted (a write that
-        overwrites existing points also calls `overwritten`). Writes to one shard must not overlap."""
-        with self._lock:
-            self._writes += 1
-            if payloads is None:
-                self._answers.clear()
-            else:
-                self._forget_agreements(lambda key: not all(matches(key, p) for p in payloads))
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._writes += 1
+    def _stale(self, payloads: Sequence[Mapping[str, Any]] | None) -> None:
+        if payloads is None:
+            self._answers.clear()
+        else:
+            self._forget_agreements(lambda key: not all(matches(key, p) for p in payloads))
 
     def overwritten(self) -> None:
         """Inside `writing`: the write turned out to overwrite existing points (every "yes" is stale)."""
