@@ -8,28 +8,19 @@ unfiltered path is the one under test.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-import pytest
 
 from omne import Record, RecordKind, Scope
 from omne.storage.filter_coverage import FilterCoverage
 from omne.storage.protocols import IndexItem, RecordFilter
 from omne.storage.qdrant_edge_index import EdgeVectorIndex
 from omne.storage.shard_statistics import filter_key
+from tests import test_shard_statistics as _statistics
 
-MINE = Scope(user="a")
-THEIRS = Scope(user="b")
-QUERY = np.array([1.0, 0.0, 0.0, 0.0], dtype=np.float32)
-
-
-@pytest.fixture
-def index(tmp_path) -> Iterator[EdgeVectorIndex]:
-    index = EdgeVectorIndex(tmp_path / "vectors", dim=4)
-    yield index
-    index.close()
+index = _statistics.index  # the fixture: an empty index of 4-d vectors
+MINE, THEIRS, QUERY = _statistics.MINE, _statistics.THEIRS, _statistics.UNIT
 
 
 def _records(scope: Scope, n: int, kind: RecordKind = RecordKind.FACT) -> list[Record]:

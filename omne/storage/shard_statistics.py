@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
@@ -56,7 +57,7 @@ AGREEMENTS = 3  # queries that must score alike before a filter reads the shard'
 _NO = -1
 
 
-class FilterAnswers(Generic[A]):
+class FilterAnswers(ABC, Generic[A]):
     """What the index has learned per filter, with the write sequence that keeps it honest: a number bumped as each
     write to the shard begins and as it ends (odd while one runs). Work that relies on an answer takes `token()`
     first; `unchanged(token)` after it says whether a write began or ran in between. A subclass says, in `_stale`,
@@ -95,9 +96,9 @@ class FilterAnswers(Generic[A]):
             with self._lock:
                 self._writes += 1
 
+    @abstractmethod
     def _stale(self, payloads: Sequence[Mapping[str, Any]] | None) -> None:
         """Forget the answers a write of `payloads` (None: a delete) could end (lock held)."""
-        raise NotImplementedError
 
 
 class ShardStatistics(FilterAnswers[int]):
