@@ -76,8 +76,8 @@ def _edge_config(dim: int, build_every: int | None, *,
                         optimizers=segment_policy(dim, build_every), quantization_config=quantisation)
 
 
-def _without_filter(request: q.QueryRequest) -> q.QueryRequest:
-    return q.QueryRequest(limit=request.limit, query=request.query, filter=None, params=request.params,
+def _filtered(request: q.QueryRequest, condition: q.Filter) -> q.QueryRequest:
+    return q.QueryRequest(limit=request.limit, query=request.query, filter=condition, params=request.params,
                           with_payload=False, with_vector=False)
 
 
@@ -230,6 +230,7 @@ class EdgeVectorIndex:
         coverage = self._coverage.token()
         # where the filter matches every point, the requests leave it out (same hits, no per-point check)
         unfiltered = self._covers(key, condition, coverage)
+        target = None if unfiltered else condition  # the filter the requests carry
         stages: list[str] = []
         requests: list[q.QueryRequest] = []
         if dense is not None:
@@ -237,7 +238,7 @@ class EdgeVectorIndex:
             for stage, using in (("dense", DENSE), ("context", CONTEXT))[:2 if context else 1]:
                 stages.append(stage)
                 requests.append(q.QueryRequest(limit=limit, query=q.Query.Nearest(vector, using=using),
-                                               filter=condition, params=RESCORED, with_payload=False,
+                                               filter=target, params=RESCORED, with_payload=False,
                                                with_vector=False))
         probe = False
         if lexical:
@@ -249,23 +250,19 @@ class EdgeVectorIndex:
                 terms = q.Query.Nearest(q.SparseVector(indices, values), using=LEXICAL)
                 stages.append("lexical")
                 requests.append(q.QueryRequest(
-                    limit=limit, query=terms, filter=condition,
+                    limit=limit, query=terms, filter=target,  # the corpus below is always the filter's
                     params=None if known else q.SearchParams(idf=q.IdfParams(corpus=condition)),
                     with_payload=False, with_vector=False))
                 if known is None and key is not None:  # not yet judged: ask the shard's statistics too
                     probe = True
-                    requests.append(q.QueryRequest(limit=limit, query=terms, filter=condition, with_payload=False,
+                    requests.append(q.QueryRequest(limit=limit, query=terms, filter=target, with_payload=False,
                                                    with_vector=False))
         if not requests:
             return {}
         token = self._statistics.token()
-        results = None
-        if unfiltered:
-            results = self._shard.query_batch(q.QueryBatchRequest([_without_filter(r) for r in requests]))
-            if not self._coverage.unchanged(coverage):  # a write ran meanwhile (another scope's point?): filter
-                results = None
-        if results is None:
-            results = self._shard.query_batch(q.QueryBatchRequest(requests))
+        results = self._shard.query_batch(q.QueryBatchRequest(requests))
+        if unfiltered and not self._coverage.unchanged(coverage):  # a write ran meanwhile (another scope's point?)
+            results = self._shard.query_batch(q.QueryBatchRequest([_filtered(r, condition) for r in requests]))
         found = {stage: _hits(points) for stage, points in zip(stages, results)}
         if probe and key is not None:
             self._statistics.learn(key, token, found["lexical"], _hits(results[-1]))
@@ -281,8 +278,8 @@ class EdgeVectorIndex:
         if covers is not None or key is None:
             return bool(covers)
         total = self._shard.info().points_count
-        covers = total > 0 and self._shard.count(q.CountRequest(filter=condition, exact=False)) == total and \
-            self._shard.count(q.CountRequest(filter=condition, exact=True)) == total
+        estimate = self._shard.count(q.CountRequest(filter=condition, exact=False)) if total else 0
+        covers = estimate == total > 0 and self._shard.count(q.CountRequest(filter=condition, exact=True)) == total
         self._coverage.learn(key, token, covers)
         return covers and self._coverage.unchanged(token)
 
