@@ -311,7 +311,8 @@ def test_every_field_of_a_record_and_an_edge_reads_back_as_written(tmp_path):
         assert storage.records.history(live.id, scope) == [old, live]
         assert storage.records.live_facts([old.id, live.id], scope) == [RecordFacts(
             id=live.id, kind=RecordKind.MESSAGE, scope=scope, role="assistant", name="planner",
-            tags=("kitchen", "日本"), when=live.event_time)]
+            tags=("kitchen", "日本"), when=live.event_time, chars=len(live.text), asks=False)]
+        assert len(live.text) == 30  # characters, not bytes, on either store
         assert storage.records.edges(scope) == [edge]
         assert storage.records.edges(scope, kinds=[EdgeKind.NEXT, EdgeKind.DERIVED_FROM]) == [edge]  # any of two
         assert storage.records.links(scope, EdgeKind.DERIVED_FROM, [old.id]) == [(live.id, old.id)]

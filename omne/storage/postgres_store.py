@@ -280,11 +280,13 @@ class PostgresRecordStore:
         if not ids:
             return []
         where, params = scope_where(scope)
-        rows = self._db.query("SELECT id, kind, s_user, s_agent, s_session, s_team, role, name, tags, t FROM records "
+        rows = self._db.query("SELECT id, kind, s_user, s_agent, s_session, s_team, role, name, tags, t, "
+                              "length(text) AS chars, rtrim(text, E' \\t\\n\\r') LIKE '%%?' AS asks FROM records "
                           f"WHERE id = ANY(%s) AND {where} AND superseded_by IS NULL AND deleted_at IS NULL",
                           [list(ids), *params])
         return [RecordFacts(id=row["id"], kind=RecordKind(row["kind"]), scope=row_scope(row), role=row["role"],
-                            name=row["name"], tags=tuple(row["tags"]), when=row["t"]) for row in rows]
+                            name=row["name"], tags=tuple(row["tags"]), when=row["t"], chars=row["chars"],
+                            asks=row["asks"]) for row in rows]
 
     def history(self, record_id: str, scope: Scope) -> builtins.list[Record]:
         """Every version linked to `record_id` by supersession, oldest first."""

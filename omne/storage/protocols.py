@@ -35,6 +35,8 @@ class RecordFacts:
     name: str | None
     tags: tuple[str, ...]
     when: datetime
+    chars: int  # length of the text
+    asks: bool  # the text ends with a question mark (trailing whitespace aside)
 
     @property
     def session(self) -> str | None:
@@ -43,7 +45,12 @@ class RecordFacts:
     @classmethod
     def of(cls, record: Record, scope: Scope | None = None) -> RecordFacts:
         return cls(id=record.id, kind=record.kind, scope=scope or record.scope, role=record.role,
-                   name=record.name, tags=tuple(record.tags), when=record.when)
+                   name=record.name, tags=tuple(record.tags), when=record.when, chars=len(record.text),
+                   asks=record.text.rstrip(TRAILING_SPACE).endswith("?"))
+
+
+# What `RecordFacts.asks` strips from the end of a text before looking for "?" (the SQL stores strip the same).
+TRAILING_SPACE = " \t\n\r"
 
 
 class RecordFilter(BaseModel):

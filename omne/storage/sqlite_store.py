@@ -313,13 +313,15 @@ class SQLiteRecordStore:
             chunk = list(ids[start:start + 500])
             rows = self._query(
                 f"SELECT id, kind, s_user, s_agent, s_session, s_team, role, name, tags, t, superseded_by, "
-                f"deleted_at FROM records WHERE id IN ({','.join('?' * len(chunk))}) AND {where}", chunk + params)
+                f"deleted_at, length(text) AS chars, rtrim(text, ' ' || char(9, 10, 13)) LIKE '%?' AS asks "
+                f"FROM records WHERE id IN ({','.join('?' * len(chunk))}) AND {where}", chunk + params)
             for row in rows:  # liveness tested here: in SQL it steers SQLite off the id index
                 if row["superseded_by"] is not None or row["deleted_at"] is not None:
                     continue
                 facts.append(RecordFacts(id=row["id"], kind=RecordKind(row["kind"]), scope=row_scope(row),
                                          role=row["role"], name=row["name"], tags=tuple(_json(row["tags"])),
-                                         when=datetime.fromisoformat(row["t"])))
+                                         when=datetime.fromisoformat(row["t"]), chars=row["chars"],
+                                         asks=bool(row["asks"])))
         return facts
 
     def history(self, record_id: str, scope: Scope) -> builtins.list[Record]:
