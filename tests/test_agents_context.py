@@ -78,7 +78,10 @@ async def test_300_turns_through_a_4k_window(fast_core):
     assert fact_id not in ctx.window_record_ids  # evicted long ago ...
     assert all("Zephyrine" not in str(m.content) for m in model.prompts[-2])
     found = model.prompts[-1][-1].content[0].content  # ... yet conversation_search finds it at turn 300
-    assert found.split("\n")[1].startswith("[1] ") and found.split("\n")[2] == f"> {FACT}"
+    lines = found.split("\n")  # a header, then two lines per message: "[n] who and when", "> text"
+    # among the first two: the learned ranker weighs the message after a match almost as much as the match (on
+    # LoCoMo, evidence often spans adjacent turns), and here the window's question and tool call take BM25's top
+    assert lines[1].startswith("[1] ") and f"> {FACT}" in (lines[2], lines[4])
     assert "Zephyrine" in result.messages[-1].content
 
 

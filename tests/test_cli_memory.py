@@ -51,6 +51,8 @@ def test_memory_commands_round_trip_with_json(omne, tmp_path):
     assert _json(omne("memory", "search", "Pistachio", "--user", "someone-else", "--json")) == []
     code, out, _ = omne("memory", "search", "Pistachio", "--user", "kim", "--explain")
     assert code == 0 and "lexical#1" in out and bike["id"] in out
+    assert "ranker#1" in out and "features: " in out and "log_chars " in out  # what the ranker weighed
+    assert hits[0]["features"]["log_chars"] > 0 and hits[0]["features"]["speaker"] == 0.0
 
     assert _json(omne("memory", "get", bike["id"], "--user", "kim", "--json")) == bike
     code, _, err = omne("memory", "get", bike["id"], "--user", "intruder")

@@ -1,4 +1,5 @@
-"""MemoryCore.open's defaults: messages linked in order (NEXT) on write, session neighbours on read."""
+"""MemoryCore.open's defaults: messages linked in order (NEXT) on write, the learned ranker (which weighs each
+candidate's neighbours over those links) on read."""
 
 from __future__ import annotations
 
@@ -29,15 +30,16 @@ async def test_messages_of_a_session_are_linked_in_order_and_only_within_it(fast
     assert all((e.src in second) == (e.dst in second) for e in await fast_core.edges(scope=Scope(user="ana")))
 
 
-async def test_the_turn_after_a_hit_is_lifted_by_session_neighbours(fast_core):
+async def test_the_turn_after_a_hit_is_lifted_through_its_neighbour(fast_core):
     stored = await _talk(fast_core)
     answer = stored[2]  # "Mimsy, after the poem." shares no word with the query
     hits = await fast_core.search("what did you call the cat you adopted", scope=ANA, top_k=3)
     by_id = {h.record.id: h for h in hits}
-    assert answer.id in by_id and "session_neighbours" in by_id[answer.id].stages
+    assert answer.id in by_id and "ranker" in by_id[answer.id].stages
+    assert by_id[answer.id].features["previous.lexical"] > 0  # the question before it matches
     plain = await fast_core.search("what did you call the cat you adopted", scope=ANA, top_k=5,
                                    config=RetrievalConfig())  # reciprocal rank fusion, no later stages
-    assert all("session_neighbours" not in h.stages for h in plain)
+    assert all("ranker" not in h.stages and not h.features for h in plain)
     assert fast_core.retrieval == PRESETS["default"]
 
 
@@ -69,6 +71,14 @@ async def test_stages_read_only_live_facts_of_the_query_scope(fast_core):
     links = fast_core._store.links(ANA, EdgeKind.NEXT, [stored[1].id])
     assert links == [(stored[1].id, renamed.id)]  # the forgotten head left the chain; the new version took its place
     assert fast_core._store.links(Scope(user="bo"), EdgeKind.NEXT, [stored[1].id]) == []  # another scope's edges
+
+
+async def test_facts_say_how_long_a_text_is_and_whether_it_asks(fast_core):
+    texts = ["Lovely! What did you call her?", "Really?\n\t ", "Why? Because it rained.", "ünïcode ✓?"]
+    stored = await fast_core.add([Record(kind=RecordKind.MESSAGE, scope=ANA, role="user", text=t) for t in texts])
+    facts = {f.id: f for f in fast_core._store.live_facts([r.id for r in stored], ANA)}
+    assert [(facts[r.id].chars, facts[r.id].asks) for r in stored] == [
+        (30, True), (10, True), (23, False), (10, True)]  # characters, trailing whitespace aside, on every store
 
 
 async def test_the_full_preset_switches_on_per_store_as_the_readme_shows(tmp_path, embedder):

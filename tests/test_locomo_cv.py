@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from benchmarks.locomo.cv import QuestionScore, cross_validate, tuning_grid
 from omne.cli import build_app
 from omne.errors import InvalidInputError
-from omne.retrieval.models import RetrievalConfig
+from omne.retrieval.models import RANKER_FEATURES, RetrievalConfig
 from omne.retrieval.stages import PRESETS
 
 TINY = Path(__file__).parent / "data" / "locomo-tiny.json"
@@ -41,7 +41,7 @@ def test_cross_validation_needs_two_conversations():
 
 
 def test_the_grid_varies_only_the_tunable_weights_and_holds_the_preset():
-    default = PRESETS["default"]
+    default = PRESETS["default_weighted"]
     grid = tuning_grid(default)
     assert default in grid.values()  # the shipped weights are one point of the grid
     assert {c.speaker.boost for c in grid.values()} == {0.3, 0.5, 0.75}  # cues vary only where they are on
@@ -65,5 +65,10 @@ def test_bench_locomo_cv_reports_the_estimate_beside_the_in_sample_figure(tmp_pa
     cv = report["cv"]["default"]
     assert [f["held_out"] for f in cv["folds"]] == [sample["sample_id"], "tiny-copy"]
     assert set(report["ablations"]) == {"default"}  # the grid is not reported as ablations
+    # the default's ranker is fitted without the held-out conversation, then on both (the weights to ship)
+    assert [f["chosen"] for f in cv["folds"]] == [f"default/fitted without {s}" for s in (sample["sample_id"],
+                                                                                        "tiny-copy")]
+    assert cv["in_sample_best"] == "default/fitted on all" and "fitted on all: R@5" in result.output
+    assert set(cv["grid"]["default/fitted on all"]["ranker"]["weights"]) == set(RANKER_FEATURES)
     # two identical conversations: the estimate equals the in-sample figure of the chosen configuration
     assert cv["recall_at"] == cv["in_sample_recall_at"]

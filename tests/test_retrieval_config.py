@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from omne import Record, RecordKind, RetrievalConfig, Scope
-from omne.retrieval.models import STAGE_ORDER, NeighbourConfig, SpeakerConfig
+from omne.retrieval.models import STAGE_ORDER, NeighbourConfig, PPRConfig, SpeakerConfig
 from omne.retrieval.stages import PRESETS, build_stages
 
 ANA = Scope(user="ana", session="s1")
@@ -24,10 +24,12 @@ def test_a_preset_round_trips_through_json_and_builds_the_same_pipeline(name):
 
 
 def test_the_pipeline_holds_exactly_the_stages_the_config_switches_on():
-    default = PRESETS["default"]
+    assert [s.name for s in build_stages(PRESETS["default"])] == ["ranker"]
+    assert [s.name for s in build_stages(PRESETS["full"])] == ["ranker", "graph_ppr"]
+    default = PRESETS["default_weighted"]
     assert [s.name for s in build_stages(default)] == ["speaker", "temporal", "session_neighbours"]
-    assert [s.name for s in build_stages(PRESETS["full"])] == [n for n in STAGE_ORDER if n in (
-        "speaker", "temporal", "session_neighbours", "graph_ppr")]
+    assert [s.name for s in build_stages(default.model_copy(update={"graph_ppr": PPRConfig()}))] == [
+        n for n in STAGE_ORDER if n in ("speaker", "temporal", "session_neighbours", "graph_ppr")]
     off = default.model_copy(update={"session_neighbours": None})
     assert "session_neighbours" not in [s.name for s in build_stages(off)]
     assert build_stages(RetrievalConfig()) == []
@@ -52,5 +54,9 @@ async def test_explain_names_only_the_stages_the_config_runs(fast_core):
     assert "session_neighbours" in by_id[stored[2].id].stages  # the answer turn, lifted by its neighbour
     off = await fast_core.search(query, scope=ANA, top_k=4, config=on.model_copy(update={"session_neighbours": None}))
     assert off and all("session_neighbours" not in h.stages for h in off)
+    assert all("ranker" in h.stages and "log_chars" in h.features for h in hits)
+    unranked = await fast_core.search(query, scope=ANA, top_k=4, config=on.model_copy(update={"ranker": None}))
+    assert unranked and all("ranker" not in h.stages and set(h.features) <= {"dense", "lexical", "context"}
+                            for h in unranked)
     names = set(RetrievalConfig.model_fields) - {"fusion"}
-    assert all(set(h.stages) <= names for h in hits + off)  # every explained stage is a config field
+    assert all(set(h.stages) <= names for h in hits + off + unranked)  # every explained stage is a config field

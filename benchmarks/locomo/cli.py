@@ -39,7 +39,8 @@ def render_cv(report: LocomoReport) -> str:
     """Per ablation: in-sample beside leave-one-conversation-out recall, and what each fold chose."""
     folds = len(next(iter(report.cv.values())).folds)
     lines = [f"Leave-one-conversation-out cross-validation ({folds} folds; each fold tunes fusion, "
-             f"neighbour and cue weights for mean R@5 + R@10 on the other conversations)",
+             f"neighbour and cue weights for mean R@5 + R@10 on the other conversations, or fits the ranker's "
+             f"weights there)",
              f"{'ablation':<19} {'in-sample R@5':>13} {'R@10':>6} {'R@25':>6}   {'CV R@5':>6} {'R@10':>6} {'R@25':>6}"]
     for name, cv in report.cv.items():
         r = report.ablations[name].recall_at
@@ -48,6 +49,11 @@ def render_cv(report: LocomoReport) -> str:
         for fold in cv.folds:
             lines.append(f"  held out {fold.held_out}: R@5 {fold.recall_at['5']:.3f} R@10 {fold.recall_at['10']:.3f}"
                          f" ({fold.questions} q; chose {fold.chosen.split('/', 1)[-1]})")
+        ranker = cv.grid[cv.in_sample_best].ranker
+        if ranker is not None:
+            r = cv.in_sample_recall_at
+            lines.append(f"  fitted on all: R@5 {r['5']:.3f} R@10 {r['10']:.3f} R@25 {r['25']:.3f}; bias {ranker.bias}, "
+                         + ", ".join(f"{f} {w}" for f, w in ranker.weights.items()))
     return "\n".join(lines)
 
 

@@ -4,6 +4,8 @@ The store is built once; every configuration of a small, general grid is scored 
 re-running searches only (query vectors cached). Then, for each conversation in turn, the configuration
 with the best mean R@5 + R@10 on the *other* conversations is chosen and scored on the held-out one. The
 question-weighted mean over the held-out scores estimates recall on conversations the tuning never saw.
+A configuration with a learned ranker is cross-validated the same way, its weights fitted on the other
+conversations instead of chosen from a grid (`fitted_report`; the fit is benchmarks.locomo.ranker_fit).
 """
 
 from __future__ import annotations
@@ -106,3 +108,17 @@ def cross_validate(scores: Mapping[str, Sequence[QuestionScore]], conversations:
     overall = best(everyone)
     return CVReport(recall_at=_mean_recall(held, ks), in_sample_best=overall,
                     in_sample_recall_at=_mean_recall(scores[overall], ks), folds=folds, grid=dict(grid))
+
+
+def fitted_report(held_out: Sequence[tuple[str, str, Sequence[QuestionScore]]], everyone: Sequence[QuestionScore],
+                  fits: Mapping[str, RetrievalConfig], ks: Sequence[int]) -> CVReport:
+    """The estimate for configurations fitted per fold: `held_out` holds, per conversation, (its sample id, the
+    name in `fits` of the configuration fitted without it, its questions' scores under that configuration);
+    `everyone` is every question's score under the fit on all conversations (`fits`' last entry)."""
+    if len(held_out) < 2:
+        raise InvalidInputError("cross-validation needs at least two conversations in the data file")
+    folds = [CVFold(held_out=sample, questions=len(scores), chosen=name, recall_at=_mean_recall(scores, ks))
+             for sample, name, scores in held_out]
+    pooled = [s for _, _, scores in held_out for s in scores]
+    return CVReport(recall_at=_mean_recall(pooled, ks), in_sample_best=list(fits)[-1],
+                    in_sample_recall_at=_mean_recall(everyone, ks), folds=folds, grid=dict(fits))

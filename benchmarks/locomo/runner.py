@@ -8,6 +8,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +16,13 @@ import numpy as np
 from pydantic import BaseModel, Field
 from tqdm import tqdm
 
-from benchmarks.locomo.cv import CVReport, QuestionScore, cross_validate, tuning_grid
+from benchmarks.locomo.cv import CVReport, QuestionScore, cross_validate, fitted_report, tuning_grid
 from benchmarks.locomo.data import CATEGORIES, Conversation, load_locomo
 from benchmarks.locomo.metrics import expand_to_turns, pack_within, percentile_ms, recall_at
+from benchmarks.locomo.ranker_fit import RankerExample, fit_ranker, ranker_example
 from omne.core import MemoryCore
 from omne.embedding import Embedder, MiniLMEmbedder
+from omne.errors import InvalidInputError
 from omne.graph import GraphBuilder
 from omne.retrieval.models import RetrievalConfig
 from omne.retrieval.stages import PRESETS
@@ -138,13 +141,13 @@ async def run_locomo(path: Path | str, *, ablations: Sequence[str] = ABLATIONS, 
     configs = {**PRESETS, **(configs or {})}
     unknown = [a for a in ablations if a not in configs]
     if unknown or not ablations:
-        from omne.errors import InvalidInputError
         raise InvalidInputError(f"unknown ablation(s) {', '.join(unknown) or '(none named)'}; choose from "
                                 f"{', '.join(configs)}")
     headline = next((a for a in ("default", "full") if a in ablations), ablations[0])
     order = [headline, *[a for a in ablations if a != headline]]
+    learned = [name for name in order if cv and configs[name].ranker is not None]
     grids = {name: {f"{name}/{key}": c for key, c in tuning_grid(configs[name]).items()}
-             for name in order if cv and configs[name].mode == "hybrid"}
+             for name in order if cv and configs[name].mode == "hybrid" and name not in learned}
     for grid in grids.values():
         configs = {**configs, **grid}
         order += [name for name in grid if name not in order]
@@ -156,6 +159,8 @@ async def run_locomo(path: Path | str, *, ablations: Sequence[str] = ABLATIONS, 
     tallies = {name: _Tally() for name in order}
     ingest_s = 0.0
     total_questions = sum(len(c.questions) for c in conversations)
+    asked: list[_Asked] = []
+    fitted: dict[str, CVReport] = {}
     with tempfile.TemporaryDirectory(prefix="omne-locomo-") as tmp:
         core = await MemoryCore.open(store_dir or Path(tmp) / "store", embedder=base, write_hooks=[GraphBuilder()])
         try:
@@ -167,6 +172,7 @@ async def run_locomo(path: Path | str, *, ablations: Sequence[str] = ABLATIONS, 
                 records = await core.add(turn_records(conv, scope))  # one batch: embedded together
                 ingest_s += time.perf_counter() - t0
                 turn_of = {r.id: r.metadata["dia_id"] for r in records}
+                asked.append(_Asked(number=number, conversation=conv, scope=scope, turn_of=turn_of))
                 texts = {r.id: index_text(r) for r in records}
                 sources: dict[str, list[str]] = {}
                 tokens: dict[str, int] = {}
@@ -202,12 +208,15 @@ async def run_locomo(path: Path | str, *, ablations: Sequence[str] = ABLATIONS, 
                                                           recall=recalls))
                     bar.update(1)
             bar.close()
+            for name in learned:
+                fitted[name] = await _cross_validate_ranker(core, asked, name, configs[name])
         finally:
             await core.close()
     results = {name: tallies[name].result() for name in order}
     main = results[order[0]]
     samples = [c.sample_id for c in conversations]
     estimates = {name: cross_validate(scores, samples, grid, KS) for name, grid in grids.items()}
+    estimates.update(fitted)
     return LocomoReport(
         recall_at=main.recall_at, latency_ms=main.latency_ms, questions=total_questions,
         recall_within_tokens=main.recall_within_tokens,
@@ -217,6 +226,62 @@ async def run_locomo(path: Path | str, *, ablations: Sequence[str] = ABLATIONS, 
         evidence_irregular=sum(q.irregular for c in conversations for q in c.questions),
         questions_without_evidence=sum(not q.evidence for c in conversations for q in c.questions),
         data=str(path), machine=machine_info(), cv=estimates)
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """A conversation as ingested: where its turns live and which record is which turn."""
+
+    number: int
+    conversation: Conversation
+    scope: Scope
+    turn_of: dict[str, str]
+
+
+async def _recall_of(core: MemoryCore, conv: _Asked, config: RetrievalConfig) -> list[QuestionScore]:
+    """Each question's recall@k under `config` (turns only: the ranker's ablations search messages)."""
+    scores: list[QuestionScore] = []
+    for question in conv.conversation.questions:
+        hits = await core.search(question.question, scope=conv.scope, top_k=max(KS), kinds=SEARCH_KINDS,
+                                 config=config)
+        turns = [conv.turn_of[h.record.id] for h in hits if h.record.id in conv.turn_of]
+        scores.append(QuestionScore(conversation=conv.number, category=question.category,
+                                    recall={k: recall_at(question.evidence, turns, k) for k in KS}))
+    return scores
+
+
+async def _cross_validate_ranker(core: MemoryCore, asked: Sequence[_Asked], name: str,
+                                 config: RetrievalConfig) -> CVReport:
+    """Fit the ranker of `config` on all conversations but one, score the one left out, for each in turn; then fit
+    on all (the weights to ship, with their in-sample recall). Every candidate's features come from one search per
+    question with a top_k above the ranker's pool; the candidates do not depend on the weights."""
+    if config.ranker is None:
+        raise InvalidInputError(f"{name} has no ranker to fit")
+    pool = config.ranker.pool
+    examples: dict[int, list[RankerExample]] = {}
+    for conv in asked:
+        for question in conv.conversation.questions:
+            hits = await core.search(question.question, scope=conv.scope, top_k=1000, kinds=SEARCH_KINDS,
+                                     config=config)
+            evidence = set(question.evidence)
+            example = ranker_example(hits, lambda record_id: conv.turn_of.get(record_id) in evidence)
+            if example is not None:
+                examples.setdefault(conv.number, []).append(example)
+
+    def fitted(keep: Sequence[_Asked]) -> RetrievalConfig:
+        ranker = fit_ranker([e for c in keep for e in examples.get(c.number, [])], pool=pool)
+        return config.model_copy(update={"ranker": ranker})
+
+    fits: dict[str, RetrievalConfig] = {}
+    held_out: list[tuple[str, str, list[QuestionScore]]] = []
+    for conv in asked:
+        key = f"{name}/fitted without {conv.conversation.sample_id}"
+        fits[key] = fitted([c for c in asked if c is not conv])
+        held_out.append((conv.conversation.sample_id, key, await _recall_of(core, conv, fits[key])))
+    everyone_key = f"{name}/fitted on all"
+    fits[everyone_key] = fitted(asked)
+    everyone = [s for conv in asked for s in await _recall_of(core, conv, fits[everyone_key])]
+    return fitted_report(held_out, everyone, fits, KS)
 
 
 async def _load_provenance(core: MemoryCore, scope: Scope, hits: list[Record], sources: dict[str, list[str]],

@@ -101,7 +101,8 @@ def search(
     role: Annotated[list[str] | None, typer.Option(help="Message role; repeatable.")] = None,
     start: Annotated[str | None, typer.Option(help="Not before (ISO date-time).")] = None,
     end: Annotated[str | None, typer.Option(help="Not after (ISO date-time).")] = None,
-    explain: Annotated[bool, typer.Option(help="Show which stage found each hit.")] = False,
+    explain: Annotated[bool, typer.Option(help="Show which stage found each hit, and the features it was "
+                                                "scored by.")] = False,
     store: StoreOpt = None, user: UserOpt = None, agent: AgentOpt = None, session: SessionOpt = None,
     team: TeamOpt = None, as_json: JsonOpt = False,
 ) -> None:
@@ -116,12 +117,15 @@ def search(
     from omne.ingest import format_location
 
     if as_json:
-        emit([{"rank": h.rank, "score": h.score, "stages": h.stages, "location": format_location(h.record) or None,
-               "record": h.record.model_dump(mode="json")} for h in hits], True)
+        emit([{"rank": h.rank, "score": h.score, "stages": h.stages, "features": h.features,
+               "location": format_location(h.record) or None, "record": h.record.model_dump(mode="json")}
+              for h in hits], True)
         return
     for hit in hits:
         how = f"  [{', '.join(f'{s}#{hit.stages[s]}' for s in hit.found_by)}]" if explain else ""
         typer.echo(f"{hit.rank:>3}. {hit.score:.4f}{how}  {_line(hit.record)}")
+        if explain and hit.features:
+            typer.echo("     features: " + ", ".join(f"{name} {value:.3f}" for name, value in hit.features.items()))
         if location := format_location(hit.record):
             typer.echo(f"     location: {location}")
     if not hits:

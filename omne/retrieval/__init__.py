@@ -1,9 +1,10 @@
 """The read path: hybrid candidates (dense + BM25, fused), then re-ranking stages, within one scope.
 
 Only the names re-exported here are API (imported on first use, so that importing one of them does not
-load the graph or the stages). Presets: `PRESETS["default"]` (what `MemoryCore.open` uses: dense,
-BM25 and contextual vectors fused, speaker and date cues, session neighbours) and `PRESETS["full"]` (adds
-personalised PageRank over `similar` links).
+load the graph or the stages). Presets: `PRESETS["default"]` (what `MemoryCore.open` uses: dense, BM25 and
+contextual vectors fused, then the learned ranker, which weighs each candidate's scores beside its neighbours',
+the speaker and date a query names and the shape of its text) and `PRESETS["full"]` (adds personalised PageRank
+over `similar` links).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from omne._lazy import lazy_exports
 _EXPORTS = {
     "Candidate": "models", "RetrievalConfig": "models", "SearchHit": "models",
     "DenseConfig": "models", "LexicalConfig": "models", "ContextConfig": "models", "FusionConfig": "models",
-    "SpeakerConfig": "models",
+    "SpeakerConfig": "models", "RankerConfig": "models", "RANKER_FEATURES": "models", "RankerStage": "ranker_stage",
     "TemporalConfig": "models", "NeighbourConfig": "models", "EntityLinkConfig": "models",
     "EntityBridgeConfig": "models", "PPRConfig": "models", "RerankConfig": "models",
     "Retriever": "pipeline", "SearchContext": "context", "SearchStage": "context", "StageTools": "context",

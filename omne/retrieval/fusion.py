@@ -37,21 +37,28 @@ def reciprocal_rank_fusion(rankings: Mapping[str, Sequence[IndexHit]], *, k: int
 
 
 def score_fusion(rankings: Mapping[str, Sequence[IndexHit]], *,
-                 weights: Mapping[str, float] | None = None) -> list[Candidate]:
+                 weights: Mapping[str, float] | None = None, depth: int | None = None) -> list[Candidate]:
     """Score each id by the weighted sum of its min-max normalised scores (each stage's scaled to [0.001, 1],
-    weights scaled to sum to 1).
+    weights scaled to sum to 1); each candidate's `features` keep its normalised score per stage.
 
-    Unlike reciprocal rank, this keeps how far apart hits are; ties break as in RRF.
+    Only each stage's first `depth` hits are scaled and scored (a deeper hit joins as a candidate that stage
+    adds nothing to), so a search that asks for more results than `depth` ranks its first ones exactly as a
+    shorter search does. Unlike reciprocal rank, this keeps how far apart hits are; ties break as in RRF.
     """
     present = {stage: hits for stage, hits in rankings.items() if hits}
     total = sum((1.0 if weights is None else weights.get(s, 1.0)) for s in present) or 1.0
     merged: dict[str, Candidate] = {}
     for stage, hits in present.items():
         weight = (1.0 if weights is None else weights.get(stage, 1.0)) / total
-        high, low = max(h.score for h in hits), min(h.score for h in hits)
+        scored = hits[:depth] if depth is not None else hits
+        high, low = max(h.score for h in scored), min(h.score for h in scored)
         span = high - low
-        for hit in hits:
+        for position, hit in enumerate(hits):
             cand = merged.setdefault(hit.id, Candidate(id=hit.id))
-            cand.score += weight * (_FLOOR + (1.0 - _FLOOR) * ((hit.score - low) / span if span > 0 else 1.0))
             cand.stages[stage] = hit.rank
+            if depth is not None and position >= depth:
+                continue
+            scaled = _FLOOR + (1.0 - _FLOOR) * ((hit.score - low) / span if span > 0 else 1.0)
+            cand.score += weight * scaled
+            cand.features[stage] = scaled
     return sorted(merged.values(), key=_order)

@@ -67,6 +67,33 @@ class NeighbourConfig(_Stage):
     pool: int = Field(default=50, ge=1, le=1000)  # only the best this many candidates lend
 
 
+# What the learned ranker weighs, per candidate: its own normalised first-stage scores; the same of the message before
+# and after it in its chain (NEXT edges), and again of the message before when that one asks a question (what the
+# candidate may answer); whether the one speaker the query names said it; whether it falls inside a date the query
+# names; log(1 + characters); and whether it ends with a question mark.
+RANKER_FEATURES = ("dense", "lexical", "context", "previous.dense", "previous.lexical", "previous.context",
+                   "next.dense", "next.lexical", "next.context", "question.dense", "question.lexical",
+                   "question.context", "speaker", "date", "log_chars", "asks")
+
+
+class RankerConfig(_Stage):
+    """A learned linear ranker: the best `pool` fused candidates and the messages before and after each are scored
+    by `bias + sum(weights[f] * feature f)` (features: RANKER_FEATURES; an unnamed one weighs 0), shown as the
+    logistic of that sum. It does the work of the speaker, date and session-neighbour stages in one step; the
+    weights are fitted on labelled questions (`omne bench locomo --cv` fits and cross-validates them)."""
+
+    weights: dict[str, float]
+    bias: float = 0.0
+    pool: int = Field(default=100, ge=1, le=1000)  # fused candidates ranked (with their neighbours); the rest follow
+
+    @model_validator(mode="after")
+    def _known_features(self) -> RankerConfig:
+        unknown = sorted(set(self.weights) - set(RANKER_FEATURES))
+        if unknown:
+            raise ValueError(f"unknown ranker feature(s) {', '.join(unknown)}; choose from {', '.join(RANKER_FEATURES)}")
+        return self
+
+
 class EntityLinkConfig(_Stage):
     """Bonus for records mentioning an entity the query names, scaled by the entity's rarity."""
 
@@ -106,7 +133,7 @@ class RerankConfig(_Stage):
 # Candidate sources, fused into one ranking before the later stages.
 FIRST_STAGES = ("dense", "lexical", "context")
 # Later stages in the order they run; each name is a RetrievalConfig field and what `explain` shows.
-STAGE_ORDER = ("speaker", "temporal", "session_neighbours", "entity_links", "entity_bridge", "graph_ppr", "rerank")
+STAGE_ORDER = ("ranker", "speaker", "temporal", "session_neighbours", "entity_links", "entity_bridge", "graph_ppr", "rerank")
 
 
 class RetrievalConfig(BaseModel):
@@ -123,6 +150,7 @@ class RetrievalConfig(BaseModel):
     lexical: LexicalConfig | None = LexicalConfig()
     context: ContextConfig | None = None
     fusion: FusionConfig = FusionConfig()
+    ranker: RankerConfig | None = None
     speaker: SpeakerConfig | None = None
     temporal: TemporalConfig | None = None
     session_neighbours: NeighbourConfig | None = None
@@ -153,6 +181,9 @@ class RetrievalConfig(BaseModel):
         if self.context is not None and self.dense is None:
             raise ValueError("`context` searches beside `dense` (it uses the same query embedding): set `dense` "
                              "too, or set `context` to None")
+        if self.ranker is not None and self.fusion.method != "score":
+            raise ValueError("`ranker` weighs the first stages' normalised scores: set fusion.method to 'score', "
+                             "or set `ranker` to None")
         return self
 
     @property
@@ -173,7 +204,8 @@ class RetrievalConfig(BaseModel):
 
 @dataclass(slots=True)
 class Candidate:
-    """A record under consideration: its fused score and the rank each stage gave it.
+    """A record under consideration: its fused score, the rank each stage gave it and, from score fusion and the
+    ranker, the features it was scored by (each first stage's normalised score, then RANKER_FEATURES).
 
     A plain slotted dataclass, not a pydantic model: hundreds are made per query on the hot path.
     """
@@ -181,6 +213,7 @@ class Candidate:
     id: str
     score: float = 0.0
     stages: dict[str, int] = field(default_factory=dict)
+    features: dict[str, float] = field(default_factory=dict)
 
 
 class SearchHit(BaseModel):
@@ -190,6 +223,7 @@ class SearchHit(BaseModel):
     score: float
     rank: int
     stages: dict[str, int] = Field(default_factory=dict)
+    features: dict[str, float] = Field(default_factory=dict)  # what fusion and the ranker scored it by
 
     @property
     def found_by(self) -> list[str]:

@@ -45,7 +45,7 @@ class Retriever:
             context=cfg.context is not None)
         weights = cfg.first_stages()
         if cfg.fusion.method == "score":
-            ctx.candidates = score_fusion(rankings, weights=weights)
+            ctx.candidates = score_fusion(rankings, weights=weights, depth=cfg.fusion.candidate_k)
         else:
             ctx.candidates = reciprocal_rank_fusion(rankings, k=cfg.fusion.rrf_k, weights=weights)
 
@@ -64,7 +64,8 @@ class Retriever:
                 record = records.get(cand.id)
                 if record is None:  # index lagging the log: a forgotten or superseded record
                     continue
-                hits.append(SearchHit(record=record, score=cand.score, rank=len(hits) + 1, stages=cand.stages))
+                hits.append(SearchHit(record=record, score=cand.score, rank=len(hits) + 1, stages=cand.stages,
+                                          features=cand.features))
                 if len(hits) == ctx.top_k:
                     break
             start, chunk = start + len(pool), max(chunk, 2 * (ctx.top_k - len(hits)))

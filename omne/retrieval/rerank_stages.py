@@ -16,7 +16,8 @@ from omne.types import RecordKind
 _POOL = 150
 
 
-def _names_in(query: str, names: set[str]) -> set[str]:
+def names_in(query: str, names: set[str]) -> set[str]:
+    """The names among `names` that the query mentions as whole words (case-insensitive)."""
     folded = query.casefold()
     return {n for n in names if re.search(rf"(?<!\w){re.escape(n.casefold())}(?!\w)", folded)}
 
@@ -40,7 +41,7 @@ class SpeakerStage:
         pool = ctx.candidates[:_POOL]
         records = await tools.facts(ctx, [c.id for c in pool])
         speakers = {r.name for r in records.values() if r.kind is RecordKind.MESSAGE and r.name}
-        named = _names_in(ctx.query, speakers)
+        named = names_in(ctx.query, speakers)
         if len(named) != 1:
             return
         (who,) = named
