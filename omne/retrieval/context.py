@@ -73,6 +73,15 @@ class StageTools:
         """(source, target) of the `kind` edges touching `ids` in the query's scope, in write order."""
         return await asyncio.to_thread(self._store.links, ctx.scope, kind, ids)
 
+    async def chain(self, ctx: SearchContext, ids: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+        """(previous_of, next_of): the messages before and after `ids` in their scope's chain (NEXT edges)."""
+        previous_of: dict[str, str] = {}
+        next_of: dict[str, str] = {}
+        for src, dst in await self.links(ctx, EdgeKind.NEXT, ids):  # in write order: of two links, the newest wins
+            next_of[src] = dst
+            previous_of[dst] = src
+        return previous_of, next_of
+
     async def graph(self, ctx: SearchContext) -> GraphView:
         """The scope's graph view, fetched once per query (stages share it)."""
         if "graph_view" not in ctx.memo:

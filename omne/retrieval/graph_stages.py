@@ -31,12 +31,7 @@ class SessionNeighbourStage:
         if not ctx.candidates or (nxt <= 0 and prev <= 0):
             return
         lenders = ctx.candidates[:self.config.pool]
-        links = await tools.links(ctx, EdgeKind.NEXT, [c.id for c in lenders])
-        next_of: dict[str, str] = {}
-        prev_of: dict[str, str] = {}
-        for src, dst in links:  # in write order: should a record have two NEXT links, the newest wins
-            next_of[src] = dst
-            prev_of[dst] = src
+        prev_of, next_of = await tools.chain(ctx, [c.id for c in lenders])
         bonuses: dict[str, tuple[float, int]] = {}
         for rank, cand in enumerate(lenders, 1):
             for other, share in ((next_of.get(cand.id), nxt), (prev_of.get(cand.id), prev)):

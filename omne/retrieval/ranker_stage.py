@@ -10,7 +10,7 @@ from omne.retrieval.filtering import admissible, resort
 from omne.retrieval.models import FIRST_STAGES, Candidate, RankerConfig
 from omne.retrieval.rerank_stages import names_in
 from omne.retrieval.temporal import query_intervals
-from omne.types import EdgeKind, RecordKind
+from omne.types import RecordKind
 
 _EMPTY: dict[str, float] = {}
 
@@ -39,12 +39,7 @@ class RankerStage:
         fused = ctx.candidates
         pool = [c for c in fused[:cfg.pool] if c.features]
         by_id = {c.id: c for c in fused}
-        links = await tools.links(ctx, EdgeKind.NEXT, [c.id for c in pool])
-        next_of: dict[str, str] = {}
-        previous_of: dict[str, str] = {}
-        for src, dst in links:  # in write order: should a record have two NEXT links, the newest wins
-            next_of[src] = dst
-            previous_of[dst] = src
+        previous_of, next_of = await tools.chain(ctx, [c.id for c in pool])
         ranked = {c.id: c for c in pool}
         neighbours = [n for c in pool for n in (previous_of.get(c.id), next_of.get(c.id)) if n is not None]
         joining = [n for n in dict.fromkeys(neighbours) if n not in ranked]
