@@ -8,7 +8,7 @@ import math
 from omne.retrieval.context import SearchContext, StageTools
 from omne.retrieval.filtering import admissible, resort
 from omne.retrieval.models import FIRST_STAGES, Candidate, RankerConfig
-from omne.retrieval.rerank_stages import names_in
+from omne.retrieval.rerank_stages import named_speaker
 from omne.retrieval.temporal import query_intervals
 from omne.types import RecordKind
 
@@ -50,9 +50,7 @@ class RankerStage:
             elif record_id in allowed:
                 ranked[record_id] = by_id[record_id] = Candidate(id=record_id, stages={self.name: rank})
         facts = await tools.facts(ctx, list(ranked))
-        speakers = {f.name for f in facts.values() if f.kind is RecordKind.MESSAGE and f.name}
-        named = names_in(ctx.query, speakers)
-        speaker = next(iter(named)) if len(named) == 1 else None
+        speaker = named_speaker(ctx.query, facts.values())
         intervals = query_intervals(ctx.query)
         weights = cfg.weights
         own: dict[str, dict[str, float]] = {}

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 
 from omne.retrieval.context import SearchContext, StageTools
+from omne.retrieval.facts import RecordFacts
 from omne.retrieval.filtering import resort
 from omne.retrieval.models import RerankConfig, SpeakerConfig, TemporalConfig
 from omne.retrieval.temporal import query_intervals
@@ -16,10 +18,12 @@ from omne.types import RecordKind
 _POOL = 150
 
 
-def names_in(query: str, names: set[str]) -> set[str]:
-    """The names among `names` that the query mentions as whole words (case-insensitive)."""
+def named_speaker(query: str, facts: Iterable[RecordFacts]) -> str | None:
+    """The one speaker of these messages that the query names (whole words, any case); None for none or several."""
     folded = query.casefold()
-    return {n for n in names if re.search(rf"(?<!\w){re.escape(n.casefold())}(?!\w)", folded)}
+    speakers = {f.name for f in facts if f.kind is RecordKind.MESSAGE and f.name}
+    named = [n for n in speakers if re.search(rf"(?<!\w){re.escape(n.casefold())}(?!\w)", folded)]
+    return named[0] if len(named) == 1 else None
 
 
 class SpeakerStage:
@@ -40,11 +44,9 @@ class SpeakerStage:
             return
         pool = ctx.candidates[:_POOL]
         records = await tools.facts(ctx, [c.id for c in pool])
-        speakers = {r.name for r in records.values() if r.kind is RecordKind.MESSAGE and r.name}
-        named = names_in(ctx.query, speakers)
-        if len(named) != 1:
+        who = named_speaker(ctx.query, records.values())
+        if who is None:
             return
-        (who,) = named
         for rank, cand in enumerate(pool, 1):
             record = records.get(cand.id)
             if record is not None and record.kind is RecordKind.MESSAGE and record.name == who:
