@@ -9,7 +9,7 @@ from omne.retrieval.context import SearchContext, StageTools
 from omne.retrieval.filtering import admissible, resort
 from omne.retrieval.models import FIRST_STAGES, Candidate, RankerConfig
 from omne.retrieval.rerank_stages import named_speaker
-from omne.retrieval.temporal import query_intervals
+from omne.retrieval.temporal import query_intervals, within
 from omne.types import RecordKind
 
 _EMPTY: dict[str, float] = {}
@@ -48,7 +48,7 @@ class RankerStage:
             if record_id in by_id:
                 ranked[record_id] = by_id[record_id]
             elif record_id in allowed:
-                ranked[record_id] = by_id[record_id] = Candidate(id=record_id, stages={self.name: rank})
+                ranked[record_id] = Candidate(id=record_id, stages={self.name: rank})
         facts = await tools.facts(ctx, list(ranked))
         speaker = named_speaker(ctx.query, facts.values())
         intervals = query_intervals(ctx.query)
@@ -69,7 +69,7 @@ class RankerStage:
             if fact is not None:
                 values["speaker"] = float(speaker is not None and fact.kind is RecordKind.MESSAGE
                                           and fact.name == speaker)
-                values["date"] = float(any(start <= fact.when < end for start, end in intervals))
+                values["date"] = float(within(fact.when, intervals))
                 values["log_chars"] = math.log1p(fact.chars)
                 values["asks"] = float(fact.asks)
             cand.features = values

@@ -23,6 +23,11 @@ def _day(year: int, month: int, day: int) -> tuple[datetime, datetime] | None:
     return start, start + timedelta(days=1)
 
 
+def within(when: datetime, intervals: list[tuple[datetime, datetime]]) -> bool:
+    """True when `when` falls inside one of the half-open intervals (as `query_intervals` gives them)."""
+    return any(start <= when < end for start, end in intervals)
+
+
 def query_intervals(query: str) -> list[tuple[datetime, datetime]]:
     """Half-open UTC intervals for the most specific dates the query names (days, else months, else years)."""
     days = [_day(int(y), int(m), int(d)) for y, m, d in _ISO.findall(query)]
